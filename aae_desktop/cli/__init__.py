@@ -1,0 +1,72 @@
+"""Headless commands (render, tokens, ...) on the same engine as the window.
+
+Each subcommand lives in its own module exposing `register(subparsers)`; the parser calls the
+function stored as `handler` with the parsed args. User mistakes exit 2 with one line on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from aae_desktop import __version__
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A user mistake: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage + exits 2; we want one clear line
+        raise UsageError(message)
+
+
+def subcommand_modules():
+    from aae_desktop.cli import render, tokens
+
+    modules = [render, tokens]
+    for optional in ("gallery", "models"):
+        try:
+            modules.append(__import__(f"aae_desktop.cli.{optional}", fromlist=["register"]))
+        except ImportError:
+            pass
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="aae-desktop", description="Attend-and-Excite Desktop")
+    parser.add_argument("--version", action="version", version=f"aae-desktop {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for module in subcommand_modules():
+        module.register(sub)
+    return parser
+
+
+def command_names() -> set[str]:
+    return {m.__name__.rsplit(".", 1)[1] for m in subcommand_modules()}
+
+
+def run(argv: Sequence[str]) -> int:
+    """Run a subcommand; return the process exit code."""
+    from aae_desktop.engine.errors import EngineError, GenerationCancelled, InvalidRequest, ModelLoadError
+
+    try:
+        args = build_parser().parse_args(list(argv))
+        return int(args.handler(args) or 0)
+    except UsageError as exc:
+        print(f"aae-desktop: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (InvalidRequest, ModelLoadError) as exc:
+        print(f"aae-desktop: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except GenerationCancelled:
+        print("aae-desktop: cancelled", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("aae-desktop: interrupted", file=sys.stderr)
+        return 130
+    except EngineError as exc:
+        print(f"aae-desktop: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE

@@ -1,0 +1,144 @@
+"""Loading Stable Diffusion models for the engine: device/dtype choice and the LoadedModel handle."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aae_desktop.engine.errors import ModelLoadError
+
+DEVICES = ("auto", "cuda", "mps", "cpu")
+PRECISIONS = ("auto", "fp16", "bf16", "fp32")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to load, not what to draw: these never change which image a seed gives (beyond rounding)."""
+
+    device: str = "auto"
+    precision: str = "auto"
+    safety_checker: bool = False  # only honoured when the model folder ships one
+    vae_slicing: bool = False
+    vae_tiling: bool = False
+    cpu_offload: bool = False
+
+
+@dataclass
+class LoadedModel:
+    """A pipeline ready for engine.generate(); `pipe` is a diffusers StableDiffusionPipeline."""
+
+    pipe: Any
+    source: str  # what the user pointed at (folder, repo id, file)
+    name: str  # short display name
+    family: str = "sd1"  # "sd1", "sd2" (epsilon) or "sd2v" (v-prediction)
+    device: str = "cpu"
+    dtype: str = "float32"
+    options: LoadOptions = field(default_factory=LoadOptions)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_sd2(self) -> bool:
+        return self.family.startswith("sd2")
+
+
+def resolve_device(choice: str = "auto") -> str:
+    """auto = cuda -> mps -> cpu; an explicit device that is not available is an error."""
+    import torch
+
+    if choice not in DEVICES:
+        raise ModelLoadError(f"Unknown device '{choice}'. Choose one of: {', '.join(DEVICES)}.")
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if choice == "auto":
+        return "cuda" if cuda else "mps" if mps else "cpu"
+    if choice == "cuda" and not cuda:
+        raise ModelLoadError("CUDA was requested but no CUDA GPU is available to PyTorch.")
+    if choice == "mps" and not mps:
+        raise ModelLoadError("MPS was requested but this PyTorch has no Apple GPU support.")
+    return choice
+
+
+def resolve_dtype(device: str, precision: str = "auto"):
+    """auto = fp16 on CUDA, fp32 elsewhere (the loss maths always run in fp32)."""
+    import torch
+
+    if precision not in PRECISIONS:
+        raise ModelLoadError(f"Unknown precision '{precision}'. Choose one of: {', '.join(PRECISIONS)}.")
+    if precision == "auto":
+        return torch.float16 if device == "cuda" else torch.float32
+    return {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[precision]
+
+
+def detect_family(pipe: Any) -> str:
+    """SD 2.x uses a 1024-wide OpenCLIP text encoder; v-prediction shows in the scheduler config."""
+    width = getattr(pipe.unet.config, "cross_attention_dim", 768)
+    if isinstance(width, (list, tuple)):
+        width = width[0]
+    if width == 1024:
+        prediction = getattr(pipe.scheduler.config, "prediction_type", "epsilon")
+        return "sd2v" if prediction == "v_prediction" else "sd2"
+    return "sd1"
+
+
+def wrap_pipeline(pipe: Any, source: str, options: LoadOptions | None = None, name: str | None = None,
+                  family: str | None = None) -> LoadedModel:
+    """Place an already-built pipeline on the chosen device/dtype and wrap it for the engine."""
+    import torch
+
+    options = options or LoadOptions()
+    device = resolve_device(options.device)
+    dtype = resolve_dtype(device, options.precision)
+    if options.cpu_offload and device != "cpu":
+        pipe.to(dtype=dtype)
+        pipe.enable_model_cpu_offload(device=device)
+    else:
+        pipe.to(device=device, dtype=dtype)
+    if options.vae_slicing:
+        pipe.vae.enable_slicing()
+    if options.vae_tiling:
+        pipe.vae.enable_tiling()
+    # Gradients are only ever taken with respect to the latents.
+    for module in (pipe.unet, pipe.vae, pipe.text_encoder):
+        module.requires_grad_(False)
+    pipe.set_progress_bar_config(disable=True)
+    return LoadedModel(
+        pipe=pipe,
+        source=str(source),
+        name=name or Path(str(source)).name or str(source),
+        family=family or detect_family(pipe),
+        device=device,
+        dtype=str(dtype).replace("torch.", ""),
+        options=options,
+        info={"torch_dtype": dtype},
+    )
+
+
+def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None) -> LoadedModel:
+    """Load a diffusers-format folder with local files only (never the network)."""
+    from diffusers import StableDiffusionPipeline
+
+    options = options or LoadOptions()
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise ModelLoadError(f"Model folder not found: {folder}")
+    if not (folder / "model_index.json").is_file():
+        raise ModelLoadError(f"{folder} is not a diffusers model folder (model_index.json is missing).")
+    kwargs: dict[str, Any] = {"local_files_only": True}
+    has_checker = (folder / "safety_checker").is_dir()
+    if not (options.safety_checker and has_checker):
+        kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    try:
+        pipe = StableDiffusionPipeline.from_pretrained(str(folder), **kwargs)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelLoadError(f"Could not load the model in {folder}: {_first_line(exc)}") from exc
+    return wrap_pipeline(pipe, str(folder), options)
+
+
+def load_model(source: str | Path, options: LoadOptions | None = None) -> LoadedModel:
+    """Load what the user pointed at. (Folder today; other kinds plug in here.)"""
+    return load_diffusers_folder(source, options)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

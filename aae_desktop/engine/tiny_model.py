@@ -1,0 +1,104 @@
+"""A tiny random Stable Diffusion with SD 1.x topology, for tests, benchmarks and --self-test.
+
+The weights are random (seeded), so images are noise-like, but every code path of the engine
+runs: 4 UNet levels with cross-attention in the first three down and last three up blocks,
+a VAE with a scale factor of 8, and the real CLIP tokenizer from resources/.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def tiny_components(
+    seed: int = 0,
+    block_out_channels: tuple[int, ...] = (32, 32, 64, 64),
+    cross_attention_dim: int = 32,
+    layers_per_block: int = 1,
+    attention_head_dim: int = 8,
+    vae_channels: int = 32,
+    text_layers: int = 2,
+    scheduler: str = "pndm",
+) -> dict[str, Any]:
+    """Build {unet, vae, text_encoder, tokenizer, scheduler} with seeded random weights."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, PNDMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from aae_desktop.engine.tokens import load_tokenizer
+
+    levels = len(block_out_channels)
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=block_out_channels,
+        layers_per_block=layers_per_block,
+        down_block_types=("CrossAttnDownBlock2D",) * (levels - 1) + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (levels - 1),
+        cross_attention_dim=cross_attention_dim,
+        attention_head_dim=attention_head_dim,
+        norm_num_groups=min(32, block_out_channels[0]),
+    )
+    torch.manual_seed(seed + 1)
+    vae = AutoencoderKL(
+        block_out_channels=[vae_channels] * 4,
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 4,
+        up_block_types=["UpDecoderBlock2D"] * 4,
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=min(32, vae_channels),
+        sample_size=128,
+    )
+    torch.manual_seed(seed + 2)
+    text_config = CLIPTextConfig(
+        bos_token_id=49406,
+        eos_token_id=49407,
+        pad_token_id=49407,
+        hidden_size=cross_attention_dim,
+        intermediate_size=cross_attention_dim * 2,
+        layer_norm_eps=1e-05,
+        num_attention_heads=4,
+        num_hidden_layers=text_layers,
+        vocab_size=49408,
+        max_position_embeddings=77,
+        projection_dim=cross_attention_dim,
+    )
+    text_encoder = CLIPTextModel(text_config)
+    sd_schedule = dict(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1,
+        set_alpha_to_one=False, clip_sample=False,
+    )
+    if scheduler == "ddim":
+        sched = DDIMScheduler(**sd_schedule)
+    else:
+        sd_schedule.pop("clip_sample")
+        sched = PNDMScheduler(skip_prk_steps=True, **sd_schedule)
+    for module in (unet, vae, text_encoder):
+        module.eval()
+    return {
+        "unet": unet,
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "tokenizer": load_tokenizer(),
+        "scheduler": sched,
+    }
+
+
+def tiny_pipeline(seed: int = 0, **kwargs: Any):
+    """A diffusers StableDiffusionPipeline around tiny_components (safety checker off)."""
+    from diffusers import StableDiffusionPipeline
+
+    return StableDiffusionPipeline(
+        **tiny_components(seed, **kwargs), safety_checker=None, feature_extractor=None, requires_safety_checker=False
+    )
+
+
+def save_tiny_model(path: str | Path, seed: int = 0, **kwargs: Any) -> Path:
+    """Write a tiny model as a diffusers-format folder (what `--model PATH` accepts)."""
+    path = Path(path)
+    tiny_pipeline(seed, **kwargs).save_pretrained(str(path), safe_serialization=True)
+    return path

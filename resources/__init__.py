@@ -1,0 +1,1 @@
+"""Bundled data files (tokenizer, model configs, icons); installed as aae_desktop.resources."""

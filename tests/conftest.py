@@ -1,0 +1,46 @@
+"""Shared fixtures: offscreen Qt, the tiny random model (built once per session)."""
+from __future__ import annotations
+
+import os
+
+# Must be set before any Qt import anywhere in the test session.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_components():
+    from aae_desktop.engine.tiny_model import tiny_components as build
+
+    return build(seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_components):
+    """A LoadedModel around the tiny pipeline on CPU/fp32."""
+    from diffusers import StableDiffusionPipeline
+
+    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+
+    pipe = StableDiffusionPipeline(
+        **tiny_components, safety_checker=None, feature_extractor=None, requires_safety_checker=False
+    )
+    return wrap_pipeline(pipe, "tiny-random", LoadOptions(device="cpu", precision="fp32"), name="tiny-random")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """The tiny model saved as a diffusers folder (for the CLI and the loader)."""
+    from aae_desktop.engine.tiny_model import save_tiny_model
+
+    return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd", seed=0)
+
+
+@pytest.fixture
+def tokenizer():
+    from aae_desktop.engine.tokens import load_tokenizer
+
+    return load_tokenizer()
