@@ -1,0 +1,127 @@
+"""App settings: a typed dataclass saved as JSON in the platformdirs user config dir (no Qt here)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SETTINGS_SCHEMA_VERSION = 1
+APP_NAME = "aae-desktop"
+
+log = logging.getLogger(__name__)
+
+
+def default_settings_path() -> Path:
+    """<user config dir>/aae-desktop/settings.json; AAE_DESKTOP_CONFIG overrides it (tests, portable installs)."""
+    override = os.environ.get("AAE_DESKTOP_CONFIG")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME, appauthor=False)) / "settings.json"
+
+
+@dataclass
+class Settings:
+    """Everything the app remembers between launches.
+
+    Engineers adding a field: give it a default so older files still load, and keep it JSON-friendly
+    (str, int, float, bool, lists, dicts). Bump SETTINGS_SCHEMA_VERSION only when a field changes meaning.
+    """
+
+    schema_version: int = SETTINGS_SCHEMA_VERSION
+    # -- model ---------------------------------------------------------------------------------
+    last_model: str = ""
+    device: str = "auto"  # engine.models.DEVICES
+    precision: str = "auto"  # engine.models.PRECISIONS
+    # -- the last request the artist set up (GenerationRequest.to_dict()); restores every parameter
+    last_request: dict[str, Any] = field(default_factory=dict)
+    seed_mode: str = "random"  # "random" | "locked" | "increment"
+    # -- window --------------------------------------------------------------------------------
+    window_geometry: str = ""  # QWidget.saveGeometry() as base64
+    window_state: str = ""  # QMainWindow.saveState() as base64
+    splitter_sizes: dict[str, list[int]] = field(default_factory=dict)  # splitter objectName -> sizes
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["schema_version"] = SETTINGS_SCHEMA_VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+        """Keep the fields we know whose type matches the default's; anything else falls back to default."""
+        defaults = cls()
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data or f.name == "schema_version":
+                continue
+            value = data[f.name]
+            default = getattr(defaults, f.name)
+            if _same_kind(value, default):
+                kwargs[f.name] = value
+            else:
+                log.warning("Ignoring setting %s=%r (expected %s)", f.name, value, type(default).__name__)
+        return cls(**kwargs)
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
+
+
+class SettingsStore:
+    """Loads and saves one Settings file; injected into the window so tests point it at tmp_path."""
+
+    def __init__(self, path: Path | str | None = None):
+        self.path = Path(path) if path is not None else default_settings_path()
+        # Set when the file existed but could not be used, so the UI can say why the defaults came back.
+        self.load_problem: str | None = None
+
+    def load(self) -> Settings:
+        self.load_problem = None
+        try:
+            raw = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return Settings()
+        except OSError as exc:
+            self.load_problem = f"Could not read settings {self.path}: {exc}"
+            return Settings()
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            self.load_problem = f"Settings file {self.path} is not valid JSON ({exc}); defaults are used."
+            return Settings()
+        if not isinstance(data, dict):
+            self.load_problem = f"Settings file {self.path} does not hold a JSON object; defaults are used."
+            return Settings()
+        version = data.get("schema_version", SETTINGS_SCHEMA_VERSION)
+        if not isinstance(version, int) or version > SETTINGS_SCHEMA_VERSION:
+            self.load_problem = (
+                f"Settings in {self.path} were written by a newer version (schema {version}); defaults are used."
+            )
+            return Settings()
+        return Settings.from_dict(data)
+
+    def save(self, settings: Settings) -> None:
+        """Atomic write: a crash mid-save never leaves a half-written settings file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(settings.to_dict(), indent=2, sort_keys=True)
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
