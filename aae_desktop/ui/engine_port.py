@@ -1,0 +1,55 @@
+"""The small engine interface the worker calls, so UI tests can swap in a fake engine."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Protocol
+
+from aae_desktop.engine.events import GenerationResult, StepEvent
+from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.request import GenerationRequest
+
+
+class Engine(Protocol):
+    """What the worker needs from the engine; every call runs on the worker thread."""
+
+    def load_tokenizer(self) -> Any:
+        """The tokenizer used to show words before any model is loaded."""
+
+    def load(self, source: str, options: LoadOptions) -> Any:
+        """Load a model; the returned handle is passed back to generate()."""
+
+    def generate(
+        self,
+        model: Any,
+        request: GenerationRequest,
+        on_step: Callable[[StepEvent], None],
+        cancel: threading.Event,
+    ) -> GenerationResult:
+        """Run a request; raise engine.errors.GenerationCancelled when `cancel` is set."""
+
+
+class DiffusersEngine:
+    """The real engine. Imports torch/diffusers only when first called (on the worker thread),
+    which is what lets the window appear before the heavy libraries have loaded."""
+
+    def load_tokenizer(self) -> Any:
+        from aae_desktop.engine.tokens import load_tokenizer
+
+        return load_tokenizer()
+
+    def load(self, source: str, options: LoadOptions) -> Any:
+        from aae_desktop.engine.models import load_model
+
+        return load_model(source, options)
+
+    def generate(self, model, request, on_step, cancel) -> GenerationResult:
+        from aae_desktop.engine.generate import generate
+
+        # Latent previews are cheap approximations; the worker throttles what reaches the screen.
+        return generate(model, request, on_step=on_step, cancel=cancel, preview_every=1)
+
+
+def model_tokenizer(model: Any) -> Any | None:
+    """The tokenizer a loaded model ships with (SD 2.x differs slightly from the bundled one)."""
+    pipe = getattr(model, "pipe", None)
+    return getattr(pipe, "tokenizer", None)

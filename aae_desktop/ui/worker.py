@@ -1,0 +1,292 @@
+"""The generation worker: one long-lived QThread that owns the loaded model and runs requests."""
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from aae_desktop.engine.errors import (
+    EngineError,
+    GenerationCancelled,
+    InvalidRequest,
+    ModelLoadError,
+    NaNLatents,
+    OutOfMemory,
+)
+from aae_desktop.engine.events import StepEvent
+from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.request import GenerationRequest
+from aae_desktop.ui.engine_port import Engine, model_tokenizer
+from aae_desktop.ui.image_convert import pil_to_qimage
+from aae_desktop.ui.worker_events import (
+    ModelLoaded,
+    ModelLoadStarted,
+    PreviewImage,
+    Progress,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    TokenizerLoaded,
+)
+
+log = logging.getLogger(__name__)
+
+# A few previews a second look live; more would only queue paint work on the UI thread.
+PREVIEW_INTERVAL_S = 0.25
+# Progress text changes every step; 20 updates a second is smoother than the eye needs.
+PROGRESS_INTERVAL_S = 0.05
+
+
+class GenerationWorker(QObject):
+    """Lives on the worker thread; every slot runs there. Talks to the UI only through signals."""
+
+    started = Signal(object)  # RunStarted
+    model_load_started = Signal(object)  # ModelLoadStarted
+    model_loaded = Signal(object)  # ModelLoaded
+    tokenizer_loaded = Signal(object)  # TokenizerLoaded
+    progressed = Signal(object)  # Progress
+    preview_ready = Signal(object)  # PreviewImage
+    finished = Signal(object)  # RunFinished
+    failed = Signal(object)  # RunFailed
+    cancelled = Signal(object)  # RunCancelled
+
+    def __init__(self, engine: Engine):
+        super().__init__()
+        self._engine = engine
+        self._model: Any = None
+        self._model_key: tuple[str, LoadOptions] | None = None
+
+    # -- slots (queued from the UI thread) ---------------------------------------------------------
+    @Slot()
+    def load_tokenizer(self) -> None:
+        try:
+            tokenizer = self._engine.load_tokenizer()
+        except Exception as exc:  # the app still works without word chips; say why they are missing
+            log.exception("tokenizer failed to load")
+            self.failed.emit(RunFailed(None, "engine", "Tokenizer unavailable", f"Words cannot be shown: {exc}"))
+            return
+        self.tokenizer_loaded.emit(TokenizerLoaded(tokenizer))
+
+    @Slot(object, object)
+    def load_model(self, source: str, options: LoadOptions) -> None:
+        try:
+            self._ensure_model(source, options)
+        except Exception as exc:
+            self.failed.emit(_describe_failure(None, exc))
+
+    @Slot(object)
+    def run(self, job: "_Job") -> None:
+        if job.cancel.is_set():  # cancelled while it waited in the queue
+            self.cancelled.emit(RunCancelled(job.run_id))
+            return
+        self.started.emit(RunStarted(job.run_id, job.request))
+        try:
+            self._ensure_model(job.request.model, job.options)
+            if job.cancel.is_set():
+                raise GenerationCancelled("Cancelled before the first step.")
+            throttle = _StepThrottle(self, job.run_id)
+            result = self._engine.generate(self._model, job.request, throttle, job.cancel)
+        except GenerationCancelled:
+            self.cancelled.emit(RunCancelled(job.run_id))
+            return
+        except Exception as exc:
+            self.failed.emit(_describe_failure(job.run_id, exc))
+            return
+        images = tuple(pil_to_qimage(r.image) for r in result.images)
+        self.finished.emit(RunFinished(job.run_id, result, images))
+
+    @Slot()
+    def release(self) -> None:
+        """Drop the model so its memory goes back before the thread ends."""
+        self._model = None
+        self._model_key = None
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _ensure_model(self, source: str, options: LoadOptions) -> None:
+        if not source:
+            raise ModelLoadError("No model is chosen yet: open one from the Model menu.")
+        key = (source, options)
+        if self._model is not None and self._model_key == key:
+            return
+        self.model_load_started.emit(ModelLoadStarted(source))
+        began = time.monotonic()
+        self._model = None  # let the old model's memory go before the new one arrives
+        self._model_key = None
+        model = self._engine.load(source, options)
+        self._model, self._model_key = model, key
+        self.model_loaded.emit(
+            ModelLoaded(
+                source=source,
+                name=getattr(model, "name", source),
+                device=getattr(model, "device", "?"),
+                dtype=getattr(model, "dtype", "?"),
+                seconds=time.monotonic() - began,
+                tokenizer=model_tokenizer(model),
+            )
+        )
+
+
+class _StepThrottle:
+    """The on_step callback: turns StepEvents into at most a few signals a second."""
+
+    def __init__(self, worker: GenerationWorker, run_id: int):
+        self._worker = worker
+        self._run_id = run_id
+        self._last_progress = 0.0
+        self._last_preview = 0.0
+        self._last_phase: tuple[str, int] | None = None
+
+    def __call__(self, event: StepEvent) -> None:
+        now = time.monotonic()
+        phase_key = (event.phase, event.image_index)
+        last_step = event.step >= event.total_steps - 1
+        if phase_key != self._last_phase or last_step or now - self._last_progress >= PROGRESS_INTERVAL_S:
+            self._last_phase = phase_key
+            self._last_progress = now
+            self._worker.progressed.emit(_progress(self._run_id, event))
+        if event.preview is not None and (now - self._last_preview >= PREVIEW_INTERVAL_S):
+            self._last_preview = now
+            image = pil_to_qimage(event.preview)
+            self._worker.preview_ready.emit(PreviewImage(self._run_id, image, event.step, event.image_index))
+
+
+def _progress(run_id: int, event: StepEvent) -> Progress:
+    fraction = event.fraction
+    eta = event.elapsed * (1 - fraction) / fraction if fraction > 0.02 and event.elapsed > 0 else None
+    return Progress(
+        run_id=run_id,
+        phase=event.phase,
+        step=event.step,
+        total_steps=event.total_steps,
+        image_index=event.image_index,
+        num_images=event.num_images,
+        fraction=fraction,
+        elapsed=event.elapsed,
+        eta=eta,
+        loss=event.loss,
+        token_attention=dict(event.token_max_attention),
+        refinement_iteration=event.refinement_iteration,
+    )
+
+
+def _describe_failure(run_id: int | None, exc: BaseException) -> RunFailed:
+    """An artist-readable title and message for anything the engine can raise."""
+    if isinstance(exc, InvalidRequest):
+        return RunFailed(run_id, "invalid", "Check the settings", str(exc))
+    if isinstance(exc, OutOfMemory):
+        return RunFailed(run_id, "out_of_memory", "Out of memory", str(exc))
+    if isinstance(exc, (MemoryError,)) or "out of memory" in str(exc).lower():
+        return RunFailed(run_id, "out_of_memory", "Out of memory", f"The computer ran out of memory. {OutOfMemory.ADVICE}")
+    if isinstance(exc, NaNLatents):
+        return RunFailed(run_id, "nan", "The image became invalid", str(exc))
+    if isinstance(exc, ModelLoadError):
+        return RunFailed(run_id, "model", "The model could not be loaded", str(exc))
+    if isinstance(exc, EngineError):
+        return RunFailed(run_id, "engine", "Generation failed", str(exc))
+    log.error("unexpected error in the worker", exc_info=exc)
+    return RunFailed(run_id, "unexpected", "Unexpected error", f"{type(exc).__name__}: {exc}")
+
+
+class _Job:
+    __slots__ = ("run_id", "request", "options", "cancel")
+
+    def __init__(self, run_id: int, request: GenerationRequest, options: LoadOptions):
+        self.run_id = run_id
+        self.request = request
+        self.options = options
+        self.cancel = threading.Event()
+
+
+class WorkerController(QObject):
+    """Owns the thread and the worker; the UI's only door to them. Lives on the UI thread, so
+    everything connected to its signals runs there, lambdas included."""
+
+    started = Signal(object)
+    model_load_started = Signal(object)
+    model_loaded = Signal(object)
+    tokenizer_loaded = Signal(object)
+    progressed = Signal(object)
+    preview_ready = Signal(object)
+    finished = Signal(object)
+    failed = Signal(object)
+    cancelled = Signal(object)
+    busy_changed = Signal(bool)
+
+    _tokenizer_wanted = Signal()
+    _load_wanted = Signal(object, object)
+    _run_wanted = Signal(object)
+    _release_wanted = Signal()
+
+    def __init__(self, engine: Engine, parent: QObject | None = None):
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("GenerationWorkerThread")
+        self._worker = GenerationWorker(engine)
+        self._worker.moveToThread(self._thread)
+        self._ids = itertools.count(1)
+        self._job: _Job | None = None
+        for name in ("started", "model_load_started", "model_loaded", "tokenizer_loaded", "progressed",
+                     "preview_ready", "finished", "failed", "cancelled"):
+            getattr(self._worker, name).connect(getattr(self, name))
+        for done in (self._worker.finished, self._worker.failed, self._worker.cancelled):
+            done.connect(self._on_run_done)
+        self._tokenizer_wanted.connect(self._worker.load_tokenizer)
+        self._load_wanted.connect(self._worker.load_model)
+        self._run_wanted.connect(self._worker.run)
+        self._release_wanted.connect(self._worker.release)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    @property
+    def current_run_id(self) -> int | None:
+        return self._job.run_id if self._job else None
+
+    def load_tokenizer(self) -> None:
+        self._tokenizer_wanted.emit()
+
+    def load_model(self, source: str, options: LoadOptions) -> None:
+        self._load_wanted.emit(source, options)
+
+    def submit(self, request: GenerationRequest, options: LoadOptions) -> int:
+        """Queue a run; returns its id. One run at a time: the UI disables Generate while busy."""
+        if self._job is not None:
+            raise RuntimeError("A generation is already running.")
+        self._job = _Job(next(self._ids), request, options)
+        self._run_wanted.emit(self._job)
+        self.busy_changed.emit(True)
+        return self._job.run_id
+
+    def cancel(self) -> None:
+        """Returns at once; the worker notices before its next UNet call and emits `cancelled`."""
+        if self._job is not None:
+            self._job.cancel.set()
+
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Cancel any run and stop the thread. True when the thread has ended."""
+        self.cancel()
+        if not self._thread.isRunning():
+            return True
+        self._release_wanted.emit()
+        self._thread.quit()
+        if self._thread.wait(timeout_ms):
+            return True
+        # A model load cannot be interrupted; destroying a running QThread would abort the app.
+        log.warning("worker still busy after %d ms; waiting for it to finish", timeout_ms)
+        return self._thread.wait()
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    @Slot(object)
+    def _on_run_done(self, payload: Any) -> None:
+        if self._job is not None and getattr(payload, "run_id", None) == self._job.run_id:
+            self._job = None
+            self.busy_changed.emit(False)
