@@ -1,0 +1,277 @@
+"""The denoising loop: Attend-and-Excite steps, guidance, previews, cancel, decoding."""
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from diffusers.utils.torch_utils import randn_tensor
+
+from aae_desktop.engine import excite as ae
+from aae_desktop.engine.attention import CaptureState, StopForward, attention_capture
+from aae_desktop.engine.errors import EngineError, GenerationCancelled, NaNLatents, OutOfMemory
+from aae_desktop.engine.events import GenerationResult, ImageResult, LossRecord, StepCallback, StepEvent
+from aae_desktop.engine.models import LoadedModel
+from aae_desktop.engine.preview import latent_to_rgb, predicted_clean_latent
+from aae_desktop.engine.request import GenerationRequest
+from aae_desktop.engine.schedulers import make_scheduler
+from aae_desktop.engine.tokens import tokenize_prompt
+
+
+@dataclass
+class _Run:
+    """Per-request state shared by the steps of every image."""
+
+    model: LoadedModel
+    request: GenerationRequest
+    on_step: StepCallback | None
+    cancel: threading.Event | None
+    preview_every: int
+    decode_preview_every: int
+    started: float
+    cond_embeds: torch.Tensor  # (1, 77, d): what the excite forward sees
+    guidance_embeds: torch.Tensor  # (2, 77, d) [negative, positive] or (1, 77, d)
+    capture: CaptureState | None = None
+    text_stop: int | None = None
+    image_index: int = 0
+    losses: list[LossRecord] = field(default_factory=list)
+    last_maps: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise GenerationCancelled("Generation cancelled.")
+
+    def emit(self, **fields: Any) -> None:
+        if self.on_step is not None:
+            self.on_step(StepEvent(image_index=self.image_index, num_images=self.request.num_images,
+                                   total_steps=self.request.steps, elapsed=time.perf_counter() - self.started,
+                                   **fields))
+
+
+def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallback | None = None,
+             cancel: threading.Event | None = None, preview_every: int = 1,
+             decode_preview_every: int = 0) -> GenerationResult:
+    """Render every image of `request`; image i reproduces alone with seed + i.
+
+    Raises InvalidRequest, GenerationCancelled, OutOfMemory, NaNLatents or EngineError.
+    """
+    pipe = model.pipe
+    # 1. Check inputs (raises InvalidRequest with a message for the artist).
+    warnings = request.validate(pipe.tokenizer)
+    started = time.perf_counter()
+    with _translate_device_errors(model.device):
+        # 2. Encode the prompts once for the whole batch.
+        cond, guidance = _encode(model, request)
+        run = _Run(model, request, on_step, cancel, max(preview_every, 0), max(decode_preview_every, 0), started,
+                   cond, guidance)
+        latent_h, latent_w = request.height // pipe.vae_scale_factor, request.width // pipe.vae_scale_factor
+        images: list[ImageResult] = []
+        if request.excite.enabled:
+            stop_at_eot = request.excite.softmax_stop_at_eot
+            if stop_at_eot is None:
+                stop_at_eot = model.is_sd2
+            if stop_at_eot:
+                run.text_stop = tokenize_prompt(pipe.tokenizer, request.prompt).eot_index
+            # 3. Capture processors for the loss grid, restored whatever happens.
+            with attention_capture(pipe.unet, latent_h, latent_w, request.excite.attn_res) as capture:
+                run.capture = capture
+                for i in range(request.num_images):
+                    images.append(_render_one(run, i))
+        else:
+            for i in range(request.num_images):
+                images.append(_render_one(run, i))
+    return GenerationResult(request, images, time.perf_counter() - started, model.device, warnings)
+
+
+def _encode(model: LoadedModel, request: GenerationRequest) -> tuple[torch.Tensor, torch.Tensor]:
+    pipe = model.pipe
+    use_cfg = request.guidance_scale > 1.0
+    with torch.no_grad():
+        positive, negative = pipe.encode_prompt(
+            request.prompt, _execution_device(pipe), 1, use_cfg, request.negative_prompt or None
+        )
+    guidance = torch.cat([negative, positive]) if use_cfg else positive
+    return positive, guidance
+
+
+def _execution_device(pipe: Any) -> torch.device:
+    return getattr(pipe, "_execution_device", None) or pipe.unet.device
+
+
+def _render_one(run: _Run, image_index: int) -> ImageResult:
+    pipe, request = run.model.pipe, run.request
+    device = _execution_device(pipe)
+    dtype = pipe.unet.dtype
+    seed = request.seed + image_index
+    run.image_index, run.losses, run.last_maps = image_index, [], {}
+
+    # 4. Timesteps and a fresh scheduler for this image.
+    scheduler = make_scheduler(pipe.scheduler, request.scheduler)
+    scheduler.set_timesteps(request.steps, device=device)
+    timesteps = scheduler.timesteps
+
+    # 5. Initial noise: drawn on the CPU in fp32, so a seed gives the same image on any device.
+    generator = torch.Generator("cpu").manual_seed(seed)
+    shape = (1, pipe.unet.config.in_channels, request.height // pipe.vae_scale_factor,
+             request.width // pipe.vae_scale_factor)
+    latents = randn_tensor(shape, generator=generator, device=torch.device("cpu"), dtype=torch.float32)
+    latents = latents.to(device=device, dtype=dtype) * scheduler.init_noise_sigma
+    step_kwargs = _step_kwargs(scheduler, generator)
+
+    ex = request.excite
+    thresholds = ex.threshold_map
+    sizes = ae.step_sizes(ex.scale_factor, ex.scale_range, len(timesteps))
+
+    # 6. Denoising loop.
+    for i, t in enumerate(timesteps):
+        if ex.enabled and (i < ex.max_iter_to_alter or i in thresholds):
+            latents = _excite_step(run, latents, i, t, float(sizes[i]), thresholds.get(i))
+        run.check_cancel()
+        model_input = torch.cat([latents] * 2) if run.guidance_embeds.shape[0] == 2 else latents
+        model_input = scheduler.scale_model_input(model_input, t)
+        with torch.no_grad():
+            noise_pred = pipe.unet(model_input, t, encoder_hidden_states=run.guidance_embeds).sample
+        if run.guidance_embeds.shape[0] == 2:
+            uncond, text = noise_pred.chunk(2)
+            noise_pred = uncond + request.guidance_scale * (text - uncond)
+        output = scheduler.step(noise_pred, t, latents, **step_kwargs)
+        latents = output.prev_sample.detach()
+        if not torch.isfinite(latents).all():
+            raise NaNLatents(i)
+        preview = None
+        if run.decode_preview_every and (i + 1) % run.decode_preview_every == 0:
+            preview = _decode(pipe, predicted_clean_latent(scheduler, output, model_input[-1:], noise_pred, t))[0]
+        elif run.preview_every and ((i + 1) % run.preview_every == 0 or i == len(timesteps) - 1):
+            preview = latent_to_rgb(predicted_clean_latent(scheduler, output, model_input[-1:], noise_pred, t))
+        run.emit(step=i + 1, phase="denoising", preview=preview)
+
+    # 7. Decode (VAE) and optional safety check.
+    run.check_cancel()
+    run.emit(step=request.steps, phase="decoding")
+    image = _decode(pipe, latents)
+    nsfw = False
+    if getattr(pipe, "safety_checker", None) is not None:
+        checked, flags = pipe.run_safety_checker(image, device, run.guidance_embeds.dtype)
+        image, nsfw = checked, bool(flags and flags[0])
+    pil = pipe.image_processor.postprocess(image, output_type="pil", do_denormalize=[not nsfw])[0]
+    return ImageResult(pil, seed, request.for_image(image_index), dict(run.last_maps), list(run.losses), nsfw)
+
+
+def _step_kwargs(scheduler: Any, generator: torch.Generator) -> dict[str, Any]:
+    params = set(inspect.signature(scheduler.step).parameters)
+    kwargs: dict[str, Any] = {}
+    if "eta" in params:
+        kwargs["eta"] = 0.0
+    if "generator" in params:
+        kwargs["generator"] = generator
+    return kwargs
+
+
+def _decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
+    vae = pipe.vae
+    with torch.no_grad():
+        image = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
+        if vae.dtype == torch.float16 and not torch.isfinite(image).all():
+            # fp16 VAEs can overflow; decode this image in fp32 and keep the VAE upcast from now on.
+            vae.to(torch.float32)
+            image = vae.decode(latents.float() / vae.config.scaling_factor, return_dict=False)[0]
+    return image
+
+
+# -- Attend-and-Excite ------------------------------------------------------------------------------
+
+def _excite_step(run: _Run, latents: torch.Tensor, i: int, t: Any, step_size: float,
+                 threshold: float | None) -> torch.Tensor:
+    """One excite step: loss, optional iterative refinement, gradient update. Returns detached latents."""
+    ex = run.request.excite
+    with torch.enable_grad():
+        current = latents.detach().requires_grad_(True)
+        loss, maxima = _excite_forward(run, current, t, i, "exciting")
+        if threshold is not None and loss > 1.0 - threshold:
+            current, loss, maxima = _refine(run, current, loss, t, i, step_size, threshold)
+        if i < ex.max_iter_to_alter and loss != 0:
+            (grad,) = torch.autograd.grad(loss, [current])
+            current = current - step_size * grad
+    return current.detach()
+
+
+def _refine(run: _Run, latents: torch.Tensor, loss: torch.Tensor, t: Any, i: int, step_size: float,
+            threshold: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Descend until every token's peak passes `threshold` (or the cap), then re-measure.
+
+    The first round reuses the graph of the forward that found the loss too high: it is the
+    same latents, so a second forward would compute the same numbers again.
+    """
+    target = max(0.0, 1.0 - threshold)
+    cap = run.request.excite.max_refinement_steps
+    iteration = 0
+    fresh_graph = True
+    while loss > target:
+        iteration += 1
+        if not fresh_graph:
+            latents = latents.detach().requires_grad_(True)
+            loss, _ = _excite_forward(run, latents, t, i, "refining", iteration)
+        fresh_graph = False
+        if loss != 0:
+            (grad,) = torch.autograd.grad(loss, [latents])
+            latents = latents - step_size * grad
+        if iteration >= cap:
+            break
+    latents = latents.detach().requires_grad_(True)
+    loss, maxima = _excite_forward(run, latents, t, i, "refining", iteration + 1)
+    return latents, loss, maxima
+
+
+def _excite_forward(run: _Run, latents: torch.Tensor, t: Any, step: int, phase: str,
+                    iteration: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Truncated UNet forward with capture on; returns (loss, per-token maxima) with graph."""
+    run.check_cancel()
+    capture, ex, pipe = run.capture, run.request.excite, run.model.pipe
+    assert capture is not None
+    capture.begin()
+    try:
+        pipe.unet(latents, t, encoder_hidden_states=run.cond_embeds)
+    except StopForward:
+        pass
+    finally:
+        capture.end()
+    if capture.captured != capture.expected:
+        raise EngineError("Attention capture saw fewer layers than expected; this UNet layout is not supported.")
+    probs = ae.text_attention(capture.aggregate(), run.text_stop)
+    indices = list(ex.token_indices)
+    maps = ae.token_maps(probs, indices)
+    maxima = ae.max_attention(maps, ex.smooth_attentions, ex.kernel_size, ex.sigma)
+    loss = ae.excite_loss(maxima)
+    loss_value = float(loss.detach())
+    per_token = {idx: float(v) for idx, v in zip(indices, maxima.detach().cpu().tolist())}
+    run.losses.append(LossRecord(step, phase, loss_value, per_token))
+    run.last_maps = {idx: m for idx, m in zip(indices, maps.detach().float().cpu().numpy())}
+    run.emit(step=step, phase=phase, loss=loss_value, token_max_attention=per_token,
+             refinement_iteration=iteration)
+    return loss, maxima
+
+
+@contextmanager
+def _translate_device_errors(device: str) -> Iterator[None]:
+    try:
+        yield
+    except torch.OutOfMemoryError as exc:
+        _free_device_memory(device)
+        raise OutOfMemory(device) from exc
+    except RuntimeError as exc:
+        if "out of memory" in str(exc).lower():
+            _free_device_memory(device)
+            raise OutOfMemory(device) from exc
+        raise
+
+
+def _free_device_memory(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    elif device == "mps" and hasattr(torch, "mps"):
+        torch.mps.empty_cache()
