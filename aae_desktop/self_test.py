@@ -1,0 +1,159 @@
+"""`aae-desktop --self-test`: proves an install works end to end, with no model download and no screen.
+
+It opens the main window offscreen, renders one small Attend-and-Excite image with the tiny built-in
+random model through the same worker thread the window uses, checks the result, and closes. Exit 0
+and one "ok" line on success; otherwise exit 1 and one line naming the stage that failed. Installers
+run it after installing, and support asks for its output.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import Any, Callable
+
+EXIT_OK, EXIT_FAILED = 0, 1
+RENDER_TIMEOUT_S = 600  # a slow CPU renders the tiny model in seconds; this only catches a hang
+SIZE = 128  # the tiny model's natural size: 16x16 latents
+PROMPT = "a cat and a dog"
+EXCITED_WORDS = ("cat", "dog")
+
+_log = logging.getLogger("aae-desktop.self-test")
+
+
+class SelfTestFailure(Exception):
+    """One stage of the self-test failed; the message is the one line the user sees."""
+
+
+def tiny_model():
+    """The tiny random model, built in memory on the CPU (nothing is downloaded or written)."""
+    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.tiny_model import tiny_pipeline
+
+    return wrap_pipeline(tiny_pipeline(seed=0), "tiny-random", LoadOptions(device="cpu", precision="fp32"),
+                         name="tiny-random")
+
+
+def tiny_request(tokenizer):
+    """A short render that still exercises the excite loss and refinement on two words."""
+    from aae_desktop.engine.request import GenerationRequest
+    from aae_desktop.engine.tokens import tokenize_prompt
+
+    indices = tuple(tokenize_prompt(tokenizer, PROMPT).indices_for_words(list(EXCITED_WORDS)))
+    request = GenerationRequest(model="tiny-random", prompt=PROMPT, seed=0, steps=4, width=SIZE, height=SIZE)
+    return request.with_excite(enabled=True, token_indices=indices, max_refinement_steps=2)
+
+
+class TinyEngine:
+    """The window's engine port, answering every model load with the in-memory tiny model."""
+
+    def __init__(self, model) -> None:
+        from aae_desktop.ui.engine_port import DiffusersEngine
+
+        self._real, self._model = DiffusersEngine(), model
+
+    def load_tokenizer(self):
+        return self._real.load_tokenizer()
+
+    def load(self, source, options):
+        return self._model
+
+    def generate(self, model, request, on_step, cancel):
+        return self._real.generate(model, request, on_step, cancel)
+
+
+def check_result(result, request) -> str:
+    """Raise SelfTestFailure unless the render is what the request asked for; return a summary."""
+    import numpy as np
+
+    if len(result.images) != request.num_images:
+        raise SelfTestFailure(f"render: expected {request.num_images} image(s), got {len(result.images)}")
+    image = result.images[0]
+    if image.image.size != (request.width, request.height):
+        raise SelfTestFailure(f"render: image is {image.image.size}, expected {(request.width, request.height)}")
+    pixels = np.asarray(image.image, dtype=np.float32)
+    if not np.isfinite(pixels).all() or float(pixels.std()) == 0.0:
+        raise SelfTestFailure("render: the image is blank")
+    missing = [i for i in request.excite.token_indices if i not in image.attention_maps]
+    if missing:
+        raise SelfTestFailure(f"render: no attention map for excited token(s) {missing}")
+    if not image.loss_history:
+        raise SelfTestFailure("render: the Attend-and-Excite loss was never computed")
+    return f"{request.width}x{request.height}, {request.steps} steps on {result.device}"
+
+
+def _wait_for(app, done: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() > deadline:
+            raise SelfTestFailure(f"{what}: no answer after {timeout_s:.0f} s")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def render_in_window(app, open_window: Callable[[Any], Any]) -> str:
+    """Open the window with the tiny engine, render through its worker thread, close it."""
+    from aae_desktop.ui.worker import WorkerController
+
+    model = tiny_model()
+    controller = WorkerController(TinyEngine(model))
+    outcome: dict[str, Any] = {}
+    controller.finished.connect(lambda payload: outcome.setdefault("finished", payload))
+    controller.failed.connect(lambda payload: outcome.setdefault("failed", payload))
+    window = None
+    try:
+        window = open_window(controller)
+        request = tiny_request(model.pipe.tokenizer)
+        from aae_desktop.engine.models import LoadOptions
+
+        controller.submit(request, LoadOptions(device="cpu", precision="fp32"))
+        _wait_for(app, lambda: bool(outcome), RENDER_TIMEOUT_S, "render")
+        if "failed" in outcome:
+            failure = outcome["failed"]
+            raise SelfTestFailure(f"render: {failure.title}: {failure.message}")
+        return check_result(outcome["finished"].result, request)
+    finally:
+        if window is not None:
+            window.close()
+        controller.shutdown()
+
+
+def open_main_window(controller):
+    """The real main window, shown offscreen, sharing the self-test's worker."""
+    from aae_desktop.ui.main_window import MainWindow
+
+    window = MainWindow(controller=controller)
+    window.show()
+    return window
+
+
+def run_self_test(open_window: Callable[[Any], Any] | None = None) -> int:
+    """Run every stage; print one line; return the exit code."""
+    # Set before Qt and the Hugging Face libraries load: no screen needed, nothing downloaded.
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    started = time.monotonic()
+    stage = "start"
+    try:
+        stage = "qt"
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "aae-desktop"])
+        stage = "window"
+        summary = render_in_window(app, open_window or open_main_window)
+    except SelfTestFailure as exc:
+        _log.error("self-test failed: %s", exc)
+        print(f"aae-desktop self-test: FAILED: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # the point of a self-test is to report any failure as one line
+        _log.exception("self-test failed at stage %s", stage)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"aae-desktop self-test: FAILED ({stage}): {type(exc).__name__}: {first}", file=sys.stderr)
+        return EXIT_FAILED
+    from aae_desktop import __version__
+
+    print(f"aae-desktop self-test: ok (version {__version__}; rendered {summary} in "
+          f"{time.monotonic() - started:.1f} s)")
+    return EXIT_OK
