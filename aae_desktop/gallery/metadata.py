@@ -1,16 +1,20 @@
-"""PNG metadata: the full request as JSON in an `aae` text chunk (the source of truth for restore)."""
+"""PNG text chunks: A1111 `parameters` for other tools plus the full request JSON (`aae`) for restore."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from PIL.PngImagePlugin import PngInfo
 
+from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.request import GenerationRequest
+from aae_desktop.gallery.a1111 import format_parameters, request_from_parameters
 
 AAE_CHUNK = "aae"
+PARAMETERS_CHUNK = "parameters"
 
 
 def request_json(request: GenerationRequest, extra: dict[str, Any] | None = None) -> str:
@@ -20,18 +24,100 @@ def request_json(request: GenerationRequest, extra: dict[str, Any] | None = None
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
-def png_info(request: GenerationRequest, extra: dict[str, Any] | None = None) -> PngInfo:
-    """Text chunks for a saved image; JSON may hold non-Latin-1 text, so it goes in iTXt."""
+def is_latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def excited_words(request: GenerationRequest, tokenizer: Any | None = None) -> list[str]:
+    """The words behind the request's token indices (for the human-readable `AAE tokens` field)."""
+    if tokenizer is None or not request.excite.enabled:
+        return []
+    from aae_desktop.engine.tokens import tokenize_prompt
+
+    try:
+        return [w.text for w in tokenize_prompt(tokenizer, request.prompt).words_for_indices(request.excite.token_indices)]
+    except Exception:  # a label is never worth failing a save over
+        return []
+
+
+def png_info(
+    request: GenerationRequest,
+    extra: dict[str, Any] | None = None,
+    *,
+    model_name: str | None = None,
+    model_hash: str | None = None,
+    words: list[str] | None = None,
+    version: str | None = None,
+) -> PngInfo:
+    """Text chunks for a saved image.
+
+    The A1111 `parameters` text goes in tEXt (what most readers expect) when it is Latin-1 and in
+    iTXt (UTF-8) otherwise, since tEXt cannot hold other characters. The request JSON always goes
+    in iTXt, as any prompt may be non-Latin-1.
+    """
+    if version is None:
+        from aae_desktop import __version__ as version
     info = PngInfo()
+    text = format_parameters(request, model_name=model_name, model_hash=model_hash, words=words, version=version)
+    if is_latin1(text):
+        info.add_text(PARAMETERS_CHUNK, text)
+    else:
+        info.add_itxt(PARAMETERS_CHUNK, text)
     info.add_itxt(AAE_CHUNK, request_json(request, extra))
     return info
 
 
+def read_text_chunks(path: str | Path) -> dict[str, str]:
+    """All text chunks of an image (tEXt, zTXt and iTXt alike); {} for an image without any.
+
+    Raises ValueError with a readable message when the file is not an image.
+    """
+    try:
+        with Image.open(path) as img:
+            text = dict(getattr(img, "info", {}))
+            if AAE_CHUNK not in text and PARAMETERS_CHUNK not in text:
+                # Some tools write their chunks after the pixels: only decoding reaches them.
+                img.load()
+                text = getattr(img, "text", None) or {}
+            text = {k: v for k, v in text.items() if isinstance(v, str)}
+            return {str(k): str(v) for k, v in text.items()}
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"{Path(path).name} is not an image this app can read ({exc}).") from exc
+
+
 def read_request(path: str | Path) -> GenerationRequest | None:
     """The request embedded by png_info(), or None when the PNG carries none."""
-    with Image.open(path) as img:
-        text = getattr(img, "text", {}) or {}
-        raw = text.get(AAE_CHUNK)
+    raw = read_text_chunks(path).get(AAE_CHUNK)
     if raw is None:
         return None
     return GenerationRequest.from_dict(json.loads(raw))
+
+
+@dataclass(frozen=True)
+class RestoredSettings:
+    request: GenerationRequest
+    source: str  # "aae" (everything) or "a1111" (what the parameters text carries)
+
+
+def restore_from_png(path: str | Path, model: str = "", tokenizer: Any | None = None) -> RestoredSettings:
+    """Settings carried by any PNG: ours (full request) first, then A1111 `parameters` text.
+
+    Raises ValueError with a message for the artist when the file holds nothing usable.
+    """
+    name = Path(path).name
+    chunks = read_text_chunks(path)
+    if AAE_CHUNK in chunks:
+        try:
+            return RestoredSettings(GenerationRequest.from_dict(json.loads(chunks[AAE_CHUNK])), "aae")
+        except (ValueError, InvalidRequest):
+            pass  # fall back to the A1111 text below
+    if PARAMETERS_CHUNK in chunks:
+        try:
+            return RestoredSettings(request_from_parameters(chunks[PARAMETERS_CHUNK], model, tokenizer), "a1111")
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from exc
+    raise ValueError(f"{name} carries no generation settings (no Attend-and-Excite or A1111 metadata).")

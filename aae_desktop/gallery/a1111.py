@@ -1,0 +1,194 @@
+"""AUTOMATIC1111's `parameters` text: writing it for our images and reading it from anyone's.
+
+Format (what A1111 writes and CivitAI / sd-parsers read): the prompt line(s), an optional
+`Negative prompt: ...` line, then one `Key: value, Key: value` line. Values holding `,`, `:` or a
+newline are JSON-quoted, as A1111 does, so the last line splits unambiguously.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aae_desktop.engine.request import (
+    SCHEDULER_LABELS,
+    ExciteSettings,
+    GenerationRequest,
+    format_thresholds,
+    parse_thresholds,
+)
+
+NEGATIVE_PREFIX = "Negative prompt:"
+
+# Our scheduler keys in A1111's sampler vocabulary (A1111 calls PNDM "PLMS"); Karras goes in
+# "Schedule type", as current A1111 versions write it.
+_SAMPLERS: dict[str, tuple[str, str | None]] = {
+    "default": ("Default", None),
+    "ddim": ("DDIM", None),
+    "pndm": ("PLMS", None),
+    "lms": ("LMS", None),
+    "euler": ("Euler", None),
+    "euler_a": ("Euler a", None),
+    "dpmpp_2m_karras": ("DPM++ 2M", "Karras"),
+}
+
+# One `Key: value` pair; a value is either JSON-quoted or runs to the next comma.
+_PARAM_RE = re.compile(r'\s*(\w[\w \-/+]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
+
+
+def quote(value: Any) -> str:
+    text = str(value)
+    if any(ch in text for ch in ",:\n"):
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def format_parameters(
+    request: GenerationRequest,
+    model_name: str | None = None,
+    model_hash: str | None = None,
+    words: list[str] | None = None,
+    version: str | None = None,
+) -> str:
+    """The A1111 `parameters` text for one image of `request` (its own seed).
+
+    `words` are the excited words as the artist clicked them (shown by CivitAI and friends); the
+    token indices are what restores them exactly.
+    """
+    sampler, schedule = _SAMPLERS.get(request.scheduler, (SCHEDULER_LABELS.get(request.scheduler, request.scheduler), None))
+    fields: list[tuple[str, Any]] = [
+        ("Steps", request.steps),
+        ("Sampler", sampler),
+    ]
+    if schedule:
+        fields.append(("Schedule type", schedule))
+    fields += [
+        ("CFG scale", _number(request.guidance_scale)),
+        ("Seed", request.seed),
+        ("Size", f"{request.width}x{request.height}"),
+    ]
+    if model_hash:
+        fields.append(("Model hash", model_hash))
+    if model_name:
+        fields.append(("Model", model_name))
+    ex = request.excite
+    if ex.enabled:
+        if words:
+            fields.append(("AAE tokens", ",".join(words)))
+        fields += [
+            ("AAE indices", ",".join(str(i) for i in ex.token_indices)),
+            ("AAE max iter", ex.max_iter_to_alter),
+            ("AAE thresholds", format_thresholds(ex.thresholds)),
+            ("AAE scale", _number(ex.scale_factor)),
+        ]
+    else:
+        fields.append(("AAE", "off"))
+    if version:
+        fields.append(("Version", f"aae-desktop {version}"))
+    lines = [request.prompt]
+    if request.negative_prompt:
+        lines.append(f"{NEGATIVE_PREFIX} {request.negative_prompt}")
+    lines.append(", ".join(f"{key}: {quote(value)}" for key, value in fields))
+    return "\n".join(lines)
+
+
+def parse_parameters(text: str) -> dict[str, Any]:
+    """Split A1111 text into {"prompt", "negative_prompt", "params": {key: value}} (values unquoted)."""
+    lines = text.strip().split("\n")
+    params: dict[str, str] = {}
+    last = lines[-1] if lines else ""
+    found = _PARAM_RE.findall(last)
+    if len(found) >= 3:
+        lines = lines[:-1]
+        for key, value in found:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError:
+                    value = value[1:-1]
+            params[key.strip()] = value
+    prompt: list[str] = []
+    negative: list[str] = []
+    in_negative = False
+    for line in lines:
+        if line.startswith(NEGATIVE_PREFIX):
+            in_negative = True
+            line = line[len(NEGATIVE_PREFIX):].strip()
+        (negative if in_negative else prompt).append(line)
+    return {"prompt": "\n".join(prompt).strip(), "negative_prompt": "\n".join(negative).strip(), "params": params}
+
+
+def _scheduler_from(params: dict[str, str]) -> str:
+    sampler = params.get("Sampler", "").strip()
+    schedule = params.get("Schedule type", "").strip().lower()
+    if sampler.endswith(" Karras"):  # older A1111 writes the schedule into the sampler name
+        sampler, schedule = sampler[: -len(" Karras")], "karras"
+    for key, (name, sched) in _SAMPLERS.items():
+        if sampler.lower() == name.lower() and (sched or "").lower() == (schedule if sched else ""):
+            return key
+    for key, (name, _sched) in _SAMPLERS.items():
+        if sampler.lower() == name.lower():
+            return key
+    return "default"
+
+
+def request_from_parameters(text: str, model: str = "", tokenizer: Any | None = None) -> GenerationRequest:
+    """Rebuild a request from A1111 text. Unknown or unreadable fields keep our defaults.
+
+    Images from other tools carry no Attend-and-Excite settings, so they come back with A&E off
+    (that is how they were made); ours carry the token indices (or, failing that, the words, which
+    `tokenizer` turns back into indices).
+    Raises ValueError when the text has no prompt.
+    """
+    parsed = parse_parameters(text)
+    if not parsed["prompt"]:
+        raise ValueError("The image's parameters hold no prompt.")
+    params = parsed["params"]
+    kwargs: dict[str, Any] = {"prompt": parsed["prompt"], "negative_prompt": parsed["negative_prompt"]}
+    for key, field_name, kind in (("Steps", "steps", int), ("CFG scale", "guidance_scale", float), ("Seed", "seed", int)):
+        try:
+            kwargs[field_name] = kind(float(params[key])) if kind is int else kind(params[key])
+        except (KeyError, ValueError):
+            pass
+    size = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", params.get("Size", ""))
+    if size:
+        kwargs["width"], kwargs["height"] = int(size.group(1)), int(size.group(2))
+    kwargs["scheduler"] = _scheduler_from(params)
+    kwargs["model"] = model or params.get("Model", "")
+    kwargs["excite"] = _excite_from(params, parsed["prompt"], tokenizer)
+    return GenerationRequest(**kwargs)
+
+
+def _excite_from(params: dict[str, str], prompt: str, tokenizer: Any | None) -> ExciteSettings:
+    if not any(key.startswith("AAE ") for key in params) or params.get("AAE", "").lower() == "off":
+        return ExciteSettings(enabled=False)
+    changes: dict[str, Any] = {}
+    try:
+        indices = tuple(int(p) for p in params.get("AAE indices", "").split(",") if p.strip())
+    except ValueError:
+        indices = ()
+    if not indices and params.get("AAE tokens") and tokenizer is not None:
+        from aae_desktop.engine.errors import InvalidRequest
+        from aae_desktop.engine.tokens import tokenize_prompt
+
+        try:
+            indices = tuple(tokenize_prompt(tokenizer, prompt).indices_for_words(params["AAE tokens"].split(",")))
+        except InvalidRequest:
+            indices = ()
+    changes["token_indices"] = indices
+    for key, field_name, kind in (("AAE max iter", "max_iter_to_alter", int), ("AAE scale", "scale_factor", float)):
+        try:
+            changes[field_name] = kind(params[key])
+        except (KeyError, ValueError):
+            pass
+    try:
+        if "AAE thresholds" in params:
+            changes["thresholds"] = parse_thresholds(params["AAE thresholds"])
+    except Exception:  # InvalidRequest or ValueError: keep the paper's schedule
+        pass
+    return ExciteSettings(**changes)
