@@ -1,0 +1,90 @@
+"""`aae-desktop gallery rebuild|list`: the gallery index from the command line."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("gallery", help="rebuild or list the image gallery")
+    actions = parser.add_subparsers(dest="gallery_command", parser_class=type(parser))
+    parser.set_defaults(handler=lambda args: _missing_action(parser))
+
+    rebuild = actions.add_parser("rebuild", help="re-read every PNG in the gallery folder into the index")
+    rebuild.add_argument("dir", nargs="?", help="gallery folder (default: the app's gallery folder)")
+    rebuild.set_defaults(handler=run_rebuild)
+
+    listing = actions.add_parser("list", help="list gallery images, newest first")
+    listing.add_argument("dir", nargs="?", help="gallery folder (default: the app's gallery folder)")
+    listing.add_argument("--json", action="store_true", help="print a JSON array with each image's full settings")
+    listing.add_argument("--search", default="", help="only images whose prompt contains these words")
+    listing.add_argument("--model", help="only images made with this model name")
+    listing.add_argument("--favourites", action="store_true", help="only starred images")
+    listing.add_argument("--limit", type=int, help="at most this many images")
+    listing.set_defaults(handler=run_list)
+
+
+def _missing_action(parser: argparse.ArgumentParser) -> int:
+    from aae_desktop.cli import UsageError
+
+    raise UsageError("gallery needs an action: rebuild or list (see `aae-desktop gallery --help`).")
+
+
+def configured_gallery_dir() -> Path:
+    """The folder the window saves into: the settings' choice, else the default."""
+    from aae_desktop.gallery.paths import default_gallery_dir
+
+    try:
+        from aae_desktop.settings import SettingsStore
+
+        chosen = getattr(SettingsStore().load(), "gallery_dir", "")
+    except Exception:  # unreadable settings only mean the default folder
+        chosen = ""
+    return Path(chosen).expanduser() if chosen else default_gallery_dir()
+
+
+def _open_store(folder: str | None):
+    from aae_desktop.cli import UsageError
+    from aae_desktop.gallery.store import GalleryStore
+
+    root = Path(folder).expanduser() if folder else configured_gallery_dir()
+    if folder and not root.is_dir():
+        raise UsageError(f"gallery folder not found: {root}")
+    return GalleryStore(root)
+
+
+def run_rebuild(args) -> int:
+    store = _open_store(args.dir)
+    report = store.rebuild()
+    total = len(store.entries())
+    print(f"Indexed {total} image{'s' if total != 1 else ''} in {store.root} (index: {store.index.db_path}).")
+    return 0
+
+
+def run_list(args) -> int:
+    from aae_desktop.cli import UsageError
+
+    if args.limit is not None and args.limit < 0:
+        raise UsageError("--limit must not be negative.")
+    store = _open_store(args.dir)
+    store.resync()  # files added or removed since the window last ran
+    entries = store.entries(args.search, args.model, args.favourites, limit=args.limit)
+    if args.json:
+        rows = []
+        for e in entries:
+            rows.append({
+                "path": e.path, "prompt": e.prompt, "negative_prompt": e.negative_prompt, "model": e.model,
+                "seed": e.seed, "width": e.width, "height": e.height, "attend_and_excite": e.excite,
+                "favourite": e.favourite, "metadata": e.source or None,
+                "request": json.loads(e.request_json) if e.request_json else None,
+            })
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    for e in entries:
+        star = "*" if e.favourite else " "
+        seed = "" if e.seed is None else e.seed
+        print(f"{star} {e.path}\t{seed}\t{e.prompt.splitlines()[0] if e.prompt else '(no settings)'}")
+    return 0

@@ -1,0 +1,47 @@
+"""`aae-desktop gallery rebuild|list` through the real CLI dispatcher."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from aae_desktop.cli import run
+
+
+def test_rebuild_and_list_json(tmp_path, store, request_, make_result, capsys):
+    saved = store.save_result(make_result(request_, n=2), when=datetime(2026, 3, 4, 5, 6, 7))
+    store.index.db_path.unlink()  # the CLI must find everything from the PNGs alone
+    assert run(["gallery", "rebuild", str(store.root)]) == 0
+    assert "Indexed 2 images" in capsys.readouterr().out
+
+    assert run(["gallery", "list", str(store.root), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(r["seed"] for r in rows) == [6141, 6142]
+    assert {r["path"] for r in rows} == {str(s.path.resolve()) for s in saved}
+    assert rows[0]["request"]["excite"]["token_indices"] == [2, 5]
+    assert rows[0]["prompt"] == "a cat and a frog" and rows[0]["metadata"] == "aae"
+
+
+def test_list_text_sees_deleted_files(store, request_, make_result, capsys):
+    saved = store.save_result(make_result(request_, n=2), when=datetime(2026, 3, 4, 5, 6, 7))
+    saved[0].path.unlink()
+    assert run(["gallery", "list", str(store.root)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("\t6142\ta cat and a frog")
+
+
+def test_bad_folder_is_one_line_exit_2(tmp_path, capsys):
+    assert run(["gallery", "list", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "gallery folder not found" in err
+    assert run(["gallery"]) == 2
+    assert "needs an action" in capsys.readouterr().err
+
+
+def test_default_folder_from_environment(tmp_path, request_, make_result, capsys, monkeypatch):
+    from aae_desktop.gallery.store import GalleryStore
+
+    monkeypatch.setenv("AAE_DESKTOP_CONFIG", str(tmp_path / "settings.json"))
+    GalleryStore().save_result(make_result(request_), when=datetime(2026, 3, 4, 5, 6, 7))
+    assert run(["gallery", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 1 and rows[0]["path"].startswith(str((tmp_path / "pictures").resolve()))
