@@ -9,7 +9,7 @@ PURGE=0
 for arg in "$@"; do
     case "$arg" in
         --purge) PURGE=1 ;;
-        -h|--help) echo "Usage: uninstall.sh [--purge]   (--purge also deletes settings, logs and the model cache)"; exit 0 ;;
+        -h|--help) echo "Usage: uninstall.sh [--purge]   (--purge also deletes settings, logs, caches and the gallery index)"; exit 0 ;;
         *) printf '[aae-desktop uninstall] error: unknown option %s\n' "$arg" >&2; exit 2 ;;
     esac
 done
@@ -36,10 +36,12 @@ remove "$APP_HOME/uninstall.sh"
 rmdir "$APP_HOME" 2>/dev/null || true
 
 if [ "$PURGE" = 1 ]; then
+    remove "$APP_HOME"  # also platformdirs' user data dir: the gallery index (the images stay in Pictures)
     remove "${XDG_CONFIG_HOME:-$HOME/.config}/aae-desktop"
     remove "${XDG_STATE_HOME:-$HOME/.local/state}/aae-desktop"
     remove "${XDG_CACHE_HOME:-$HOME/.cache}/aae-desktop"
 fi
 
 command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$DATA_HOME/applications" 2>/dev/null || true
+command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t "$DATA_HOME/icons/hicolor" 2>/dev/null || true
 if [ "$removed" = 1 ]; then say "Attend-and-Excite Desktop is uninstalled."; else say "nothing to remove: no install found under $APP_HOME"; fi
