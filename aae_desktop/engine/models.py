@@ -21,6 +21,8 @@ class LoadOptions:
     vae_slicing: bool = False
     vae_tiling: bool = False
     cpu_offload: bool = False
+    family: str = "auto"  # single files: "auto" or sd1 / sd2 / sd2v (SD 2.x 512 vs 768 cannot always be detected)
+    config_dir: str | None = None  # single files: a config folder instead of the bundled one for the family
 
 
 @dataclass
@@ -88,11 +90,14 @@ def wrap_pipeline(pipe: Any, source: str, options: LoadOptions | None = None, na
     options = options or LoadOptions()
     device = resolve_device(options.device)
     dtype = resolve_dtype(device, options.precision)
+    # Loaders already build in the target dtype; casting again only makes diffusers warn.
+    cast = {} if getattr(pipe, "dtype", None) == dtype else {"dtype": dtype}
     if options.cpu_offload and device != "cpu":
-        pipe.to(dtype=dtype)
+        if cast:
+            pipe.to(**cast)
         pipe.enable_model_cpu_offload(device=device)
     else:
-        pipe.to(device=device, dtype=dtype)
+        pipe.to(device=device, **cast)
     if options.vae_slicing:
         pipe.vae.enable_slicing()
     if options.vae_tiling:
@@ -113,9 +118,12 @@ def wrap_pipeline(pipe: Any, source: str, options: LoadOptions | None = None, na
     )
 
 
-def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None) -> LoadedModel:
+def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None, name: str | None = None,
+                          source: str | None = None) -> LoadedModel:
     """Load a diffusers-format folder with local files only (never the network)."""
     from diffusers import StableDiffusionPipeline
+
+    from aae_desktop.engine.hf_cache import folder_family
 
     options = options or LoadOptions()
     folder = Path(path).expanduser()
@@ -127,16 +135,76 @@ def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None) 
     has_checker = (folder / "safety_checker").is_dir()
     if not (options.safety_checker and has_checker):
         kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    variant = _weights_variant(folder)
+    if variant:
+        kwargs["variant"] = variant
+    device = resolve_device(options.device)
+    kwargs["torch_dtype"] = resolve_dtype(device, options.precision)  # load straight into the target dtype
     try:
         pipe = StableDiffusionPipeline.from_pretrained(str(folder), **kwargs)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except Exception as exc:  # diffusers/transformers raise many types for bad folders
         raise ModelLoadError(f"Could not load the model in {folder}: {_first_line(exc)}") from exc
-    return wrap_pipeline(pipe, str(folder), options)
+    model = wrap_pipeline(pipe, source or str(folder), options, name=name, family=folder_family(folder))
+    model.info.update(kind="diffusers folder", folder=str(folder), file_size=_folder_size(folder))
+    return model
+
+
+def load_cached_repo(repo_id: str, options: LoadOptions | None = None) -> LoadedModel:
+    """Load a model from the local Hugging Face cache by repo id, local files only."""
+    from aae_desktop.engine.hf_cache import resolve_cached_repo
+
+    cached = resolve_cached_repo(repo_id)
+    model = load_diffusers_folder(cached.snapshot, options, name=cached.repo_id, source=cached.repo_id)
+    model.info.update(kind="Hugging Face cache", commit=cached.commit, file_size=cached.size_on_disk)
+    return model
 
 
 def load_model(source: str | Path, options: LoadOptions | None = None) -> LoadedModel:
-    """Load what the user pointed at. (Folder today; other kinds plug in here.)"""
-    return load_diffusers_folder(source, options)
+    """Load what the user pointed at: a diffusers folder, a .safetensors/.ckpt file, or a cached repo id."""
+    from aae_desktop.engine.hf_cache import looks_like_repo_id
+    from aae_desktop.engine.single_file import is_checkpoint_file, load_single_file
+
+    text = str(source).strip()
+    if not text:
+        raise ModelLoadError("No model was chosen.")
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return load_diffusers_folder(path, options)
+    if path.is_file():
+        if path.name == "model_index.json":
+            return load_diffusers_folder(path.parent, options)
+        if is_checkpoint_file(path):
+            return load_single_file(path, options)
+        raise ModelLoadError(
+            f"{path.name} is not a model: choose a diffusers folder or a .safetensors / .ckpt checkpoint."
+        )
+    if looks_like_repo_id(text):
+        return load_cached_repo(text, options)
+    raise ModelLoadError(
+        f"Model not found: {text} (not a folder, not a checkpoint file, not a model in the Hugging Face cache)."
+    )
+
+
+def _weights_variant(folder: Path) -> str | None:
+    """'fp16' when a folder (often a cache snapshot) holds only the fp16 weight files."""
+    unet = folder / "unet"
+    if not unet.is_dir():
+        return None
+    names = {p.name for p in unet.iterdir()}
+    plain = any(n.startswith("diffusion_pytorch_model.") and n.count(".") == 1 for n in names)
+    fp16 = any(n.startswith("diffusion_pytorch_model.fp16.") for n in names)
+    return "fp16" if fp16 and not plain else None
+
+
+def _folder_size(folder: Path) -> int:
+    total = 0
+    for p in folder.rglob("*"):
+        try:
+            if p.is_file():
+                total += p.stat().st_size  # follows cache symlinks to the blobs
+        except OSError:
+            pass
+    return total
 
 
 def _first_line(exc: BaseException) -> str:

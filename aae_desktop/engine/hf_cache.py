@@ -1,0 +1,139 @@
+"""Stable Diffusion models already in the local Hugging Face cache: discovery and offline resolution."""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from aae_desktop.engine.errors import ModelLoadError
+
+# Text-to-image pipelines whose folders load as a StableDiffusionPipeline (same components).
+SUPPORTED_PIPELINES = {"StableDiffusionPipeline", "StableDiffusionAttendAndExcitePipeline"}
+REQUIRED_WEIGHTS = ("unet", "vae", "text_encoder")
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass(frozen=True)
+class CachedModel:
+    """One model repo in the cache, as the model picker and `aae-desktop models` show it."""
+
+    repo_id: str
+    snapshot: Path
+    commit: str
+    size_on_disk: int
+    last_modified: float
+    pipeline_class: str
+    family: str  # "sd1" / "sd2" / "sd2v" from its configs
+    missing: tuple[str, ...] = ()  # components whose weights are not in the snapshot
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def hf_cache_dir() -> Path:
+    """The hub cache folder, read from the environment now (huggingface_hub only reads it at import)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def looks_like_repo_id(text: str) -> bool:
+    """'owner/name' that is not a path on disk."""
+    return bool(_REPO_ID.match(text)) and not Path(text).expanduser().exists()
+
+
+def list_cached_models(cache_dir: str | Path | None = None) -> list[CachedModel]:
+    """Every Stable Diffusion 1.x/2.x pipeline in the cache, newest first (never touches the network)."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    folder = Path(cache_dir) if cache_dir else hf_cache_dir()
+    try:
+        info = scan_cache_dir(folder)
+    except CacheNotFound:
+        return []
+    models = []
+    for repo in info.repos:
+        if repo.repo_type != "model" or not repo.revisions:
+            continue
+        revision = _preferred_revision(repo.revisions)
+        snapshot = Path(revision.snapshot_path)
+        pipeline_class = _pipeline_class(snapshot)
+        if pipeline_class not in SUPPORTED_PIPELINES:
+            continue
+        models.append(
+            CachedModel(
+                repo_id=repo.repo_id,
+                snapshot=snapshot,
+                commit=revision.commit_hash,
+                size_on_disk=repo.size_on_disk,
+                last_modified=revision.last_modified,
+                pipeline_class=pipeline_class,
+                family=folder_family(snapshot),
+                missing=tuple(c for c in REQUIRED_WEIGHTS if not _has_weights(snapshot / c)),
+            )
+        )
+    return sorted(models, key=lambda m: m.last_modified, reverse=True)
+
+
+def resolve_cached_repo(repo_id: str, cache_dir: str | Path | None = None) -> CachedModel:
+    """The cached snapshot of `repo_id`, or a ModelLoadError that says what to do."""
+    folder = Path(cache_dir) if cache_dir else hf_cache_dir()
+    for model in list_cached_models(folder):
+        if model.repo_id.lower() == repo_id.lower():
+            if model.missing:
+                raise ModelLoadError(
+                    f"{model.repo_id} is only partly in the Hugging Face cache (no weights for: "
+                    f"{', '.join(model.missing)}). Download it again to complete it."
+                )
+            return model
+    raise ModelLoadError(
+        f"{repo_id} is not in the Hugging Face cache ({folder}). Download it first, or choose a folder or checkpoint file."
+    )
+
+
+def folder_family(folder: Path) -> str:
+    """sd1 / sd2 / sd2v from a diffusers folder's configs (UNet cross-attention width, prediction type)."""
+    try:
+        unet = json.loads((folder / "unet" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "sd1"
+    width = unet.get("cross_attention_dim", 768)
+    if isinstance(width, list):
+        width = width[0]
+    if width != 1024:
+        return "sd1"
+    try:
+        scheduler = json.loads((folder / "scheduler" / "scheduler_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        scheduler = {}
+    return "sd2v" if scheduler.get("prediction_type") == "v_prediction" else "sd2"
+
+
+def _preferred_revision(revisions):
+    # The snapshot "main" points at is what from_pretrained would pick; otherwise the newest.
+    for revision in revisions:
+        if "main" in revision.refs:
+            return revision
+    return max(revisions, key=lambda r: r.last_modified)
+
+
+def _pipeline_class(snapshot: Path) -> str:
+    try:
+        index = json.loads((snapshot / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return str(index.get("_class_name", "")) if isinstance(index, dict) else ""
+
+
+def _has_weights(component: Path) -> bool:
+    if not component.is_dir():
+        return False
+    return any(p.suffix in (".safetensors", ".bin") and p.exists() for p in component.iterdir())
