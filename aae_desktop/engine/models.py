@@ -139,7 +139,7 @@ def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None, 
     if variant:
         kwargs["variant"] = variant
     device = resolve_device(options.device)
-    kwargs["torch_dtype"] = resolve_dtype(device, options.precision)  # load straight into the target dtype
+    kwargs["dtype"] = resolve_dtype(device, options.precision)  # load straight into the target dtype
     try:
         pipe = StableDiffusionPipeline.from_pretrained(str(folder), **kwargs)
     except Exception as exc:  # diffusers/transformers raise many types for bad folders

@@ -291,7 +291,7 @@ def _from_single_file(path: Path, config_dir: Path, tokenizer: Any, dtype: Any) 
             safety_checker=None,
             feature_extractor=None,
             requires_safety_checker=False,
-            torch_dtype=dtype,
+            dtype=dtype,
         )
     except ModelLoadError:
         raise
