@@ -1,0 +1,277 @@
+"""The gallery panel (`galleryView`): thumbnails newest first, search and filters, settings of the
+selected image, restore (all settings or seed only), star, delete to trash, open, copy."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aae_desktop.engine.events import GenerationResult
+from aae_desktop.gallery.a1111 import format_parameters
+from aae_desktop.gallery.index import GalleryEntry
+from aae_desktop.gallery.paths import cache_dir
+from aae_desktop.gallery.store import GalleryStore, SavedImage
+from aae_desktop.ui.background import Background
+from aae_desktop.ui.gallery_model import GalleryModel
+from aae_desktop.ui.thumbnails import THUMB_SIZE, ThumbnailCache
+
+ALL_MODELS = "All models"
+
+
+class GalleryView(QWidget):
+    restore_requested = Signal(object)  # GenerationRequest: "Use all settings"
+    seed_requested = Signal(int)  # "Reuse seed"
+    heatmaps_requested = Signal(str)  # image path: show its attention maps
+    saved = Signal(object)  # list[SavedImage], once a result is on disk and indexed
+    message = Signal(str)  # for the status bar: what happened, or why it could not
+
+    def __init__(self, store: GalleryStore, parent: QWidget | None = None, thumbnail_cache: Path | None = None):
+        super().__init__(parent)
+        self.setObjectName("galleryView")
+        self.store = store
+        self.autosave = True
+        # Saving (PNG encoding, first-time model hashing) and resync touch the disk: never on the UI thread.
+        self.background = Background(threads=1, parent=self)
+        folder = thumbnail_cache if thumbnail_cache is not None else cache_dir() / "thumbnails"
+        self.thumbnails = ThumbnailCache(folder, self)
+        self.model = GalleryModel(store, self.thumbnails, self)
+        self._build()
+        self.model.refreshed.connect(self._after_refresh)
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.search = QLineEdit(placeholderText="Search prompts…", objectName="gallerySearch")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(lambda text: self.model.set_filters(search=text))
+        self.model_combo = QComboBox(objectName="galleryModelFilter")
+        self.model_combo.addItem(ALL_MODELS)
+        self.model_combo.currentTextChanged.connect(self._model_filter_changed)
+        self.favourites = QCheckBox("★ only", objectName="galleryFavouritesOnly")
+        self.favourites.toggled.connect(lambda on: self.model.set_filters(favourites_only=on))
+        filters = QHBoxLayout()
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.model_combo)
+        filters.addWidget(self.favourites)
+
+        self.list = QListView(objectName="galleryList")
+        self.list.setViewMode(QListView.ViewMode.IconMode)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
+        self.list.setMovement(QListView.Movement.Static)
+        self.list.setUniformItemSizes(True)
+        self.list.setIconSize(QSize(THUMB_SIZE // 2 + 24, THUMB_SIZE // 2 + 24))
+        self.list.setModel(self.model)
+        self.list.selectionModel().currentChanged.connect(lambda *_: self._show_selected())
+        self.list.doubleClicked.connect(lambda *_: self.open_full_size())
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._context_menu)
+
+        self.details = QPlainTextEdit(objectName="gallerySettings", readOnly=True)
+        self.details.setPlaceholderText("Select an image to see its settings.")
+        self.use_all = QPushButton("Use all settings", objectName="useAllSettingsButton")
+        self.use_all.setToolTip("Restore prompt, negative prompt, selected words, seed and every parameter")
+        self.use_all.clicked.connect(self.use_all_settings)
+        self.reuse_seed = QPushButton("Reuse seed", objectName="reuseSeedButton")
+        self.reuse_seed.clicked.connect(self.use_seed)
+        self.star = QPushButton("☆ Star", objectName="galleryStarButton", checkable=True)
+        self.star.clicked.connect(self.toggle_favourite)
+        self.heatmaps = QPushButton("Heat maps", objectName="galleryHeatmapsButton")
+        self.heatmaps.clicked.connect(self._heatmaps_clicked)
+        self.delete = QPushButton("Delete", objectName="galleryDeleteButton")
+        self.delete.setToolTip("Move the image to the system trash")
+        self.delete.clicked.connect(self.delete_selected)
+        buttons = QHBoxLayout()
+        for button in (self.use_all, self.reuse_seed, self.star, self.heatmaps, self.delete):
+            buttons.addWidget(button)
+        self.status = QLabel(objectName="galleryStatus")
+
+        details_box = QWidget()
+        details_layout = QVBoxLayout(details_box)
+        details_layout.setContentsMargins(0, 0, 0, 0)
+        details_layout.addWidget(self.details)
+        details_layout.addLayout(buttons)
+        splitter = QSplitter(Qt.Orientation.Vertical, objectName="gallerySplitter")
+        splitter.addWidget(self.list)
+        splitter.addWidget(details_box)
+        splitter.setStretchFactor(0, 3)
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.status)
+        self._update_buttons(None)
+
+    # -- loading --------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Show what the index knows now, then resync with the folder in the background."""
+        self.model.refresh()
+        self.background.call(self.store.resync, self._resynced, self._report_error)
+
+    def _resynced(self, report) -> None:
+        if report.changed:
+            self.refresh()
+
+    def refresh(self) -> None:
+        selected = self.selected_entry()
+        self.model.refresh()
+        if selected is not None:
+            self.select_path(selected.path)
+
+    def _after_refresh(self) -> None:
+        models = self.store.index.models()
+        current = self.model_combo.currentText()
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self.model_combo.addItems([ALL_MODELS, *models])
+        self.model_combo.setCurrentText(current if current in models else ALL_MODELS)
+        self.model_combo.blockSignals(False)
+        count = self.model.rowCount()
+        self.status.setText(f"{count} image{'s' if count != 1 else ''} in {self.store.root}")
+        self._show_selected()
+
+    def _model_filter_changed(self, text: str) -> None:
+        self.model.set_filters(model=None if text in ("", ALL_MODELS) else text)
+
+    # -- saving ---------------------------------------------------------------------------------
+    def save_result(self, result: GenerationResult) -> None:
+        """Save a finished generation in the background; `saved` fires when it is on disk."""
+        if not self.autosave:
+            return
+        self.background.call(lambda: self.store.save_result(result), self._on_saved, self._report_error)
+
+    def _on_saved(self, saved: list[SavedImage]) -> None:
+        self.refresh()
+        self.saved.emit(saved)
+        if saved:
+            self.message.emit(f"Saved {len(saved)} image{'s' if len(saved) != 1 else ''} to {saved[0].path.parent}")
+
+    def _report_error(self, exc: Exception) -> None:
+        text = f"Gallery: {exc}"
+        self.status.setText(text)
+        self.message.emit(text)
+
+    # -- selection and actions ------------------------------------------------------------------
+    def selected_entry(self) -> GalleryEntry | None:
+        index = self.list.currentIndex()
+        return self.model.entry(index.row()) if index.isValid() else None
+
+    def select_path(self, path: str | Path) -> bool:
+        row = self.model.row_of(str(Path(path).resolve()))
+        if row is None:
+            return False
+        self.list.setCurrentIndex(self.model.index(row))
+        return True
+
+    def _show_selected(self) -> None:
+        entry = self.selected_entry()
+        self._update_buttons(entry)
+        if entry is None:
+            self.details.clear()
+            return
+        request = self._request_of(entry)
+        if request is None:
+            self.details.setPlainText(f"{entry.name}\n\nThis image carries no generation settings.")
+        else:
+            self.details.setPlainText(f"{entry.name}\n\n{format_parameters(request)}")
+
+    def _update_buttons(self, entry: GalleryEntry | None) -> None:
+        has_request = entry is not None and entry.request_json is not None
+        self.use_all.setEnabled(has_request)
+        self.reuse_seed.setEnabled(entry is not None and entry.seed is not None)
+        self.heatmaps.setEnabled(entry is not None)
+        self.delete.setEnabled(entry is not None)
+        self.star.setEnabled(entry is not None)
+        self.star.setChecked(bool(entry and entry.favourite))
+        self.star.setText("★ Starred" if entry and entry.favourite else "☆ Star")
+
+    def _request_of(self, entry: GalleryEntry):
+        try:
+            return entry.request
+        except Exception as exc:  # a file edited by hand: say so instead of failing
+            self.message.emit(f"{entry.name}: its settings cannot be read ({exc}).")
+            return None
+
+    def use_all_settings(self) -> None:
+        entry = self.selected_entry()
+        request = self._request_of(entry) if entry else None
+        if request is not None:
+            self.restore_requested.emit(request)
+            self.message.emit(f"Restored all settings from {entry.name}")
+
+    def use_seed(self) -> None:
+        entry = self.selected_entry()
+        if entry is not None and entry.seed is not None:
+            self.seed_requested.emit(int(entry.seed))
+            self.message.emit(f"Seed {entry.seed} restored")
+
+    def toggle_favourite(self) -> None:
+        index = self.list.currentIndex()
+        entry = self.selected_entry()
+        if entry is not None:
+            self.model.set_favourite(index.row(), not entry.favourite)
+            self._show_selected()
+
+    def delete_selected(self) -> None:
+        entry = self.selected_entry()
+        if entry is None:
+            return
+        row = self.list.currentIndex().row()
+        try:
+            self.store.delete(entry.path)
+        except OSError as exc:
+            self._report_error(exc)
+            return
+        self.model.refresh()
+        if self.model.rowCount():
+            self.list.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))
+        self.message.emit(f"Moved {entry.name} to the trash")
+
+    def _heatmaps_clicked(self) -> None:
+        entry = self.selected_entry()
+        if entry is not None:
+            self.heatmaps_requested.emit(entry.path)
+
+    def open_full_size(self) -> None:
+        entry = self.selected_entry()
+        if entry is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(entry.path))
+
+    def open_folder(self) -> None:
+        entry = self.selected_entry()
+        folder = Path(entry.path).parent if entry else self.store.root
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def copy_image(self) -> None:
+        entry = self.selected_entry()
+        if entry is None:
+            return
+        image = QImage(entry.path)
+        if image.isNull():
+            self._report_error(OSError(f"{entry.name} could not be read"))
+            return
+        QGuiApplication.clipboard().setImage(image)
+        self.message.emit(f"Copied {entry.name} to the clipboard")
+
+    def _context_menu(self, pos) -> None:
+        if not self.list.indexAt(pos).isValid():
+            return
+        menu = QMenu(self)
+        for text, slot in (("Use all settings", self.use_all_settings), ("Reuse seed", self.use_seed),
+                           ("Star / unstar", self.toggle_favourite), ("Heat maps", self._heatmaps_clicked),
+                           ("Open full size", self.open_full_size), ("Open containing folder", self.open_folder),
+                           ("Copy image", self.copy_image), ("Move to trash", self.delete_selected)):
+            menu.addAction(text, slot)
+        menu.exec(self.list.viewport().mapToGlobal(pos))
