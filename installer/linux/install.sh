@@ -135,17 +135,8 @@ for png in "$ICON_SRC"/aae-desktop-*.png; do
 done
 install -D -m 0644 "$ICON_SRC/aae-desktop.svg" "$DATA_HOME/icons/hicolor/scalable/apps/aae-desktop.svg"
 
-# Exec= quoting per the Desktop Entry spec: double quotes, with " ` $ \ escaped inside them,
-# then every backslash doubled again because the value itself is an escaped string.
-exec_arg="$GUI_LAUNCHER"
-exec_arg="${exec_arg//\\/\\\\}"; exec_arg="${exec_arg//\"/\\\"}"; exec_arg="${exec_arg//\`/\\\`}"; exec_arg="${exec_arg//\$/\\\$}"
-exec_arg="\"${exec_arg//\\/\\\\}\""
-template="$(cat "$REPO_DIR/resources/aae-desktop.desktop")"
 ENTRY="$DATA_HOME/applications/aae-desktop.desktop"
-mkdir -p "$DATA_HOME/applications"
-printf '%s\n' "${template//@EXEC@/"$exec_arg"}" > "$ENTRY.tmp"
-mv -f "$ENTRY.tmp" "$ENTRY"
-chmod 0644 "$ENTRY"
+bash "$REPO_DIR/installer/linux/write_desktop_entry.sh" "$REPO_DIR/resources/aae-desktop.desktop" "$GUI_LAUNCHER" "$ENTRY"
 
 # Menus and icon caches refresh on their own on most desktops; these just make it immediate.
 command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$DATA_HOME/applications" 2>/dev/null || true
