@@ -42,21 +42,27 @@ def tiny_request(tokenizer):
 
     indices = tuple(tokenize_prompt(tokenizer, PROMPT).indices_for_words(list(EXCITED_WORDS)))
     request = GenerationRequest(model="tiny-random", prompt=PROMPT, seed=0, steps=4, width=SIZE, height=SIZE)
-    return request.with_excite(enabled=True, token_indices=indices, max_refinement_steps=2)
+    # A high threshold at step 0 makes sure the refinement loop runs; two rounds keep it quick.
+    return request.with_excite(enabled=True, token_indices=indices, max_iter_to_alter=3,
+                               thresholds=((0, 0.8),), max_refinement_steps=2)
 
 
 class TinyEngine:
-    """The window's engine port, answering every model load with the in-memory tiny model."""
+    """The window's engine port, answering every model load with the in-memory tiny model.
 
-    def __init__(self, model) -> None:
+    The model is built on the first load, on the worker thread, as a real model would be."""
+
+    def __init__(self) -> None:
         from aae_desktop.ui.engine_port import DiffusersEngine
 
-        self._real, self._model = DiffusersEngine(), model
+        self._real, self._model = DiffusersEngine(), None
 
     def load_tokenizer(self):
         return self._real.load_tokenizer()
 
     def load(self, source, options):
+        if self._model is None:
+            self._model = tiny_model()
         return self._model
 
     def generate(self, model, request, on_step, cancel):
@@ -96,15 +102,16 @@ def render_in_window(app, open_window: Callable[[Any], Any]) -> str:
     """Open the window with the tiny engine, render through its worker thread, close it."""
     from aae_desktop.ui.worker import WorkerController
 
-    model = tiny_model()
-    controller = WorkerController(TinyEngine(model))
+    from aae_desktop.engine.tokens import load_tokenizer
+
+    controller = WorkerController(TinyEngine())
     outcome: dict[str, Any] = {}
     controller.finished.connect(lambda payload: outcome.setdefault("finished", payload))
     controller.failed.connect(lambda payload: outcome.setdefault("failed", payload))
     window = None
     try:
         window = open_window(controller)
-        request = tiny_request(model.pipe.tokenizer)
+        request = tiny_request(load_tokenizer())  # the tiny model uses the bundled tokenizer
         from aae_desktop.engine.models import LoadOptions
 
         controller.submit(request, LoadOptions(device="cpu", precision="fp32"))
@@ -134,6 +141,9 @@ def run_self_test(open_window: Callable[[Any], Any] | None = None) -> int:
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    # Library chatter about the random model would bury the one line this command promises.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
     started = time.monotonic()
     stage = "start"
     try:
