@@ -1,0 +1,103 @@
+"""A/B comparison: the same seed with and without Attend-and-Excite, side by side or with a split slider."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QSlider, QStackedWidget, QVBoxLayout, QWidget
+
+LABEL_WITH = "With Attend-and-Excite"
+LABEL_WITHOUT = "Without (plain Stable Diffusion)"
+
+
+class SplitCompare(QWidget):
+    """Both images in one frame: left of the split shows A, right shows B."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("abSplit")
+        self.setMinimumSize(256, 256)
+        self.left: QImage | None = None
+        self.right: QImage | None = None
+        self.fraction = 0.5
+
+    def set_images(self, left: QImage, right: QImage) -> None:
+        self.left, self.right = left, right
+        self.update()
+
+    def set_fraction(self, fraction: float) -> None:
+        self.fraction = min(max(fraction, 0.0), 1.0)
+        self.update()
+
+    def image_rect(self) -> QRectF:
+        if self.left is None:
+            return QRectF(self.rect())
+        size = self.left.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        return QRectF((self.width() - size.width()) / 2, (self.height() - size.height()) / 2, size.width(), size.height())
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if self.left is None or self.right is None:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        target = self.image_rect()
+        split_x = target.left() + target.width() * self.fraction
+        painter.save()
+        painter.setClipRect(QRectF(target.left(), target.top(), split_x - target.left(), target.height()))
+        painter.drawImage(target, self.left)
+        painter.restore()
+        painter.save()
+        painter.setClipRect(QRectF(split_x, target.top(), target.right() - split_x, target.height()))
+        painter.drawImage(target, self.right)
+        painter.restore()
+        painter.setPen(QColor("white"))
+        painter.drawLine(QPointF(split_x, target.top()), QPointF(split_x, target.bottom()))
+        painter.drawText(QPointF(target.left() + 6, target.top() + 16), "A&E")
+        painter.drawText(QPointF(target.right() - 50, target.top() + 16), "plain")
+
+
+class ABView(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("abView")
+        self.seed: int | None = None
+        self.title = QLabel("A/B: render once to compare with and without Attend-and-Excite.", objectName="abTitle")
+        self.split_mode = QCheckBox("Split slider", objectName="abSplitMode")
+        self.split_mode.toggled.connect(self._mode_changed)
+        self.left_image = QLabel(objectName="abWith", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.right_image = QLabel(objectName="abWithout", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.left_label = QLabel(LABEL_WITH, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.right_label = QLabel(LABEL_WITHOUT, alignment=Qt.AlignmentFlag.AlignCenter)
+        side = QWidget()
+        grid = QGridLayout(side)
+        grid.addWidget(self.left_image, 0, 0)
+        grid.addWidget(self.right_image, 0, 1)
+        grid.addWidget(self.left_label, 1, 0)
+        grid.addWidget(self.right_label, 1, 1)
+        self.split = SplitCompare()
+        self.slider = QSlider(Qt.Orientation.Horizontal, objectName="abSlider")
+        self.slider.setRange(0, 1000)
+        self.slider.setValue(500)
+        self.slider.valueChanged.connect(lambda v: self.split.set_fraction(v / 1000))
+        split_box = QWidget()
+        split_layout = QVBoxLayout(split_box)
+        split_layout.addWidget(self.split, 1)
+        split_layout.addWidget(self.slider)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(side)
+        self.stack.addWidget(split_box)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.split_mode)
+        layout.addWidget(self.stack, 1)
+
+    def set_pair(self, with_excite: QImage, without: QImage, seed: int, words: str = "") -> None:
+        self.seed = seed
+        about = f" — excited: {words}" if words else ""
+        self.title.setText(f"A/B at seed {seed}{about}")
+        for label, image in ((self.left_image, with_excite), (self.right_image, without)):
+            label.setPixmap(QPixmap.fromImage(image).scaled(
+                320, 320, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        self.split.set_images(with_excite, without)
+
+    def _mode_changed(self, split: bool) -> None:
+        self.stack.setCurrentIndex(1 if split else 0)

@@ -1,0 +1,42 @@
+"""Starts the desktop app: QApplication, settings, main window. torch/diffusers load later, in the worker."""
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from aae_desktop.resources_path import resource
+from aae_desktop.settings import SettingsStore
+
+
+def app_icon() -> QIcon:
+    icon = QIcon()
+    folder = resource("icons")
+    for path in sorted(folder.glob("*.png")) if folder.is_dir() else ():
+        icon.addFile(str(path))
+    svg = folder / "aae-desktop.svg"
+    if icon.isNull() and svg.is_file():
+        icon.addFile(str(svg))
+    return icon
+
+
+def run_gui(model: str | None = None, store: SettingsStore | None = None) -> int:
+    """Show the main window (optionally loading `model`) and run the event loop until it closes."""
+    from aae_desktop.ui.main_window import MainWindow
+    from aae_desktop.ui.style import apply_style
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    QApplication.setApplicationName("aae-desktop")
+    QApplication.setApplicationDisplayName("Attend-and-Excite Desktop")
+    # Lets Wayland/X11 docks match the window to the installed aae-desktop.desktop entry.
+    QApplication.setDesktopFileName("aae-desktop")
+    icon = app_icon()
+    if not icon.isNull():
+        app.setWindowIcon(icon)
+    apply_style(app)
+    window = MainWindow(store or SettingsStore())
+    window.show()
+    if model:
+        window.request_model_load(model)
+    return app.exec()

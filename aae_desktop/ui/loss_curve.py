@@ -1,0 +1,67 @@
+"""LossCurveWidget: the excitation loss over the denoising steps, one line per word, drawn with QPainter."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from aae_desktop.gallery.heatmaps import LossCurve
+
+# Distinct, colour-blind-friendly line colours (Okabe-Ito); the overall loss is drawn in grey.
+PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 36, 10, 10, 22
+
+
+class LossCurveWidget(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("lossCurve")
+        self.setMinimumSize(240, 140)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.curves: list[LossCurve] = []
+
+    def set_curves(self, curves: list[LossCurve]) -> None:
+        self.curves = list(curves)
+        self.setToolTip("\n".join(f"{c.label}: {c.values[0]:.3f} → {c.values[-1]:.3f}" for c in self.curves if c.values))
+        self.update()
+
+    def colour(self, index: int) -> QColor:
+        return QColor("#888888") if self.curves and self.curves[index].label == "loss" else QColor(PALETTE[index % len(PALETTE)])
+
+    def plot_rect(self) -> QRectF:
+        return QRectF(MARGIN_LEFT, MARGIN_TOP, max(1, self.width() - MARGIN_LEFT - MARGIN_RIGHT),
+                      max(1, self.height() - MARGIN_TOP - MARGIN_BOTTOM))
+
+    def point(self, step: float, value: float, max_step: float) -> QPointF:
+        """Loss lives in [0, 1]: the y axis is fixed so curves of different images compare."""
+        r = self.plot_rect()
+        x = r.left() + (step / max_step if max_step > 0 else 0.5) * r.width()
+        y = r.bottom() - min(max(value, 0.0), 1.0) * r.height()
+        return QPointF(x, y)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = self.plot_rect()
+        text_pen = QPen(self.palette().color(self.foregroundRole()))
+        painter.setPen(text_pen)
+        if not self.curves:
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No excitation loss recorded")
+            return
+        max_step = max(max(c.steps) for c in self.curves if c.steps)
+        painter.drawRect(r)
+        painter.drawText(QRectF(0, r.top() - 6, MARGIN_LEFT - 4, 14), Qt.AlignmentFlag.AlignRight, "1.0")
+        painter.drawText(QRectF(0, r.bottom() - 8, MARGIN_LEFT - 4, 14), Qt.AlignmentFlag.AlignRight, "0")
+        painter.drawText(QRectF(r.left(), r.bottom() + 4, r.width(), 16), Qt.AlignmentFlag.AlignCenter,
+                         f"step (0–{max_step})")
+        for i, curve in enumerate(self.curves):
+            pen = QPen(self.colour(i), 2)
+            if curve.label == "loss":
+                pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            path = QPainterPath()
+            for j, (step, value) in enumerate(zip(curve.steps, curve.values)):
+                p = self.point(step, value, max_step)
+                path.moveTo(p) if j == 0 else path.lineTo(p)
+            painter.drawPath(path)
+            painter.drawText(QPointF(r.right() - 90, r.top() + 14 + 14 * i), curve.label)

@@ -1,0 +1,403 @@
+"""The main window: lays out the editors, preview, parameters and results and wires them to the worker."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aae_desktop.engine.errors import InvalidRequest
+from aae_desktop.engine.events import GenerationResult
+from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.request import GenerationRequest
+from aae_desktop.engine.tokens import tokenize_prompt
+from aae_desktop.settings import Settings, SettingsStore
+from aae_desktop.ui.engine_port import DiffusersEngine, Engine
+from aae_desktop.ui.message_banner import MessageBanner
+from aae_desktop.ui.parameter_panel import MAX_SEED, BaseParameters, ParameterPanel
+from aae_desktop.ui.preview_view import PreviewView
+from aae_desktop.ui.prompt_editor import PromptEditor
+from aae_desktop.ui.result_strip import ResultItem, ResultStrip
+from aae_desktop.ui.run_status import RunStatus
+from aae_desktop.ui.worker import WorkerController
+from aae_desktop.ui.worker_events import (
+    ModelLoaded,
+    ModelLoadStarted,
+    PreviewImage,
+    Progress,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    TokenizerLoaded,
+)
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    results_ready = Signal(object)  # GenerationResult, once per finished run (the gallery saves it)
+
+    def __init__(self, store: SettingsStore, engine: Engine | None = None, settings: Settings | None = None):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Attend-and-Excite Desktop")
+        self.store = store
+        self.settings = settings if settings is not None else store.load()
+        self.worker = WorkerController(engine or DiffusersEngine(), self)
+        self._model_source = self.settings.last_model
+        self._load_options = LoadOptions(device=self.settings.device, precision=self.settings.precision)
+        self._run_words: dict[int, str] = {}
+        self._build_widgets()
+        self._build_menus()
+        self._connect_worker()
+        self._restore_settings()
+        self.worker.load_tokenizer()
+
+    # ------------------------------------------------------------------------------------------
+    # Layout
+    def _build_widgets(self) -> None:
+        self.prompt_editor = PromptEditor()
+        self.parameters = ParameterPanel()
+        self.preview = PreviewView()
+        self.run_status = RunStatus()
+        self.banner = MessageBanner()
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("generateButton")
+        self.generate_button.setToolTip("Render the prompt with the chosen words excited (Ctrl+Enter).")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setToolTip("Stop the current run within one denoising step (Esc).")
+        self.cancel_button.setEnabled(False)
+        self.generate_button.clicked.connect(self.generate)
+        self.cancel_button.clicked.connect(self.cancel)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.cancel_button)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.prompt_editor, 1)
+        left_layout.addLayout(buttons)
+
+        centre = QWidget()
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.addWidget(self.banner)
+        centre_layout.addWidget(self.preview, 1)
+        centre_layout.addWidget(self.run_status)
+
+        scroll = QScrollArea()
+        scroll.setObjectName("parameterScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.parameters)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(290)
+
+        self.work_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.work_splitter.setObjectName("workSplitter")
+        for widget, stretch in ((left, 0), (centre, 1), (scroll, 0)):
+            self.work_splitter.addWidget(widget)
+            self.work_splitter.setStretchFactor(self.work_splitter.count() - 1, stretch)
+        self.work_splitter.setSizes([360, 640, 320])
+
+        self.gallery_widget: QWidget = ResultStrip()
+        self._connect_result_strip(self.gallery_widget)
+        self.main_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.main_splitter.setObjectName("mainSplitter")
+        self.main_splitter.addWidget(self.work_splitter)
+        self.main_splitter.addWidget(self.gallery_widget)
+        self.main_splitter.setStretchFactor(0, 1)
+        self.main_splitter.setSizes([640, 150])
+        self.setCentralWidget(self.main_splitter)
+
+        self.model_status = QLabel("No model loaded")
+        self.model_status.setObjectName("modelStatus")
+        self.statusBar().addPermanentWidget(self.model_status)
+        self.prompt_editor.selection_changed.connect(self._update_generate_hint)
+        self.parameters.excite.toggled_on.connect(self.prompt_editor.set_excite_enabled)
+
+    def _build_menus(self) -> None:
+        toolbar = QToolBar("Model")
+        toolbar.setObjectName("modelToolbar")
+        toolbar.setMovable(False)
+        self.addToolBar(toolbar)
+        # The models engineer's combo and buttons go into this area (see model_area_layout).
+        self.model_area = QWidget()
+        self.model_area.setObjectName("modelArea")
+        self.model_area_layout = QHBoxLayout(self.model_area)
+        self.model_area_layout.setContentsMargins(4, 0, 4, 0)
+        self.model_area_layout.addWidget(QLabel("Model"))
+        self.model_combo = QComboBox()
+        self.model_combo.setObjectName("modelCombo")
+        self.model_combo.setMinimumWidth(320)
+        self.model_combo.setToolTip("The Stable Diffusion model that draws the image; it loads on the first Generate.")
+        self.model_combo.activated.connect(lambda i: self.request_model_load(self.model_combo.itemData(i)))
+        self.model_area_layout.addWidget(self.model_combo, 1)
+        toolbar.addWidget(self.model_area)
+
+        self.model_menu = self.menuBar().addMenu("&Model")
+        open_folder = QAction("Open model &folder…", self)
+        open_folder.setToolTip("Use a diffusers model folder (the one holding model_index.json).")
+        open_folder.triggered.connect(self._choose_model_folder)
+        self.model_menu.addAction(open_folder)
+
+        run_menu = self.menuBar().addMenu("&Generate")
+        self.generate_action = QAction("&Generate", self)
+        self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.generate_action.triggered.connect(self.generate)
+        self.cancel_action = QAction("&Cancel", self)
+        self.cancel_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.cancel_action.triggered.connect(self.cancel)
+        run_menu.addActions([self.generate_action, self.cancel_action])
+        for action in (self.generate_action, self.cancel_action):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(action)
+
+    def set_gallery_widget(self, widget: QWidget) -> None:
+        """Put the gallery panel in the bottom slot, replacing the session strip (give it objectName galleryView)."""
+        old = self.gallery_widget
+        index = self.main_splitter.indexOf(old)
+        sizes = self.main_splitter.sizes()
+        self.main_splitter.replaceWidget(index, widget)
+        self.main_splitter.setSizes(sizes)
+        old.deleteLater()
+        self.gallery_widget = widget
+
+    def _connect_result_strip(self, strip: ResultStrip) -> None:
+        strip.image_chosen.connect(self._show_result_item)
+        strip.seed_wanted.connect(self.apply_seed)
+        strip.request_wanted.connect(self.apply_request)
+
+    # ------------------------------------------------------------------------------------------
+    # Model
+    def request_model_load(self, source: str | None, options: LoadOptions | None = None) -> None:
+        """Load `source` in the worker now (with visible progress); Generate then reuses it."""
+        if not source:
+            return
+        self._set_model_source(str(source))
+        if options is not None:
+            self._load_options = options
+        self.worker.load_model(self._model_source, self._load_options)
+
+    @property
+    def model_source(self) -> str:
+        return self._model_source
+
+    @property
+    def load_options(self) -> LoadOptions:
+        return self._load_options
+
+    def _set_model_source(self, source: str) -> None:
+        self._model_source = source
+        index = self.model_combo.findData(source)
+        if index < 0 and source:
+            self.model_combo.addItem(Path(source).name or source, source)
+            index = self.model_combo.count() - 1
+            self.model_combo.setItemData(index, source, Qt.ItemDataRole.ToolTipRole)
+        self.model_combo.setCurrentIndex(index)
+
+    def _choose_model_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a diffusers model folder", self._model_source)
+        if folder:
+            self.request_model_load(folder)
+
+    # ------------------------------------------------------------------------------------------
+    # Requests
+    def current_request(self, for_run: bool = False) -> GenerationRequest:
+        """What Generate would run. Raises InvalidRequest for text the panel cannot read."""
+        base = self.parameters.base()
+        seed = self.parameters.seed_for_next_run() if for_run else base.seed
+        return GenerationRequest(
+            model=self._model_source,
+            prompt=self.prompt_editor.prompt(),
+            negative_prompt=self.prompt_editor.negative_prompt(),
+            seed=seed,
+            num_images=base.num_images,
+            steps=base.steps,
+            guidance_scale=base.guidance_scale,
+            width=base.width,
+            height=base.height,
+            scheduler=base.scheduler,
+            excite=self.parameters.excite.settings(self.prompt_editor.token_indices()),
+        )
+
+    def apply_request(self, request: GenerationRequest) -> None:
+        """Restore prompt, negative prompt, chosen words, seed and every parameter (and the model)."""
+        self.prompt_editor.set_prompt(request.prompt, request.negative_prompt, request.excite.token_indices)
+        self.parameters.apply_request(request)
+        self.parameters.set_seed_mode("locked")  # restoring an image means keeping its seed
+        if request.model:
+            self._set_model_source(request.model)
+        if request.seed > MAX_SEED:
+            self.banner.show_info(f"Seed {request.seed} is larger than this app's seed box ({MAX_SEED}).")
+
+    def apply_seed(self, seed: int) -> None:
+        self.parameters.seed.setValue(min(seed, MAX_SEED))
+        self.parameters.set_seed_mode("locked")
+
+    def generate(self) -> None:
+        if self.worker.busy:
+            return
+        self.banner.hide()
+        try:
+            request = self.current_request(for_run=True)
+            if not request.model:
+                raise InvalidRequest("Choose a model first: Model ▸ Open model folder…")
+            warnings = request.validate(self.prompt_editor.tokenizer)
+        except InvalidRequest as exc:
+            self.banner.show_error("Check the settings", str(exc))
+            return
+        if warnings:
+            self.banner.show_info(" ".join(warnings))
+        parsed = tokenize_prompt(self.prompt_editor.tokenizer, request.prompt) if self.prompt_editor.tokenizer else None
+        self._run_words = {
+            i: w.text for w in (parsed.words if parsed else ()) for i in w.token_indices
+        }
+        self.worker.submit(request, self._load_options)
+        self.parameters.run_submitted(request)
+        self.run_status.readout.clear()
+        self.run_status.busy("Starting…")
+        self._set_busy(True)
+
+    def cancel(self) -> None:
+        if self.worker.busy:
+            self.run_status.busy("Cancelling…")
+            self.worker.cancel()
+
+    def _set_busy(self, busy: bool) -> None:
+        # The prompt stays editable during a run: the artist writes the next one meanwhile.
+        self.generate_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(busy)
+        self.generate_action.setEnabled(not busy)
+
+    def _update_generate_hint(self) -> None:
+        if self.parameters.excite.isChecked() and not self.prompt_editor.token_indices():
+            self.generate_button.setToolTip("Choose at least one word to excite first (or switch Attend-and-Excite off).")
+        else:
+            self.generate_button.setToolTip("Render the prompt with the chosen words excited (Ctrl+Enter).")
+
+    # ------------------------------------------------------------------------------------------
+    # Worker signals (all arrive on the UI thread through the controller)
+    def _connect_worker(self) -> None:
+        w = self.worker
+        w.tokenizer_loaded.connect(self._on_tokenizer_loaded)
+        w.model_load_started.connect(self._on_model_load_started)
+        w.model_loaded.connect(self._on_model_loaded)
+        w.progressed.connect(self._on_progressed)
+        w.preview_ready.connect(self._on_preview)
+        w.finished.connect(self._on_finished)
+        w.failed.connect(self._on_failed)
+        w.cancelled.connect(self._on_cancelled)
+        w.busy_changed.connect(self._set_busy)
+
+    def _on_tokenizer_loaded(self, payload: TokenizerLoaded) -> None:
+        if self.prompt_editor.tokenizer is None:
+            self.prompt_editor.set_tokenizer(payload.tokenizer)
+
+    def _on_model_load_started(self, payload: ModelLoadStarted) -> None:
+        text = f"Loading model {Path(payload.source).name}…"
+        self.run_status.busy(text)
+        self.model_status.setText(text)
+
+    def _on_model_loaded(self, payload: ModelLoaded) -> None:
+        self.model_status.setText(f"{payload.name} · {payload.device} · {payload.dtype}")
+        self.model_status.setToolTip(f"{payload.source}\nloaded in {payload.seconds:.1f} s")
+        if not self.worker.busy:
+            self.run_status.idle(f"Model ready ({payload.seconds:.1f} s)")
+        if payload.tokenizer is not None and payload.tokenizer is not self.prompt_editor.tokenizer:
+            self.prompt_editor.set_tokenizer(payload.tokenizer)
+
+    def _on_progressed(self, p: Progress) -> None:
+        if p.run_id == self.worker.current_run_id:
+            self.run_status.show_progress(p, self._run_words)
+
+    def _on_preview(self, payload: PreviewImage) -> None:
+        if payload.run_id == self.worker.current_run_id:
+            self.preview.show_image(payload.image, f"preview · step {payload.step + 1}")
+
+    def _on_finished(self, payload: RunFinished) -> None:
+        result: GenerationResult = payload.result
+        strip = self.gallery_widget if isinstance(self.gallery_widget, ResultStrip) else None
+        for image, image_result in zip(payload.images, result.images):
+            if strip is not None:
+                strip.results.add(image, image_result)
+        if payload.images:
+            self.preview.show_image(payload.images[0], f"seed {result.images[0].seed}")
+        self.run_status.done(f"Done in {result.elapsed:.1f} s on {result.device}")
+        if result.warnings:
+            self.banner.show_info(" ".join(result.warnings))
+        self.results_ready.emit(result)
+
+    def _on_failed(self, payload: RunFailed) -> None:
+        self.banner.show_error(payload.title, payload.message)
+        if payload.kind == "model":
+            self.model_status.setText("No model loaded")
+        if not self.worker.busy or payload.run_id is not None:
+            self.run_status.idle(payload.title)
+
+    def _on_cancelled(self, _payload: RunCancelled) -> None:
+        self.run_status.idle("Cancelled")
+
+    def _show_result_item(self, item: ResultItem) -> None:
+        self.preview.show_image(item.image, f"seed {item.result.seed}")
+
+    # ------------------------------------------------------------------------------------------
+    # Settings
+    def _restore_settings(self) -> None:
+        s = self.settings
+        if self.store.load_problem:
+            self.banner.show_info(self.store.load_problem)
+        if s.last_request:
+            try:
+                self.apply_request(GenerationRequest.from_dict(s.last_request))
+            except InvalidRequest as exc:
+                self.banner.show_info(f"The last session's settings could not be restored: {exc}")
+        self.parameters.set_seed_mode(s.seed_mode)
+        if s.last_model:
+            self._set_model_source(s.last_model)
+        if s.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(s.window_geometry.encode()))
+        else:
+            self.resize(1400, 900)
+        if s.window_state:
+            self.restoreState(QByteArray.fromBase64(s.window_state.encode()))
+        for splitter in (self.work_splitter, self.main_splitter):
+            sizes = s.splitter_sizes.get(splitter.objectName())
+            if sizes and len(sizes) == splitter.count():
+                splitter.setSizes(sizes)
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.last_model = self._model_source
+        s.device, s.precision = self._load_options.device, self._load_options.precision
+        s.seed_mode = self.parameters.seed_mode_key()
+        try:
+            s.last_request = self.current_request().to_dict()
+        except InvalidRequest:
+            pass  # unreadable thresholds text: keep the last good request rather than lose everything
+        s.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
+        s.window_state = bytes(self.saveState().toBase64()).decode()
+        s.splitter_sizes = {sp.objectName(): sp.sizes() for sp in (self.work_splitter, self.main_splitter)}
+        try:
+            self.store.save(s)
+        except OSError as exc:
+            log.warning("could not save settings: %s", exc)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        # Cancel stops the run within one UNet call, so this returns quickly even mid-generation.
+        self.worker.shutdown(timeout_ms=2000)
+        super().closeEvent(event)

@@ -1,0 +1,236 @@
+"""The right-hand parameter panel: seed, steps, guidance, size, scheduler, batch, Attend-and-Excite."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aae_desktop.engine.request import SCHEDULER_LABELS, GenerationRequest
+from aae_desktop.ui.excite_panel import ExcitePanel
+
+# QSpinBox holds a C int; 2^31-1 is also what most SD tools use for random seeds.
+MAX_SEED = 2**31 - 1
+SEED_MODES = {
+    "random": "New random seed each run",
+    "locked": "Locked (repeat this seed)",
+    "increment": "Increment after each run",
+}
+SIZE_PRESETS = [
+    ("Square 512 × 512", 512, 512),
+    ("Portrait 512 × 768", 512, 768),
+    ("Landscape 768 × 512", 768, 512),
+    ("Square 768 × 768 (SD 2)", 768, 768),
+    ("Wide 912 × 512", 912, 512),
+    ("Small 256 × 256 (fast drafts)", 256, 256),
+]
+CUSTOM_SIZE = "Custom"
+
+
+@dataclass(frozen=True)
+class BaseParameters:
+    """The non-excite part of a request, as the panel shows it."""
+
+    seed: int
+    num_images: int
+    steps: int
+    guidance_scale: float
+    width: int
+    height: int
+    scheduler: str
+
+
+class ParameterPanel(QWidget):
+    changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("parameterPanel")
+
+        self.seed = QSpinBox()
+        self.seed.setObjectName("seedSpin")
+        self.seed.setRange(0, MAX_SEED)
+        self.seed.setToolTip(
+            "The starting noise. The same seed with the same settings gives the same image; "
+            "a different seed gives a different composition.")
+        self.seed_mode = QComboBox()
+        self.seed_mode.setObjectName("seedModeCombo")
+        for key, label in SEED_MODES.items():
+            self.seed_mode.addItem(label, key)
+        self.seed_mode.setToolTip(
+            "Random: every run explores a new composition. Locked: re-run the same composition while you "
+            "tweak words or settings. Increment: step through neighbouring seeds run after run.")
+        dice = QToolButton(text="🎲")
+        dice.setObjectName("randomSeedButton")
+        dice.setToolTip("Pick a new random seed now (a new composition).")
+        dice.clicked.connect(self.randomize_seed)
+
+        self.steps = QSpinBox()
+        self.steps.setObjectName("stepsSpin")
+        self.steps.setRange(1, 500)
+        self.steps.setToolTip(
+            "Denoising steps. More steps add detail and clean up noise but take longer; 30-50 is typical.")
+        self.guidance = QDoubleSpinBox()
+        self.guidance.setObjectName("guidanceSpin")
+        self.guidance.setRange(0.0, 30.0)
+        self.guidance.setSingleStep(0.5)
+        self.guidance.setDecimals(1)
+        self.guidance.setToolTip(
+            "How strictly the image follows the prompt (classifier-free guidance). Low: looser and more "
+            "natural; high: literal and saturated. 7-8 is typical.")
+        self.size_preset = QComboBox()
+        self.size_preset.setObjectName("sizePresetCombo")
+        for label, w, h in SIZE_PRESETS:
+            self.size_preset.addItem(label, (w, h))
+        self.size_preset.addItem(CUSTOM_SIZE, None)
+        self.size_preset.setToolTip(
+            "Image size presets. Models draw best near the size they were trained at (512 for SD 1.x, "
+            "768 for SD 2.x); far larger sizes tend to repeat subjects.")
+        self.width = self._size_spin("widthSpin", "Image width in pixels (a multiple of 8). Wider frames suit landscapes.")
+        self.height = self._size_spin("heightSpin", "Image height in pixels (a multiple of 8). Taller frames suit portraits.")
+        self.size_problem = QLabel()
+        self.size_problem.setObjectName("sizeProblem")
+        self.size_problem.setProperty("role", "problem")
+        self.size_problem.setWordWrap(True)
+        self.size_problem.hide()
+        self.scheduler = QComboBox()
+        self.scheduler.setObjectName("schedulerCombo")
+        for key, label in SCHEDULER_LABELS.items():
+            self.scheduler.addItem(label, key)
+        self.scheduler.setToolTip(
+            "The sampler that removes noise step by step. They differ in texture and in how many steps "
+            "they need; DPM++ 2M Karras looks finished in fewer steps.")
+        self.num_images = QSpinBox()
+        self.num_images.setObjectName("numImagesSpin")
+        self.num_images.setRange(1, 16)
+        self.num_images.setToolTip("How many images to make per run; image i uses seed + i.")
+        self.excite = ExcitePanel()
+
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(dice)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.width)
+        size_row.addWidget(QLabel("×"))
+        size_row.addWidget(self.height)
+        image_box = QGroupBox("Image")
+        form = QFormLayout(image_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("Seed", seed_row)
+        form.addRow("", self.seed_mode)
+        form.addRow("Size", self.size_preset)
+        form.addRow("", size_row)
+        form.addRow("", self.size_problem)
+        form.addRow("Steps", self.steps)
+        form.addRow("Guidance", self.guidance)
+        form.addRow("Sampler", self.scheduler)
+        form.addRow("Images", self.num_images)
+        for widget in (self.seed_mode, self.size_preset, self.steps, self.guidance, self.scheduler, self.num_images):
+            label = form.labelForField(widget)
+            if label is not None:
+                label.setToolTip(widget.toolTip())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(image_box)
+        layout.addWidget(self.excite)
+        layout.addStretch(1)
+
+        self.set_base(BaseParameters(0, 1, 50, 7.5, 512, 512, "default"))
+        self.size_preset.activated.connect(self._on_preset)
+        for spin in (self.width, self.height):
+            spin.valueChanged.connect(self._on_size_edited)
+        for signal in (self.seed.valueChanged, self.steps.valueChanged, self.guidance.valueChanged,
+                       self.num_images.valueChanged, self.scheduler.currentIndexChanged, self.excite.changed):
+            signal.connect(self.changed)
+
+    # -- reading -------------------------------------------------------------------------------
+    def base(self) -> BaseParameters:
+        return BaseParameters(
+            seed=self.seed.value(),
+            num_images=self.num_images.value(),
+            steps=self.steps.value(),
+            guidance_scale=round(self.guidance.value(), 2),
+            width=self.width.value(),
+            height=self.height.value(),
+            scheduler=self.scheduler.currentData(),
+        )
+
+    def seed_mode_key(self) -> str:
+        return self.seed_mode.currentData()
+
+    # -- writing -------------------------------------------------------------------------------
+    def set_base(self, p: BaseParameters) -> None:
+        self.seed.setValue(min(max(p.seed, 0), MAX_SEED))
+        self.num_images.setValue(p.num_images)
+        self.steps.setValue(p.steps)
+        self.guidance.setValue(p.guidance_scale)
+        self.width.setValue(p.width)
+        self.height.setValue(p.height)
+        index = self.scheduler.findData(p.scheduler)
+        self.scheduler.setCurrentIndex(max(index, 0))
+        self._on_size_edited()
+
+    def apply_request(self, request: GenerationRequest) -> None:
+        self.set_base(BaseParameters(request.seed, request.num_images, request.steps, request.guidance_scale,
+                                     request.width, request.height, request.scheduler))
+        self.excite.set_settings(request.excite)
+
+    def set_seed_mode(self, key: str) -> None:
+        index = self.seed_mode.findData(key)
+        if index >= 0:
+            self.seed_mode.setCurrentIndex(index)
+
+    def randomize_seed(self) -> None:
+        self.seed.setValue(random.randint(0, MAX_SEED))
+
+    def seed_for_next_run(self) -> int:
+        """The seed a Generate click uses; 'random' mode draws it first so the panel shows it."""
+        if self.seed_mode_key() == "random":
+            self.randomize_seed()
+        return self.seed.value()
+
+    def run_submitted(self, request: GenerationRequest) -> None:
+        """'increment' mode moves past every seed this batch used, so no image repeats."""
+        if self.seed_mode_key() == "increment":
+            self.seed.setValue(min(request.seed + request.num_images, MAX_SEED))
+
+    # -- size -----------------------------------------------------------------------------------
+    def _size_spin(self, name: str, tip: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setObjectName(name)
+        spin.setRange(64, 2048)
+        spin.setSingleStep(64)
+        spin.setSuffix(" px")
+        spin.setToolTip(tip)
+        spin.setKeyboardTracking(False)
+        return spin
+
+    def _on_preset(self, index: int) -> None:
+        size = self.size_preset.itemData(index)
+        if size:
+            self.width.setValue(size[0])
+            self.height.setValue(size[1])
+
+    def _on_size_edited(self, *_args) -> None:
+        w, h = self.width.value(), self.height.value()
+        index = self.size_preset.findData((w, h))
+        self.size_preset.setCurrentIndex(index if index >= 0 else self.size_preset.count() - 1)
+        problems = [
+            f"{name} {value} is not a multiple of 8: use {value // 8 * 8} or {value // 8 * 8 + 8}."
+            for name, value in (("Width", w), ("Height", h)) if value % 8
+        ]
+        self.size_problem.setText(" ".join(problems))
+        self.size_problem.setVisible(bool(problems))
+        self.changed.emit()

@@ -1,0 +1,59 @@
+"""The large centre pane: the live preview while a run goes, then the finished image."""
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+class PreviewView(QWidget):
+    """Paints one image scaled to fit, keeping its aspect ratio, on a dark neutral backdrop."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("previewView")
+        self.setMinimumSize(QSize(256, 256))
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setToolTip("Live preview while generating; the finished image when done.")
+        self._pixmap: QPixmap | None = None
+        self._caption = ""
+        self._placeholder = "Your image appears here.\nWrite a prompt, click the words that must appear, press Ctrl+Enter."
+
+    @property
+    def has_image(self) -> bool:
+        return self._pixmap is not None
+
+    def image(self) -> QImage | None:
+        return self._pixmap.toImage() if self._pixmap is not None else None
+
+    def show_image(self, image: QImage, caption: str = "") -> None:
+        # The pixmap is made here, on the UI thread, where QPixmap must live.
+        self._pixmap = QPixmap.fromImage(image)
+        self._caption = caption
+        self.update()
+
+    def clear(self, placeholder: str | None = None) -> None:
+        self._pixmap = None
+        self._caption = ""
+        if placeholder is not None:
+            self._placeholder = placeholder
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor("#1b1d22"))
+        if self._pixmap is None:
+            painter.setPen(QColor("#7d8290"))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
+            return
+        area = self.rect().adjusted(12, 12, -12, -30 if self._caption else -12)
+        scaled = self._pixmap.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(0, 0, scaled.width(), scaled.height())
+        target.moveCenter(area.center())
+        # Small previews upscale smoothly; the point is the composition, not the pixels.
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawPixmap(target, self._pixmap)
+        if self._caption:
+            painter.setPen(QColor("#aeb3bf"))
+            caption_rect = QRect(0, target.bottom() + 4, self.width(), 22)
+            painter.drawText(caption_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, self._caption)
