@@ -143,7 +143,7 @@ def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None, 
     try:
         pipe = StableDiffusionPipeline.from_pretrained(str(folder), **kwargs)
     except Exception as exc:  # diffusers/transformers raise many types for bad folders
-        raise ModelLoadError(f"Could not load the model in {folder}: {_first_line(exc)}") from exc
+        raise load_failure(exc, device, f"Could not load the model in {folder}") from exc
     model = wrap_pipeline(pipe, source or str(folder), options, name=name, family=folder_family(folder))
     model.info.update(kind="diffusers folder", folder=str(folder), file_size=_folder_size(folder))
     return model
@@ -205,6 +205,15 @@ def _folder_size(folder: Path) -> int:
         except OSError:
             pass
     return total
+
+
+def load_failure(exc: BaseException, device: str, what: str) -> Exception:
+    """The engine error for a failed load: OutOfMemory when the device is full, else ModelLoadError."""
+    from aae_desktop.engine.errors import OutOfMemory
+
+    if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower():
+        return OutOfMemory(device, "while loading the model")
+    return ModelLoadError(f"{what}: {_first_line(exc)}")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -257,7 +257,7 @@ def load_single_file(path: str | Path, options: Any = None) -> Any:
         raise ModelLoadError(f"Config folder {config_dir} has no model_index.json.")
     device = resolve_device(options.device)
     dtype = resolve_dtype(device, options.precision)
-    pipe = _from_single_file(info.path, config_dir, family_tokenizer(family, config_dir), dtype)
+    pipe = _from_single_file(info.path, config_dir, family_tokenizer(family, config_dir), dtype, device)
     model = wrap_pipeline(pipe, str(info.path), options, name=info.path.stem, family=family)
     model.info.update(
         kind="single file", file_size=info.size, family_reason=info.family_reason, config_dir=str(config_dir)
@@ -279,8 +279,10 @@ def _choose_family(info: CheckpointInfo, choice: str) -> str:
     return choice
 
 
-def _from_single_file(path: Path, config_dir: Path, tokenizer: Any, dtype: Any) -> Any:
+def _from_single_file(path: Path, config_dir: Path, tokenizer: Any, dtype: Any, device: str) -> Any:
     from diffusers import StableDiffusionPipeline
+
+    from aae_desktop.engine.models import load_failure
 
     try:
         pipe = StableDiffusionPipeline.from_single_file(
@@ -296,7 +298,7 @@ def _from_single_file(path: Path, config_dir: Path, tokenizer: Any, dtype: Any) 
     except ModelLoadError:
         raise
     except Exception as exc:  # diffusers raises many types here (ValueError, OSError, its own errors)
-        raise ModelLoadError(f"Could not load {path.name}: {_first_line(exc)}") from exc
+        raise load_failure(exc, device, f"Could not load {path.name}") from exc
     # Weights the file lacked stay on the "meta" device and would fail only at the first render.
     for name in ("unet", "vae", "text_encoder"):
         module = getattr(pipe, name)
