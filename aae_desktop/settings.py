@@ -46,6 +46,9 @@ class Settings:
     window_geometry: str = ""  # QWidget.saveGeometry() as base64
     window_state: str = ""  # QMainWindow.saveState() as base64
     splitter_sizes: dict[str, list[int]] = field(default_factory=dict)  # splitter objectName -> sizes
+    # -- gallery -------------------------------------------------------------------------------
+    gallery_dir: str = ""  # "" = <user pictures>/Attend-and-Excite (gallery.paths.default_gallery_dir)
+    autosave: bool = True  # save every finished image into the gallery
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
