@@ -1,7 +1,7 @@
 """`aae-desktop --self-test`: proves an install works end to end, with no model download and no screen.
 
 It opens the main window offscreen, renders one small Attend-and-Excite image with the tiny built-in
-random model through the same worker thread the window uses, checks the result, and closes. Exit 0
+random model the way the Generate button does (same worker thread), checks the result, and closes. Exit 0
 and one "ok" line on success; otherwise exit 1 and one line naming the stage that failed. Installers
 run it after installing, and support asks for its output.
 """
@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -18,6 +20,8 @@ RENDER_TIMEOUT_S = 600  # a slow CPU renders the tiny model in seconds; this onl
 SIZE = 128  # the tiny model's natural size: 16x16 latents
 PROMPT = "a cat and a dog"
 EXCITED_WORDS = ("cat", "dog")
+# Where the window would otherwise save images and its index: pointed into the scratch folder.
+_SCRATCH_ENV = {"AAE_DESKTOP_GALLERY_DIR": "gallery", "AAE_DESKTOP_DATA_DIR": "data"}
 
 _log = logging.getLogger("aae-desktop.self-test")
 
@@ -98,45 +102,56 @@ def _wait_for(app, done: Callable[[], bool], timeout_s: float, what: str) -> Non
         time.sleep(0.01)
 
 
-def render_in_window(app, open_window: Callable[[Any], Any]) -> str:
-    """Open the window with the tiny engine, render through its worker thread, close it."""
-    from aae_desktop.ui.worker import WorkerController
+def open_main_window(store, engine):
+    """The real main window with the given settings store and engine port."""
+    from aae_desktop.ui.main_window import MainWindow
 
+    return MainWindow(store, engine=engine)
+
+
+def render_in_window(app, scratch: Path, window_factory: Callable[[Any, Any], Any]) -> str:
+    """Open the window offscreen, render the tiny request the way Generate does, close the window."""
+    from aae_desktop.engine.models import LoadOptions
     from aae_desktop.engine.tokens import load_tokenizer
+    from aae_desktop.settings import SettingsStore
 
-    controller = WorkerController(TinyEngine())
+    # Built before the window exists: its worker imports transformers on another thread at start-up,
+    # and two threads importing transformers at once can see it half-initialised.
+    request = tiny_request(load_tokenizer())  # the tiny model uses the bundled tokenizer
+    window = window_factory(SettingsStore(scratch / "settings.json"), TinyEngine())
     outcome: dict[str, Any] = {}
-    controller.finished.connect(lambda payload: outcome.setdefault("finished", payload))
-    controller.failed.connect(lambda payload: outcome.setdefault("failed", payload))
-    window = None
+    window.results_ready.connect(lambda result: outcome.setdefault("finished", result))
+    window.worker.failed.connect(lambda failure: outcome.setdefault("failed", failure))
     try:
-        window = open_window(controller)
-        request = tiny_request(load_tokenizer())  # the tiny model uses the bundled tokenizer
-        from aae_desktop.engine.models import LoadOptions
-
-        controller.submit(request, LoadOptions(device="cpu", precision="fp32"))
+        window.show()
+        window.request_model_load(request.model, LoadOptions(device="cpu", precision="fp32"))
+        window.apply_request(request)
+        window.generate()
+        if not window.worker.busy and not outcome:
+            raise SelfTestFailure("window: Generate did not start a run")
         _wait_for(app, lambda: bool(outcome), RENDER_TIMEOUT_S, "render")
         if "failed" in outcome:
             failure = outcome["failed"]
             raise SelfTestFailure(f"render: {failure.title}: {failure.message}")
-        return check_result(outcome["finished"].result, request)
+        result = outcome["finished"]
+        if tuple(result.request.excite.token_indices) != request.excite.token_indices:
+            raise SelfTestFailure("window: the run did not excite the words the self-test chose")
+        return check_result(result, result.request)
     finally:
-        if window is not None:
-            window.close()
-        controller.shutdown()
+        window.close()
+        worker = getattr(window, "worker", None)
+        if worker is not None and worker.is_running():
+            worker.shutdown()
 
 
-def open_main_window(controller):
-    """The real main window, shown offscreen, sharing the self-test's worker."""
-    from aae_desktop.ui.main_window import MainWindow
-
-    window = MainWindow(controller=controller)
-    window.show()
-    return window
+def _qt_message_to_log(_mode, _context, message: str) -> None:
+    _log.info("qt: %s", message)
 
 
-def run_self_test(open_window: Callable[[Any], Any] | None = None) -> int:
-    """Run every stage; print one line; return the exit code."""
+def run_self_test(window_factory: Callable[[Any, Any], Any] | None = None) -> int:
+    """Run every stage; print one line; return the exit code.
+
+    Settings, gallery and index go to a scratch folder, so the self-test never touches the user's own."""
     # Set before Qt and the Hugging Face libraries load: no screen needed, nothing downloaded.
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -146,13 +161,21 @@ def run_self_test(open_window: Callable[[Any], Any] | None = None) -> int:
     os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
     started = time.monotonic()
     stage = "start"
+    saved_env = {name: os.environ.get(name) for name in _SCRATCH_ENV}
+    qt_handler_installed, previous_handler = False, None
     try:
-        stage = "qt"
-        from PySide6.QtWidgets import QApplication
+        with tempfile.TemporaryDirectory(prefix="aae-self-test-") as scratch:
+            for name, folder in _SCRATCH_ENV.items():
+                os.environ[name] = str(Path(scratch) / folder)
+            stage = "qt"
+            from PySide6.QtCore import qInstallMessageHandler
+            from PySide6.QtWidgets import QApplication
 
-        app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "aae-desktop"])
-        stage = "window"
-        summary = render_in_window(app, open_window or open_main_window)
+            # Qt's own warnings (the offscreen platform has a few) go to the log, not the console.
+            previous_handler, qt_handler_installed = qInstallMessageHandler(_qt_message_to_log), True
+            app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "aae-desktop"])
+            stage = "window"
+            summary = render_in_window(app, Path(scratch), window_factory or open_main_window)
     except SelfTestFailure as exc:
         _log.error("self-test failed: %s", exc)
         print(f"aae-desktop self-test: FAILED: {exc}", file=sys.stderr)
@@ -162,8 +185,19 @@ def run_self_test(open_window: Callable[[Any], Any] | None = None) -> int:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         print(f"aae-desktop self-test: FAILED ({stage}): {type(exc).__name__}: {first}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if qt_handler_installed:
+            from PySide6.QtCore import qInstallMessageHandler
+
+            qInstallMessageHandler(previous_handler)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     from aae_desktop import __version__
 
     print(f"aae-desktop self-test: ok (version {__version__}; rendered {summary} in "
           f"{time.monotonic() - started:.1f} s)")
+    _log.info("self-test passed: %s", summary)
     return EXIT_OK
