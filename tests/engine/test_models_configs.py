@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from aae_desktop.engine.single_file import FAMILIES, bundled_config_dir, family_from_keys, family_tokenizer
-from ldm_layout import clip_to_ldm, unet_to_ldm, vae_to_ldm
+from .ldm_layout import clip_to_ldm, unet_to_ldm, vae_to_ldm
 
 # Published parameter counts: SD 1.x UNet 859.52M, SD 2.x UNet 865.91M, the KL-f8 VAE 83.65M,
 # CLIP ViT-L/14 text 123.06M, OpenCLIP ViT-H/14 text without its last layer 340.39M.

@@ -9,7 +9,7 @@ import torch
 
 from aae_desktop.engine.errors import ModelLoadError
 from aae_desktop.engine.models import LoadOptions, load_model
-from ldm_layout import pipeline_to_ldm, save_config_folder, save_single_file
+from .ldm_layout import pipeline_to_ldm, save_config_folder, save_single_file
 
 CPU = dict(device="cpu", precision="fp32")
 

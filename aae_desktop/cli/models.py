@@ -1,0 +1,80 @@
+"""`aae-desktop models`: the Stable Diffusion models in the Hugging Face cache and the recent list; `--inspect FILE`."""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "models",
+        help="list models in the Hugging Face cache and recently used ones",
+        description="List Stable Diffusion models found in the local Hugging Face cache and the app's recent "
+        "list (never touches the network). Any listed source works with `render --model`.",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--inspect", metavar="FILE", help="show the family detected for a .safetensors/.ckpt file")
+    p.add_argument("--cache-dir", help="Hugging Face hub cache folder (default: HF_HUB_CACHE / HF_HOME / ~/.cache)")
+    p.set_defaults(handler=run_models)
+
+
+def run_models(args: argparse.Namespace) -> int:
+    if args.inspect:
+        return _inspect(args.inspect, args.json)
+    from aae_desktop.engine.hf_cache import hf_cache_dir, list_cached_models
+    from aae_desktop.engine.model_library import ModelLibrary
+    from aae_desktop.engine.single_file import FAMILY_LABELS
+
+    cache_dir = args.cache_dir or str(hf_cache_dir())
+    cached = list_cached_models(cache_dir)
+    recent = ModelLibrary().recent()
+    if args.json:
+        print(json.dumps({
+            "cache_dir": cache_dir,
+            "cache": [
+                {"repo_id": m.repo_id, "family": m.family, "size_bytes": m.size_on_disk, "commit": m.commit,
+                 "snapshot": str(m.snapshot), "complete": m.complete, "missing": list(m.missing)}
+                for m in cached
+            ],
+            "recent": [{"source": r.source, "name": r.name, "kind": r.kind, "family": r.family} for r in recent],
+        }, indent=2))
+        return 0
+    print(f"Hugging Face cache ({cache_dir}):")
+    if not cached:
+        print("  (no Stable Diffusion models)")
+    for m in cached:
+        state = "" if m.complete else f"  INCOMPLETE (missing {', '.join(m.missing)})"
+        print(f"  {m.repo_id:<45} {FAMILY_LABELS.get(m.family, m.family):<30} {format_size(m.size_on_disk):>9}{state}")
+    print("Recent:")
+    if not recent:
+        print("  (none yet)")
+    for r in recent:
+        family = FAMILY_LABELS.get(r.family, r.family)
+        print(f"  {r.source}" + (f"  [{r.kind}, {family}]" if r.kind else ""))
+    return 0
+
+
+def _inspect(path: str, as_json: bool) -> int:
+    from aae_desktop.engine.single_file import FAMILY_LABELS, inspect_checkpoint
+
+    info = inspect_checkpoint(path)  # ModelLoadError -> one line on stderr, exit 2
+    family = FAMILY_LABELS[info.family] if info.family else "SD 2.x, 512 px or 768 px unknown (choose sd2 or sd2v)"
+    if as_json:
+        print(json.dumps({"path": str(info.path), "family": info.family, "reason": info.family_reason,
+                          "text_encoder": info.text_encoder, "cross_attention_dim": info.cross_attention_dim,
+                          "size_bytes": info.size}, indent=2))
+        return 0
+    print(f"{info.path.name}: {family}")
+    print(f"  because: {info.family_reason}")
+    print(f"  size: {format_size(info.size)}; text encoder: {info.text_encoder} ({info.cross_attention_dim} wide)")
+    return 0
+
+
+def format_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
