@@ -1,0 +1,228 @@
+"""Main window on the fake engine: generate, previews, cancel, errors, validation, restore."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QListView, QProgressBar, QPushButton, QSpinBox, QDoubleSpinBox, QPlainTextEdit, QWidget
+
+from aae_desktop.engine.errors import NaNLatents, OutOfMemory
+from aae_desktop.engine.request import GenerationRequest
+
+TIMEOUT = 10000
+
+OBJECT_NAMES = {
+    "promptEdit": QPlainTextEdit, "negativePromptEdit": QPlainTextEdit, "tokenSelector": QWidget,
+    "seedSpin": QSpinBox, "stepsSpin": QSpinBox, "guidanceSpin": QDoubleSpinBox, "widthSpin": QSpinBox,
+    "heightSpin": QSpinBox, "generateButton": QPushButton, "cancelButton": QPushButton,
+    "previewView": QWidget, "progressBar": QProgressBar, "galleryView": QListView,
+}
+
+
+def _ready(window, prompt="a cat and a frog", words=("cat",), steps=4, size=64):
+    window.request_model_load("fake-model-folder")
+    window.prompt_editor.set_prompt(prompt)
+    for chip in window.prompt_editor.token_selector.chips:
+        if chip.text() in words:
+            chip.click()
+    window.parameters.steps.setValue(steps)
+    window.parameters.width.setValue(size)
+    window.parameters.height.setValue(size)
+    window.parameters.excite.max_iter.setValue(min(2, steps))
+    window.parameters.excite.thresholds.setText("0:0.05")
+
+
+def test_required_object_names_exist(make_window):
+    window = make_window()
+    for name, kind in OBJECT_NAMES.items():
+        assert window.findChild(kind, name) is not None, name
+
+
+def test_every_control_has_a_tooltip(make_window):
+    window = make_window()
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit
+
+    controls = [w for kind in (QAbstractSpinBox, QComboBox, QLineEdit, QAbstractButton, QPlainTextEdit)
+                for w in window.findChildren(kind) if w.isVisibleTo(window)]
+    # Controls owned by Qt internals (spin box line edits, scroll bar buttons) carry no objectName.
+    missing = [w.objectName() or w.text() for w in controls
+               if not w.toolTip() and not isinstance(w.parent(), QAbstractSpinBox)
+               and w.objectName() not in ("qt_spinbox_lineedit",)]
+    assert not missing, f"controls without tooltip: {missing}"
+
+
+def test_generate_shows_previews_and_result(make_window, qtbot, fake_engine):
+    window = make_window()
+    _ready(window)
+    with qtbot.waitSignals([window.worker.started, window.worker.preview_ready, window.worker.finished],
+                           order="strict", timeout=TIMEOUT):
+        qtbot.mouseClick(window.generate_button, Qt.MouseButton.LeftButton)
+    request = fake_engine.runs[-1]
+    assert request.excite.token_indices == (2,)
+    assert request.model == "fake-model-folder"
+    assert window.preview.has_image
+    assert window.gallery_widget.model().rowCount() == 1
+    assert window.generate_button.isEnabled() and not window.cancel_button.isEnabled()
+    assert window.run_status.progress.value() == 1000
+    assert "attention" not in window.run_status.readout.text()  # readout shows words, not internals
+    assert "cat" in window.run_status.readout.text()
+
+
+def test_model_loads_once_and_is_reused(make_window, qtbot, fake_engine):
+    window = make_window()
+    _ready(window)
+    for _ in range(2):
+        with qtbot.waitSignal(window.worker.finished, timeout=TIMEOUT):
+            window.generate()
+    assert len(fake_engine.loads) == 1
+
+
+def test_results_ready_hook_gets_the_generation_result(make_window, qtbot):
+    window = make_window()
+    _ready(window)
+    window.parameters.num_images.setValue(2)
+    with qtbot.waitSignal(window.results_ready, timeout=TIMEOUT) as blocker:
+        window.generate()
+    result = blocker.args[0]
+    assert [r.seed for r in result.images] == [result.request.seed, result.request.seed + 1]
+    assert window.gallery_widget.model().rowCount() == 2
+
+
+def test_nothing_selected_blocks_generate_with_message(make_window, fake_engine):
+    window = make_window()
+    _ready(window, words=())
+    window.generate()
+    assert window.banner.isVisible()
+    assert "at least one word" in window.banner.message()
+    assert not fake_engine.runs
+
+
+def test_excite_off_renders_plain_sd_without_words(make_window, qtbot, fake_engine):
+    window = make_window()
+    _ready(window, words=())
+    window.parameters.excite.setChecked(False)
+    with qtbot.waitSignal(window.worker.finished, timeout=TIMEOUT):
+        window.generate()
+    assert fake_engine.runs[-1].excite.enabled is False
+
+
+def test_size_not_multiple_of_8_gets_clear_messages(make_window, fake_engine):
+    window = make_window()
+    _ready(window)
+    window.parameters.width.setValue(500)
+    assert window.parameters.size_problem.isVisibleTo(window)
+    assert "496 or 504" in window.parameters.size_problem.text()
+    window.generate()
+    assert "multiple of 8" in window.banner.message()
+    assert not fake_engine.runs
+
+
+def test_bad_thresholds_text_is_reported(make_window, fake_engine):
+    window = make_window()
+    _ready(window)
+    window.parameters.excite.thresholds.setText("ten:0.5")
+    assert window.parameters.excite.threshold_problem.isVisibleTo(window)
+    window.generate()
+    assert "STEP:VALUE" in window.banner.message()
+    assert not fake_engine.runs
+
+
+def test_no_model_chosen_is_reported(make_window, fake_engine):
+    window = make_window()
+    _ready(window)
+    window._set_model_source("")
+    window.generate()
+    assert "Choose a model" in window.banner.message()
+
+
+def test_cancel_returns_to_idle(make_window, qtbot, fake_engine):
+    fake_engine.step_seconds = 0.05
+    window = make_window()
+    _ready(window, steps=200)
+    window.generate()
+    assert window.cancel_button.isEnabled() and not window.generate_button.isEnabled()
+    qtbot.waitUntil(fake_engine.step_started.is_set, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.worker.cancelled, timeout=TIMEOUT):
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert window.generate_button.isEnabled() and not window.cancel_button.isEnabled()
+    assert "Cancelled" in window.run_status.progress.format()
+    assert not window.worker.busy
+
+
+def test_prompt_stays_editable_during_a_run(make_window, qtbot, fake_engine):
+    fake_engine.step_seconds = 0.05
+    window = make_window()
+    _ready(window, steps=200)
+    window.generate()
+    assert not window.prompt_editor.prompt_edit.isReadOnly() and window.prompt_editor.prompt_edit.isEnabled()
+    window.cancel()
+    qtbot.waitSignal(window.worker.cancelled, timeout=TIMEOUT).wait()
+
+
+def test_ctrl_enter_generates(make_window, qtbot):
+    window = make_window()
+    _ready(window)
+    window.prompt_editor.prompt_edit.setFocus()
+    with qtbot.waitSignal(window.worker.finished, timeout=TIMEOUT):
+        qtbot.keyClick(window.prompt_editor.prompt_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert "\n" not in window.prompt_editor.prompt()
+
+
+def test_engine_errors_are_shown_and_app_keeps_working(make_window, qtbot, fake_engine):
+    window = make_window()
+    _ready(window)
+    for error, expected in ((OutOfMemory("cpu"), "smaller size"), (NaNLatents(3), "NaN"),
+                            (RuntimeError("boom"), "RuntimeError: boom")):
+        fake_engine.fail_with = error
+        with qtbot.waitSignal(window.worker.failed, timeout=TIMEOUT):
+            window.generate()
+        assert window.banner.isVisible() and window.banner.kind == "error"
+        assert expected in window.banner.message()
+        assert window.generate_button.isEnabled()
+    fake_engine.fail_with = None
+    with qtbot.waitSignal(window.worker.finished, timeout=TIMEOUT):
+        window.generate()
+
+
+def test_broken_model_folder_is_reported(make_window, qtbot):
+    window = make_window()
+    with qtbot.waitSignal(window.worker.failed, timeout=TIMEOUT):
+        window.request_model_load("/models/broken-folder")
+    assert "model_index.json" in window.banner.message()
+    assert window.model_status.text() == "No model loaded"
+
+
+def test_apply_request_restores_everything(make_window):
+    window = make_window()
+    original = GenerationRequest(
+        model="/models/sd15", prompt="a black cat and a frog", negative_prompt="blurry", seed=1234,
+        num_images=3, steps=31, guidance_scale=6.5, width=640, height=384, scheduler="euler_a",
+    ).with_excite(token_indices=(3, 6), max_iter_to_alter=12, thresholds=((0, 0.1), (5, 0.6)), scale_factor=15.0,
+                  smooth_attentions=False, sigma=0.7, max_refinement_steps=9, attn_res=(24, 24), kernel_size=5)
+    window.apply_request(original)
+    assert [w.text for w in window.prompt_editor.selected_words()] == ["cat", "frog"]
+    assert window.parameters.seed_mode_key() == "locked"
+    assert window.current_request() == original
+    window.apply_seed(77)
+    assert window.current_request().seed == 77
+
+
+def test_replacing_the_gallery_widget(make_window):
+    window = make_window()
+    replacement = QListView()
+    replacement.setObjectName("galleryView")
+    window.set_gallery_widget(replacement)
+    assert window.findChild(QListView, "galleryView") is replacement
+    assert window.main_splitter.indexOf(replacement) == 1
+
+
+def test_closing_mid_run_cancels_and_stops_the_thread(make_window, qtbot, fake_engine):
+    fake_engine.step_seconds = 0.05
+    window = make_window()
+    _ready(window, steps=500)
+    window.generate()
+    qtbot.waitUntil(fake_engine.step_started.is_set, timeout=TIMEOUT)
+    import time
+
+    began = time.monotonic()
+    window.close()
+    assert time.monotonic() - began < 2.0
+    assert not window.worker.is_running()

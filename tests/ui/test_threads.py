@@ -1,0 +1,40 @@
+"""The thread-leak guard itself, and the worker thread's life cycle."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QThread
+
+from aae_desktop.ui.worker import WorkerController
+
+
+def test_guard_detects_a_running_qthread(no_dangling_qthreads):
+    thread = QThread()
+    thread.start()
+    try:
+        # The guard's list is what its teardown checks; a running thread in it fails the test.
+        assert thread in no_dangling_qthreads and thread.isRunning()
+    finally:
+        thread.quit()
+        assert thread.wait(5000)
+
+
+def test_controller_shutdown_stops_its_thread(fake_engine, qtbot):
+    controller = WorkerController(fake_engine)
+    assert controller.is_running()
+    assert controller.shutdown(timeout_ms=5000)
+    assert not controller.is_running()
+
+
+def test_submit_while_busy_is_refused(fake_engine, qtbot):
+    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.request import GenerationRequest
+
+    fake_engine.step_seconds = 0.05
+    controller = WorkerController(fake_engine)
+    request = GenerationRequest(model="m", prompt="a cat", steps=100, width=64, height=64).with_excite(enabled=False)
+    try:
+        controller.submit(request, LoadOptions())
+        with pytest.raises(RuntimeError):
+            controller.submit(request, LoadOptions())
+    finally:
+        controller.shutdown(timeout_ms=5000)
