@@ -126,7 +126,8 @@ if (-not $UseUv) { Invoke-Pip @('--upgrade', 'pip') 'upgrading pip' }
 # A torch of the other kind (CPU vs CUDA) already in the environment is removed first, not kept.
 function Remove-OtherTorchBuild {
     $ErrorActionPreference = 'Continue'
-    $kind = & $VenvPython -c 'import torch; print("cuda" if torch.version.cuda else "cpu")' 2>$null
+    # No double quotes in code passed to python.exe: Windows PowerShell 5.1 strips them from arguments.
+    $kind = & $VenvPython -c 'import torch; print(''cuda'' if torch.version.cuda else ''cpu'')' 2>$null
     if ($LASTEXITCODE -ne 0 -or -not $kind) { return }
     $kind = "$kind".Trim()
     if ($kind -eq $Device) { return }
