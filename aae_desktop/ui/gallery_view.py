@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFileDialog,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -39,6 +40,7 @@ class GalleryView(QWidget):
     heatmaps_requested = Signal(str)  # image path: show its attention maps
     saved = Signal(object)  # list[SavedImage], once a result is on disk and indexed
     message = Signal(str)  # for the status bar: what happened, or why it could not
+    folder_changed = Signal(str)  # the artist picked another gallery folder
 
     def __init__(self, store: GalleryStore, parent: QWidget | None = None, thumbnail_cache: Path | None = None):
         super().__init__(parent)
@@ -67,6 +69,10 @@ class GalleryView(QWidget):
         filters.addWidget(self.search, 1)
         filters.addWidget(self.model_combo)
         filters.addWidget(self.favourites)
+        self.folder_button = QPushButton("Folder…", objectName="galleryFolderButton")
+        self.folder_button.setToolTip("Choose the folder new images are saved in")
+        self.folder_button.clicked.connect(self._choose_folder)
+        filters.addWidget(self.folder_button)
 
         self.list = QListView(objectName="galleryList")
         self.list.setViewMode(QListView.ViewMode.IconMode)
@@ -119,6 +125,17 @@ class GalleryView(QWidget):
         """Show what the index knows now, then resync with the folder in the background."""
         self.model.refresh()
         self.background.call(self.store.resync, self._resynced, self._report_error)
+
+    def set_root(self, folder: str | Path) -> None:
+        """Save into and list `folder` from now on (created when missing)."""
+        self.store.root = Path(folder).expanduser()
+        self.start()
+
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Gallery folder", str(self.store.root))
+        if folder:
+            self.set_root(folder)
+            self.folder_changed.emit(folder)
 
     def _resynced(self, report) -> None:
         if report.changed:

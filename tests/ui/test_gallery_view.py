@@ -1,11 +1,14 @@
 """The gallery panel: listing, thumbnails off the UI thread, search/filter, star, restore, delete, autosave."""
 from __future__ import annotations
 
+import sys
+
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))  # gallery_helpers, whether or not tests/ui is a package
 from gallery_helpers import fake_result, isolate_dirs, make_store, sample_request  # noqa: E402
 
 from aae_desktop.ui.gallery_model import EntryRole  # noqa: E402

@@ -1,6 +1,8 @@
 """Iteration tools: heat maps + loss curve, A/B view, seed grid, PNG drop — with fake results (fast)."""
 from __future__ import annotations
 
+import sys
+
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
+sys.path.insert(0, str(Path(__file__).parent))  # gallery_helpers, whether or not tests/ui is a package
 from gallery_helpers import fake_result, isolate_dirs, make_store, sample_request
 
 from aae_desktop.engine.tokens import tokenize_prompt

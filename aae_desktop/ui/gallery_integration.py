@@ -1,0 +1,168 @@
+"""Puts the gallery and the iteration tools into the main window and wires them to it.
+
+The bottom slot becomes tabs: Gallery, A/B, Seed sweep, Heat maps. Finished runs are autosaved and
+their heat maps shown; gallery restores go to MainWindow.apply_request / apply_seed; PNGs dropped
+on the window restore what they carry.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget
+
+from aae_desktop.engine.errors import InvalidRequest
+from aae_desktop.engine.events import GenerationResult
+from aae_desktop.gallery.grid import save_grid
+from aae_desktop.gallery.store import GalleryStore
+from aae_desktop.ui.ab_view import ABView
+from aae_desktop.ui.gallery_view import GalleryView
+from aae_desktop.ui.heatmap_view import HeatmapView
+from aae_desktop.ui.image_convert import pil_to_qimage
+from aae_desktop.ui.iteration_runs import MAX_SWEEP, ABPair, IterationRunner
+from aae_desktop.ui.png_drop import PngDropHandler
+from aae_desktop.ui.seed_grid import SeedGridView
+
+
+class GalleryIntegration:
+    """Owns the gallery-side widgets of one main window (kept alive as window.gallery)."""
+
+    def __init__(self, window: Any, store: GalleryStore | None = None):
+        self.window = window
+        settings = window.settings
+        self.store = store or GalleryStore(getattr(settings, "gallery_dir", "") or None)
+        self.gallery = GalleryView(self.store)
+        self.gallery.autosave = getattr(settings, "autosave", True)
+        self.ab = ABView()
+        self.grid = SeedGridView()
+        self.heatmaps = HeatmapView()
+        self.runner = IterationRunner(window.worker, lambda: window.load_options)
+        self.tabs = QTabWidget(objectName="resultsTabs")
+        self.tabs.addTab(self.gallery, "Gallery")
+        self.tabs.addTab(self._with_button(self.ab, "Render A/B", "abRunButton", self.run_ab), "A/B")
+        self.sweep_count = QSpinBox(objectName="sweepCount", minimum=2, maximum=MAX_SWEEP, value=4)
+        self.tabs.addTab(self._with_button(self.grid, "Render seed sweep", "sweepRunButton", self.run_sweep,
+                                           self.sweep_count), "Seed sweep")
+        self.tabs.addTab(self.heatmaps, "Heat maps")
+        self.drop = PngDropHandler(window, current_model=lambda: window.model_source,
+                                   tokenizer=lambda: window.prompt_editor.tokenizer)
+        self._connect()
+        window.set_gallery_widget(self.tabs)
+        sizes = window.main_splitter.sizes()
+        if len(sizes) == 2 and sizes[1] < 300:  # the tools need more room than the session strip had
+            window.main_splitter.setSizes([max(sizes[0] - 200, 200), sizes[1] + 200])
+        window.gallery = self
+        self.gallery.start()
+
+    @staticmethod
+    def _with_button(widget: QWidget, text: str, name: str, slot, *extra: QWidget) -> QWidget:
+        box = QWidget()
+        row = QHBoxLayout()
+        for item in extra:
+            row.addWidget(QLabel("Seeds:"))
+            row.addWidget(item)
+        button = QPushButton(text, objectName=name)
+        button.clicked.connect(slot)
+        row.addWidget(button)
+        row.addStretch(1)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(widget, 1)
+        return box
+
+    def _connect(self) -> None:
+        w = self.window
+        w.results_ready.connect(self.on_results)
+        self.gallery.restore_requested.connect(self._restore)
+        self.gallery.seed_requested.connect(w.apply_seed)
+        self.gallery.heatmaps_requested.connect(self._show_heatmaps_of_file)
+        self.gallery.message.connect(lambda text: w.statusBar().showMessage(text, 8000))
+        self.gallery.saved.connect(self.grid.set_saved_paths)
+        self.gallery.folder_changed.connect(self._folder_changed)
+        self.grid.open_in_gallery.connect(self.show_in_gallery)
+        self.grid.save_requested.connect(self.save_grid)
+        self.runner.ab_ready.connect(self._show_ab)
+        self.runner.sweep_ready.connect(self._show_sweep)
+        self.runner.failed.connect(lambda text: w.banner.show_error("Iteration tool", text))
+        self.drop.restored.connect(self._dropped)
+        self.drop.failed.connect(lambda text: w.banner.show_error("Nothing to restore", text))
+
+    # -- results ------------------------------------------------------------------------------------
+    def on_results(self, result: GenerationResult) -> None:
+        self.gallery.save_result(result)
+        if result.images:
+            self.heatmaps.show_result(result.images[0], self.window.prompt_editor.tokenizer)
+
+    def _show_heatmaps_of_file(self, path: str) -> None:
+        self.heatmaps.show_file(path, self.window.prompt_editor.tokenizer)
+        self.tabs.setCurrentWidget(self.heatmaps)
+
+    def show_in_gallery(self, path: str) -> None:
+        self.gallery.search.clear()
+        self.gallery.favourites.setChecked(False)
+        self.gallery.model_combo.setCurrentIndex(0)
+        self.gallery.refresh()
+        self.gallery.select_path(path)
+        self.tabs.setCurrentWidget(self.gallery)
+
+    # -- restore ------------------------------------------------------------------------------------
+    def _restore(self, request) -> None:
+        self.window.apply_request(request)
+
+    def _dropped(self, request, source: str) -> None:
+        self.window.apply_request(request)
+        what = "all settings" if source == "aae" else "the A1111 parameters (Attend-and-Excite words not included)"
+        self.window.statusBar().showMessage(f"Restored {what} from the dropped image", 8000)
+
+    def _folder_changed(self, folder: str) -> None:
+        self.window.settings.gallery_dir = folder
+
+    # -- iteration tools ------------------------------------------------------------------------------
+    def _request(self):
+        try:
+            request = self.window.current_request(for_run=True)
+            if not request.model:
+                raise InvalidRequest("Choose a model first: Model ▸ Open model folder…")
+            request.validate(self.window.prompt_editor.tokenizer)
+        except InvalidRequest as exc:
+            self.window.banner.show_error("Check the settings", str(exc))
+            return None
+        return request
+
+    def run_ab(self) -> None:
+        request = self._request()
+        if request is not None and self.runner.start_ab(request):
+            self.window.run_status.busy("A/B: with Attend-and-Excite…")
+
+    def run_sweep(self) -> None:
+        request = self._request()
+        if request is not None and self.runner.start_sweep(request, self.sweep_count.value()):
+            self.window.run_status.busy(f"Seed sweep: {self.sweep_count.value()} seeds…")
+
+    def _show_ab(self, pair: ABPair) -> None:
+        tokenizer = self.window.prompt_editor.tokenizer
+        words = ""
+        if tokenizer is not None:
+            from aae_desktop.gallery.metadata import excited_words
+
+            words = ", ".join(excited_words(pair.with_excite.request, tokenizer))
+        self.ab.set_pair(pil_to_qimage(pair.with_excite.images[0].image), pil_to_qimage(pair.without.images[0].image),
+                         pair.seed, words)
+        self.tabs.setCurrentIndex(1)
+
+    def _show_sweep(self, result: GenerationResult) -> None:
+        self.grid.set_result(result)
+        self.tabs.setCurrentIndex(2)
+
+    def save_grid(self) -> None:
+        if self.grid.result is None:
+            return
+        images, request = self.grid.images(), self.grid.result.request
+        self.gallery.background.call(lambda: save_grid(self.store, images, request),
+                                     lambda path: (self.gallery.refresh(),
+                                                   self.window.statusBar().showMessage(f"Saved grid {path}", 8000)),
+                                     lambda exc: self.window.banner.show_error("Grid not saved", str(exc)))
+
+
+def install_gallery(window: Any, store: GalleryStore | None = None) -> GalleryIntegration:
+    return GalleryIntegration(window, store)
