@@ -36,6 +36,9 @@ def run_gui(model: str | None = None, store: SettingsStore | None = None) -> int
         app.setWindowIcon(icon)
     apply_style(app)
     window = MainWindow(store or SettingsStore())
+    from aae_desktop.ui.gallery_integration import install_gallery
+
+    install_gallery(window)  # gallery panel + A/B, seed sweep and heat map tabs; autosave
     window.show()
     if model:
         window.request_model_load(model)
