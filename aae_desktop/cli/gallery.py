@@ -88,3 +88,29 @@ def run_list(args) -> int:
         seed = "" if e.seed is None else e.seed
         print(f"{star} {e.path}\t{seed}\t{e.prompt.splitlines()[0] if e.prompt else '(no settings)'}")
     return 0
+
+
+# -- `aae-desktop render --gallery [DIR]` ------------------------------------------------------------
+def add_gallery_option(parser: argparse.ArgumentParser) -> None:
+    """The render option; a bare `--gallery` means the app's gallery folder."""
+    parser.add_argument("--gallery", nargs="?", const="", metavar="DIR",
+                        help="also save into the gallery (default folder: the app's), with the same metadata "
+                             "and attention maps, and add the images to the gallery index")
+
+
+def check_gallery_option(value: str | None) -> None:
+    """Checked before the slow model load, like every other argument."""
+    from aae_desktop.cli import UsageError
+
+    if value:
+        folder = Path(value).expanduser()
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"--gallery must name a folder, not a file: {folder}")
+
+
+def save_to_gallery(result, value: str | None) -> list[Path]:
+    """Save a finished render into the gallery folder (`value` "" = the configured one)."""
+    from aae_desktop.gallery.store import GalleryStore
+
+    store = GalleryStore(Path(value).expanduser() if value else configured_gallery_dir())
+    return [saved.path for saved in store.save_result(result)]

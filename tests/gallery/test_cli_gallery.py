@@ -45,3 +45,30 @@ def test_default_folder_from_environment(tmp_path, request_, make_result, capsys
     assert run(["gallery", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 1 and rows[0]["path"].startswith(str((tmp_path / "pictures").resolve()))
+
+
+def test_render_gallery_option_saves_with_metadata(tmp_path, request_, make_result):
+    import argparse
+
+    import pytest
+
+    from aae_desktop.cli import UsageError
+    from aae_desktop.cli.gallery import add_gallery_option, check_gallery_option, save_to_gallery
+    from aae_desktop.gallery.metadata import read_request, read_text_chunks
+    from aae_desktop.gallery.sidecar import load_attention
+
+    parser = argparse.ArgumentParser()
+    add_gallery_option(parser)
+    assert parser.parse_args([]).gallery is None
+    assert parser.parse_args(["--gallery"]).gallery == ""
+    assert parser.parse_args(["--gallery", "x"]).gallery == "x"
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="must name a folder"):
+        check_gallery_option(str(tmp_path / "file"))
+
+    paths = save_to_gallery(make_result(request_, n=2), str(tmp_path / "g"))
+    assert [read_request(p).seed for p in paths] == [6141, 6142]
+    assert "Seed: 6142" in read_text_chunks(paths[1])["parameters"]
+    assert sorted(load_attention(paths[0]).maps) == [2, 5]
+    default = save_to_gallery(make_result(request_), "")  # bare --gallery: the app's folder
+    assert default[0].is_relative_to(tmp_path / "pictures")
