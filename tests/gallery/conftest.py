@@ -14,6 +14,7 @@ def _isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("AAE_DESKTOP_GALLERY_DIR", str(tmp_path / "pictures"))
     monkeypatch.setenv("AAE_DESKTOP_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("AAE_DESKTOP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("AAE_DESKTOP_CONFIG", str(tmp_path / "config" / "settings.json"))
 
 
 @pytest.fixture
