@@ -124,15 +124,18 @@ def test_delete_moves_image_and_sidecar_to_trash(store, request_, make_result):
     assert store.entries() == [] and not path.exists()
 
 
-def test_model_hash_in_parameters(tmp_path, tiny_model_dir, request_, make_result):
-    from aae_desktop.gallery.metadata import read_text_chunks
-    from aae_desktop.gallery.model_hash import model_hash, weights_file
+def test_model_hash_in_parameters(tmp_path, request_, make_result):
+    """A diffusers folder is named by its UNet weights' sha256 (first 10 hex), as A1111 names a checkpoint."""
     import hashlib
 
+    from aae_desktop.gallery.metadata import read_text_chunks
+
+    folder = tmp_path / "tiny-sd"
+    (folder / "unet").mkdir(parents=True)
+    (folder / "model_index.json").write_text("{}")
+    weights = b"not really weights, but hashed all the same" * 100
+    (folder / "unet" / "diffusion_pytorch_model.safetensors").write_bytes(weights)
     s = GalleryStore(tmp_path / "g", tmp_path / "i.sqlite3", trash=os.remove)
-    req = request_.replace(model=str(tiny_model_dir))
-    path = s.save_result(make_result(req), when=WHEN)[0].path
-    expected = hashlib.sha256(weights_file(tiny_model_dir).read_bytes()).hexdigest()[:10]
-    params = read_text_chunks(path)["parameters"]
-    assert f"Model hash: {expected}, Model: tiny-sd," in params
-    assert model_hash(tiny_model_dir) == expected
+    path = s.save_result(make_result(request_.replace(model=str(folder))), when=WHEN)[0].path
+    expected = hashlib.sha256(weights).hexdigest()[:10]
+    assert f"Model hash: {expected}, Model: tiny-sd," in read_text_chunks(path)["parameters"]
