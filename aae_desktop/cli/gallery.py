@@ -110,7 +110,8 @@ def check_gallery_option(value: str | None) -> None:
 
 def save_to_gallery(result, value: str | None) -> list[Path]:
     """Save a finished render into the gallery folder (`value` "" = the configured one)."""
+    from aae_desktop.engine.tokens import load_tokenizer
     from aae_desktop.gallery.store import GalleryStore
 
-    store = GalleryStore(Path(value).expanduser() if value else configured_gallery_dir())
+    store = GalleryStore(Path(value).expanduser() if value else configured_gallery_dir(), tokenizer=load_tokenizer())
     return [saved.path for saved in store.save_result(result)]

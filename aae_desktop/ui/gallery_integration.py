@@ -31,7 +31,7 @@ class GalleryIntegration:
         settings = window.settings
         self.store = store or GalleryStore(getattr(settings, "gallery_dir", "") or None)
         self.gallery = GalleryView(self.store)
-        self.gallery.autosave = getattr(settings, "autosave", True)
+        self.gallery.set_autosave(getattr(settings, "autosave", True))
         self.ab = ABView()
         self.grid = SeedGridView()
         self.heatmaps = HeatmapView()
@@ -79,6 +79,7 @@ class GalleryIntegration:
         self.gallery.message.connect(lambda text: w.statusBar().showMessage(text, 8000))
         self.gallery.saved.connect(self.grid.set_saved_paths)
         self.gallery.folder_changed.connect(self._folder_changed)
+        self.gallery.autosave_changed.connect(lambda on: setattr(self.window.settings, "autosave", on))
         self.grid.open_in_gallery.connect(self.show_in_gallery)
         self.grid.save_requested.connect(self.save_grid)
         self.runner.ab_ready.connect(self._show_ab)
@@ -89,6 +90,8 @@ class GalleryIntegration:
 
     # -- results ------------------------------------------------------------------------------------
     def on_results(self, result: GenerationResult) -> None:
+        # The words behind the token indices go into the A1111 text ("AAE tokens") for other tools.
+        self.store.tokenizer = self.window.prompt_editor.tokenizer
         self.gallery.save_result(result)
         if result.images:
             self.heatmaps.show_result(result.images[0], self.window.prompt_editor.tokenizer)

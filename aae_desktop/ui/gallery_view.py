@@ -41,12 +41,13 @@ class GalleryView(QWidget):
     saved = Signal(object)  # list[SavedImage], once a result is on disk and indexed
     message = Signal(str)  # for the status bar: what happened, or why it could not
     folder_changed = Signal(str)  # the artist picked another gallery folder
+    autosave_changed = Signal(bool)
 
     def __init__(self, store: GalleryStore, parent: QWidget | None = None, thumbnail_cache: Path | None = None):
         super().__init__(parent)
         self.setObjectName("galleryView")
         self.store = store
-        self.autosave = True
+        self.autosave = True  # the checkbox (built below) mirrors this
         # Saving (PNG encoding, first-time model hashing) and resync touch the disk: never on the UI thread.
         self.background = Background(threads=1, parent=self)
         folder = thumbnail_cache if thumbnail_cache is not None else cache_dir() / "thumbnails"
@@ -73,6 +74,10 @@ class GalleryView(QWidget):
         self.folder_button.setToolTip("Choose the folder new images are saved in")
         self.folder_button.clicked.connect(self._choose_folder)
         filters.addWidget(self.folder_button)
+        self.autosave_box = QCheckBox("Save every image", objectName="galleryAutosave", checked=True)
+        self.autosave_box.setToolTip("Save each finished image (with its settings) into the gallery folder")
+        self.autosave_box.toggled.connect(self.set_autosave)
+        filters.addWidget(self.autosave_box)
 
         self.list = QListView(objectName="galleryList")
         self.list.setViewMode(QListView.ViewMode.IconMode)
@@ -163,6 +168,12 @@ class GalleryView(QWidget):
         self.model.set_filters(model=None if text in ("", ALL_MODELS) else text)
 
     # -- saving ---------------------------------------------------------------------------------
+    def set_autosave(self, on: bool) -> None:
+        if on != self.autosave:
+            self.autosave = on
+            self.autosave_box.setChecked(on)
+            self.autosave_changed.emit(on)
+
     def save_result(self, result: GenerationResult) -> None:
         """Save a finished generation in the background; `saved` fires when it is on disk."""
         if not self.autosave:

@@ -69,6 +69,7 @@ def test_render_gallery_option_saves_with_metadata(tmp_path, request_, make_resu
     paths = save_to_gallery(make_result(request_, n=2), str(tmp_path / "g"))
     assert [read_request(p).seed for p in paths] == [6141, 6142]
     assert "Seed: 6142" in read_text_chunks(paths[1])["parameters"]
+    assert 'AAE tokens: "cat,frog"' in read_text_chunks(paths[1])["parameters"]
     assert sorted(load_attention(paths[0]).maps) == [2, 5]
     default = save_to_gallery(make_result(request_), "")  # bare --gallery: the app's folder
     assert default[0].is_relative_to(tmp_path / "pictures")

@@ -73,6 +73,15 @@ def test_finished_run_is_autosaved_with_heatmaps(qtbot, window_with_gallery):
     assert len(paths) == 1 and paths[0].is_file()
     assert integration.gallery.model.rowCount() == 1
     assert integration.gallery.model.entry(0).seed == 6141
+    from aae_desktop.gallery.metadata import read_text_chunks
+
+    assert 'AAE tokens: "cat,frog"' in read_text_chunks(paths[0])["parameters"]
+    integration.gallery.autosave_box.setChecked(False)  # the artist switches autosave off
+    assert window.settings.autosave is False
+    with qtbot.waitSignal(window.results_ready, timeout=TIMEOUT):
+        window.generate_button.click()
+    integration.gallery.background.wait()
+    assert integration.gallery.model.rowCount() == 1 and len(integration.store.entries()) == 1
 
 
 def test_drop_png_on_window(qtbot, window_with_gallery, tmp_path):
