@@ -119,3 +119,13 @@ def test_image_without_settings_says_so(qtbot, view):
             view.list.setCurrentIndex(view.model.index(row))
     assert "carries no generation settings" in view.details.toPlainText()
     assert not view.use_all.isEnabled() and not view.reuse_seed.isEnabled()
+
+
+def test_copy_image_to_clipboard(qtbot, view):
+    from PySide6.QtGui import QGuiApplication
+
+    entry = select_seed(view, 7)
+    QGuiApplication.clipboard().clear()
+    view.copy_image()
+    copied = QGuiApplication.clipboard().image()
+    assert not copied.isNull() and (copied.width(), copied.height()) == (entry.width, entry.height)
