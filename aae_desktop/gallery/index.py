@@ -6,6 +6,7 @@ resyncs in the background) without sharing a connection across threads.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -152,7 +153,7 @@ class GalleryIndex:
             where.append("favourite = 1")
         if root is not None:
             where.append("path LIKE ? ESCAPE '\\'")
-            prefix = str(Path(root).resolve()).rstrip("/\\")
+            prefix = _folder_prefix(root)
             args.append(prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         sql = f"SELECT {_COLUMNS} FROM images"
         if where:
@@ -179,7 +180,7 @@ class GalleryIndex:
         report = SyncReport()
         on_disk = scan_pngs(root)
         with self._connect() as db:
-            prefix = str(root.resolve()).rstrip("/\\")
+            prefix = _folder_prefix(root)
             known = {
                 r[0]: (r[1], r[2])
                 for r in db.execute("SELECT path, size, mtime_ns FROM images")
@@ -210,6 +211,11 @@ class GalleryIndex:
         for path in stars:
             self.set_favourite(path, True)
         return report
+
+
+def _folder_prefix(root: str | Path) -> str:
+    """'/pics/gallery/' so that '/pics/gallery2/x.png' is not taken for a file of '/pics/gallery'."""
+    return os.path.join(str(Path(root).resolve()), "")
 
 
 def _key(path: str | Path) -> str:

@@ -82,3 +82,12 @@ def test_index_from_other_schema_is_rebuilt(tmp_path):
         conn.execute("PRAGMA user_version = 99")
     index = GalleryIndex(db)
     assert index.count() == 0 and index.models() == []
+
+
+def test_sibling_folder_with_same_prefix_is_not_mixed_in(tmp_path, request_, make_result):
+    a = GalleryStore(tmp_path / "gallery", tmp_path / "index.sqlite3")
+    b = GalleryStore(tmp_path / "gallery2", tmp_path / "index.sqlite3")
+    a.save_result(make_result(request_))
+    b.save_result(make_result(request_.replace(seed=1)))
+    assert [e.seed for e in a.entries()] == [6141]
+    assert not a.resync().removed and len(b.entries()) == 1
