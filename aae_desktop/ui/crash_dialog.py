@@ -6,6 +6,7 @@ nowhere; here it is written to the log with its traceback and the user is told w
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import traceback
@@ -83,9 +84,22 @@ def install_crash_handler(log_path: Path | None,
     return hook
 
 
+def can_open_windows() -> bool:
+    """False on a Linux box with no display, where creating a QApplication would abort the process."""
+    if sys.platform.startswith(("win", "darwin")):
+        return True
+    return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def show_startup_failure(exc: BaseException, log_path: Path | None,
                          show: Callable[[QMessageBox], None] = _exec_dialog) -> None:
-    """The window never opened: log the error and still show the dialog (creating a QApplication)."""
+    """The window never opened: log the error, say it in one line, and still show the dialog."""
     _log.critical("the app failed to start", exc_info=(type(exc), exc, exc.__traceback__))
+    if sys.stderr is not None:
+        where = f" (details in {log_path})" if log_path else ""
+        print(f"aae-desktop: could not start: {crash_text(exc).removeprefix('Something went wrong: ')}{where}",
+              file=sys.stderr)
+    if QApplication.instance() is None and not can_open_windows():
+        return
     _app = QApplication.instance() or QApplication(sys.argv[:1])
     show(build_crash_dialog(exc, exc.__traceback__, log_path))

@@ -72,3 +72,23 @@ def test_startup_failure_still_gets_a_dialog(qapp, tmp_path):
     crash_dialog.show_startup_failure(exc, Path(tmp_path / "aae-desktop.log"), show=shown.append)
     assert "ImportError: No module named 'torch'" in shown[0].text()
     shown[0].deleteLater()
+
+
+def test_no_display_means_a_line_on_stderr_instead_of_an_abort(monkeypatch, capsys, tmp_path):
+    """Creating a QApplication with no display kills the process; the error must still be readable."""
+    monkeypatch.setattr(crash_dialog.QApplication, "instance", staticmethod(lambda: None))
+    monkeypatch.setattr(crash_dialog, "can_open_windows", lambda: False)
+    shown = []
+    crash_dialog.show_startup_failure(_raised(OSError("disk full"))[1], tmp_path / "a.log", show=shown.append)
+    assert shown == []
+    assert capsys.readouterr().err.strip() == f"aae-desktop: could not start: OSError: disk full (details in {tmp_path / 'a.log'})"
+
+
+@pytest.mark.parametrize("env, expected", [({}, False), ({"DISPLAY": ":0"}, True), ({"WAYLAND_DISPLAY": "w"}, True)])
+def test_can_open_windows_on_linux_needs_a_display(monkeypatch, env, expected):
+    monkeypatch.setattr(crash_dialog.sys, "platform", "linux")
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert crash_dialog.can_open_windows() is expected
