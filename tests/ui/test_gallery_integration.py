@@ -103,6 +103,15 @@ def test_drop_png_on_window(qtbot, window_with_gallery, tmp_path):
     assert window.current_request().seed == 31337
     assert window.prompt_editor.prompt() == "a frog and a cat"
 
+    # Dropped on the prompt editor (a text widget that takes drops itself), the image still restores.
+    other = integration.store.save_result(fake_result(sample_request(seed=999, prompt="a lone owl")))[0].path
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(other))])
+    editor = window.prompt_editor.findChildren(QWidget)[0] if window.prompt_editor.findChildren(QWidget) else window.prompt_editor
+    assert integration.drop.eventFilter(editor, QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime,
+                                                           Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+    assert window.prompt_editor.prompt() == "a lone owl"
+
     bare = tmp_path / "holiday.png"
     Image.new("RGB", (8, 8)).save(bare)
     assert not integration.drop.restore(bare)
