@@ -31,6 +31,10 @@ OPEN_CLIP_PREFIX = "cond_stage_model.model."  # SD 2.x: OpenCLIP's own layout
 TEXT_WIDTH = {"clip": 768, "open_clip": 1024}
 
 
+# Ends FamilyUnknown's message, so a caller that only sees the text (the worker's failure payload) knows to ask.
+FAMILY_UNKNOWN_HINT = "Choose the family explicitly."
+
+
 class FamilyUnknown(ModelLoadError):
     """SD 2.x 512 (epsilon) and 768 (v-prediction) share every key: the user has to say which."""
 
@@ -40,7 +44,7 @@ class FamilyUnknown(ModelLoadError):
         self.path = Path(path)
         super().__init__(
             f"{self.path.name} is an SD 2.x model, but nothing in its name or metadata says whether it is "
-            "the 512 px (epsilon) or the 768 px (v-prediction) kind. Choose the family explicitly."
+            f"the 512 px (epsilon) or the 768 px (v-prediction) kind. {FAMILY_UNKNOWN_HINT}"
         )
 
 
@@ -267,9 +271,15 @@ def load_single_file(path: str | Path, options: Any = None) -> Any:
 
 def _choose_family(info: CheckpointInfo, choice: str) -> str:
     if choice in (None, "", "auto"):
-        if info.family is None:
+        if info.family is not None:
+            return info.family
+        from aae_desktop.engine.model_library import ModelLibrary
+
+        # The answer the user gave for this very file before (the window asks once, the CLI reuses it).
+        remembered = ModelLibrary().family_for(info.path)
+        if remembered is None:
             raise FamilyUnknown(info.path)
-        return info.family
+        choice = remembered
     if choice not in FAMILIES:
         raise ModelLoadError(f"Unknown model family '{choice}'. Choose one of: auto, {', '.join(FAMILIES)}.")
     is_sd2_file = info.text_encoder == "open_clip"

@@ -115,9 +115,13 @@ class GenerationWorker(QObject):
             return
         self.model_load_started.emit(ModelLoadStarted(source))
         began = time.monotonic()
-        self._model = None  # let the old model's memory go before the new one arrives
-        self._model_key = None
-        model = self._engine.load(source, options)
+        try:
+            model = self._engine.load(source, options)  # a model that fails to load leaves the current one
+        except OutOfMemory:
+            if self._model is None:
+                raise
+            self.release()  # it did not fit beside the current model: free that and try once more
+            model = self._engine.load(source, options)
         self._model, self._model_key = model, key
         self.model_loaded.emit(
             ModelLoaded(

@@ -127,7 +127,8 @@ def test_inspect_reads_safetensors_header_metadata_and_sidecar(tmp_path):
     assert inspect_checkpoint(plain).family == "sd2v"
 
 
-def test_undecided_sd2_asks_for_the_family(tmp_path):
+def test_undecided_sd2_asks_for_the_family(tmp_path, monkeypatch):
+    monkeypatch.setenv("AAE_DESKTOP_CONFIG", str(tmp_path / "cfg" / "settings.json"))
     path = _write_shapes(tmp_path / "mystery.safetensors", sd_keys("open_clip", 1024))
     with pytest.raises(FamilyUnknown) as caught:
         load_model(path, LoadOptions(device="cpu"))
@@ -147,3 +148,16 @@ def test_agrees_with_diffusers_model_type_inference():
         assert infer_diffusers_model_type(tensors) == theirs
         family = family_from_keys(shapes, "x-512.safetensors")[0]
         assert family == ours
+
+
+def test_the_answer_remembered_for_a_file_is_used(tmp_path, monkeypatch):
+    from aae_desktop.engine.model_library import ModelLibrary
+
+    monkeypatch.setenv("AAE_DESKTOP_CONFIG", str(tmp_path / "cfg" / "settings.json"))
+    path = _write_shapes(tmp_path / "mystery.safetensors", sd_keys("open_clip", 1024))
+    ModelLibrary().remember_family(path, "sd2v")
+    # Past the family question: the (fake, 1-wide) weights then fail to build, with a different message.
+    with pytest.raises(ModelLoadError) as caught:
+        load_model(path, LoadOptions(device="cpu"))
+    assert not isinstance(caught.value, FamilyUnknown)
+    assert "Could not load mystery.safetensors" in str(caught.value)
