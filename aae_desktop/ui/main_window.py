@@ -148,6 +148,12 @@ class MainWindow(QMainWindow):
         self.model_area_layout.addWidget(self.model_combo, 1)
         toolbar.addWidget(self.model_area)
 
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
         self.model_menu = self.menuBar().addMenu("&Model")
         open_folder = QAction("Open model &folder…", self)
         open_folder.setToolTip("Use a diffusers model folder (the one holding model_index.json).")

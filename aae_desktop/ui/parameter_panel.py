@@ -72,7 +72,7 @@ class ParameterPanel(QWidget):
         self.seed_mode.setToolTip(
             "Random: every run explores a new composition. Locked: re-run the same composition while you "
             "tweak words or settings. Increment: step through neighbouring seeds run after run.")
-        dice = QToolButton(text="🎲")
+        dice = QToolButton(text="New")
         dice.setObjectName("randomSeedButton")
         dice.setToolTip("Pick a new random seed now (a new composition).")
         dice.clicked.connect(self.randomize_seed)
@@ -93,7 +93,7 @@ class ParameterPanel(QWidget):
         self.size_preset = QComboBox()
         self.size_preset.setObjectName("sizePresetCombo")
         for label, w, h in SIZE_PRESETS:
-            self.size_preset.addItem(label, (w, h))
+            self.size_preset.addItem(label, _size_key(w, h))
         self.size_preset.addItem(CUSTOM_SIZE, None)
         self.size_preset.setToolTip(
             "Image size presets. Models draw best near the size they were trained at (512 for SD 1.x, "
@@ -218,14 +218,15 @@ class ParameterPanel(QWidget):
         return spin
 
     def _on_preset(self, index: int) -> None:
-        size = self.size_preset.itemData(index)
-        if size:
-            self.width.setValue(size[0])
-            self.height.setValue(size[1])
+        key = self.size_preset.itemData(index)
+        if key:
+            w, h = (int(v) for v in key.split("x"))
+            self.width.setValue(w)
+            self.height.setValue(h)
 
     def _on_size_edited(self, *_args) -> None:
         w, h = self.width.value(), self.height.value()
-        index = self.size_preset.findData((w, h))
+        index = self.size_preset.findData(_size_key(w, h))
         self.size_preset.setCurrentIndex(index if index >= 0 else self.size_preset.count() - 1)
         problems = [
             f"{name} {value} is not a multiple of 8: use {value // 8 * 8} or {value // 8 * 8 + 8}."
@@ -234,3 +235,8 @@ class ParameterPanel(QWidget):
         self.size_problem.setText(" ".join(problems))
         self.size_problem.setVisible(bool(problems))
         self.changed.emit()
+
+
+def _size_key(width: int, height: int) -> str:
+    # A string, because tuples come back from QVariant as lists and findData() would miss them.
+    return f"{width}x{height}"

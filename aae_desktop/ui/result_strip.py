@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QImage, QPixmap
+from PySide6.QtGui import QAction, QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QListView, QMenu, QWidget
 
 from aae_desktop.engine.events import ImageResult
@@ -82,6 +82,14 @@ class ResultStrip(QListView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.clicked.connect(lambda index: self.image_chosen.emit(self.results.item(index.row())))
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.results.rowCount() == 0:
+            painter = QPainter(self.viewport())
+            painter.setPen(QColor("#6f7482"))
+            painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter,
+                             "Finished images of this session collect here.")
 
     def _menu(self, pos: QPoint) -> None:
         index = self.indexAt(pos)

@@ -28,7 +28,9 @@ def progress_text(p: Progress) -> str:
     """'Exciting · step 3/50 · image 1/2 · 0:12 left' (refinement shows its iteration too)."""
     parts = [PHASE_LABELS.get(p.phase, p.phase.title())]
     if p.phase != "decoding":
-        step = f"step {p.step + 1}/{p.total_steps}"
+        # Denoising events count finished steps; excite/refine events name the step being worked on.
+        current = p.step if p.phase == "denoising" else p.step + 1
+        step = f"step {min(max(current, 1), p.total_steps)}/{p.total_steps}"
         if p.phase == "refining" and p.refinement_iteration is not None:
             step += f" (try {p.refinement_iteration + 1})"
         parts.append(step)

@@ -22,7 +22,8 @@ QPushButton#generateButton {{
     background: {ACCENT}; color: white; font-weight: bold; padding: 8px 18px; border-radius: 6px; border: none;
 }}
 QPushButton#generateButton:disabled {{ background: #3a4560; color: #9aa3b8; }}
-QPushButton#cancelButton {{ padding: 8px 14px; border-radius: 6px; }}
+QPushButton#cancelButton {{ padding: 8px 14px; border-radius: 6px; border: 1px solid #4a4f5c; }}
+QPushButton#cancelButton:enabled {{ border-color: #a84a4a; color: #ffb4ab; }}
 QProgressBar#progressBar {{ border: 1px solid #3a3e48; border-radius: 5px; text-align: center; min-height: 20px; }}
 QProgressBar#progressBar::chunk {{ background: #3d5a99; border-radius: 4px; }}
 QGroupBox {{ font-weight: bold; border: 1px solid #3a3e48; border-radius: 6px; margin-top: 12px; padding-top: 6px; }}

@@ -226,3 +226,18 @@ def test_closing_mid_run_cancels_and_stops_the_thread(make_window, qtbot, fake_e
     window.close()
     assert time.monotonic() - began < 2.0
     assert not window.worker.is_running()
+
+
+def test_progress_text_names_phase_step_and_eta():
+    from aae_desktop.ui.run_status import attention_text, progress_text
+    from aae_desktop.ui.worker_events import Progress
+
+    p = Progress(run_id=1, phase="refining", step=9, total_steps=50, image_index=1, num_images=2, fraction=0.6,
+                 elapsed=30.0, eta=75.0, refinement_iteration=2)
+    assert progress_text(p) == "Refining · step 10/50 (try 3) · image 2/2 · 1:15 left"
+    done = Progress(run_id=1, phase="denoising", step=50, total_steps=50, image_index=0, num_images=1,
+                    fraction=1.0, elapsed=30.0, eta=None)
+    assert progress_text(done) == "Denoising · step 50/50 · estimating…"
+    # A word split into two tokens reports its weaker token: that is the one the loss pushes.
+    assert attention_text({3: 0.8, 4: 0.3, 6: 0.5}, {3: "axolotl", 4: "axolotl", 6: "frog"}, 0.7) == (
+        "axolotl <b>0.30</b>   frog <b>0.50</b>   loss <b>0.700</b>")

@@ -1,0 +1,70 @@
+"""Renders docs/screenshot-main-window.png: the window mid-generation on the tiny model (run by hand).
+
+    QT_QPA_PLATFORM=offscreen python tests/ui/screenshot_main_window.py [OUTPUT.png]
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from aae_desktop.engine.models import LoadOptions  # noqa: E402
+from aae_desktop.settings import SettingsStore  # noqa: E402
+from aae_desktop.ui.engine_port import DiffusersEngine  # noqa: E402
+from aae_desktop.ui.launch import app_icon  # noqa: E402
+from aae_desktop.ui.main_window import MainWindow  # noqa: E402
+from aae_desktop.ui.style import apply_style  # noqa: E402
+
+PROMPT = "a ginger cat and a green frog sitting on a mossy rock by a pond, golden hour, soft light"
+
+
+def main(output: Path) -> int:
+    from aae_desktop.engine.tiny_model import save_tiny_model
+
+    app = QApplication(sys.argv)
+    app.setWindowIcon(app_icon())
+    apply_style(app)
+    scratch = Path(tempfile.mkdtemp(prefix="aae-shot-"))
+    model_dir = save_tiny_model(scratch / "tiny-sd", seed=0)
+    window = MainWindow(SettingsStore(scratch / "settings.json"), engine=DiffusersEngine())
+    window.resize(1440, 900)
+    window.show()
+
+    def when_tokenizer_ready(_payload=None) -> None:
+        window.prompt_editor.set_prompt(PROMPT, "blurry, low quality, watermark")
+        for chip in window.prompt_editor.token_selector.chips:
+            if chip.text() in ("cat", "frog"):
+                chip.click()
+        p = window.parameters
+        p.set_seed_mode("locked")
+        p.seed.setValue(1234)
+        p.steps.setValue(40)
+        p.width.setValue(512)
+        p.height.setValue(512)
+        window.request_model_load(str(model_dir), LoadOptions(device="cpu", precision="fp32"))
+        window.generate()
+
+    def on_preview(payload) -> None:
+        if payload.step >= 4 and not output.exists():
+            window.grab().save(str(output))
+            print(f"saved {output}")
+            window.close()
+
+    window.worker.tokenizer_loaded.connect(when_tokenizer_ready)
+    window.worker.preview_ready.connect(on_preview)
+    window.worker.failed.connect(lambda f: (print(f"failed: {f.message}"), window.close()))
+    QTimer.singleShot(600_000, window.close)
+    app.exec()
+    return 0 if output.exists() else 1
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "docs" / "screenshot-main-window.png"
+    target.unlink(missing_ok=True)
+    raise SystemExit(main(target))
