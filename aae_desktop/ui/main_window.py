@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self._model_source = self.settings.last_model
         self._load_options = LoadOptions(device=self.settings.device, precision=self.settings.precision)
         self._run_words: dict[int, str] = {}
+        self._loaded: ModelLoaded | None = None  # what the worker holds now
         self._build_widgets()
         self._build_menus()
         self._connect_worker()
@@ -319,12 +320,17 @@ class MainWindow(QMainWindow):
         self.model_status.setText(text)
 
     def _on_model_loaded(self, payload: ModelLoaded) -> None:
-        self.model_status.setText(f"{payload.name} · {payload.device} · {payload.dtype}")
-        self.model_status.setToolTip(f"{payload.source}\nloaded in {payload.seconds:.1f} s")
+        self._loaded = payload
+        self._show_loaded_model()
         if not self.worker.busy:
             self.run_status.idle(f"Model ready ({payload.seconds:.1f} s)")
         if payload.tokenizer is not None and payload.tokenizer is not self.prompt_editor.tokenizer:
             self.prompt_editor.set_tokenizer(payload.tokenizer)
+
+    def _show_loaded_model(self) -> None:
+        m = self._loaded
+        self.model_status.setText(f"{m.name} · {m.device} · {m.dtype}")
+        self.model_status.setToolTip(f"{m.source}\nloaded in {m.seconds:.1f} s")
 
     def _on_progressed(self, p: Progress) -> None:
         if p.run_id == self.worker.current_run_id:
@@ -348,9 +354,16 @@ class MainWindow(QMainWindow):
         self.results_ready.emit(result)
 
     def _on_failed(self, payload: RunFailed) -> None:
-        self.banner.show_error(payload.title, payload.message)
+        message = payload.message
         if payload.kind == "model":
-            self.model_status.setText("No model loaded")
+            if self._loaded is not None:
+                # The worker keeps the model it had; point the window back at it.
+                self._set_model_source(self._loaded.source)
+                self._show_loaded_model()
+                message += f" Still using {self._loaded.name}."
+            else:
+                self.model_status.setText("No model loaded")
+        self.banner.show_error(payload.title, message)
         if not self.worker.busy or payload.run_id is not None:
             self.run_status.idle(payload.title)
 

@@ -241,3 +241,14 @@ def test_progress_text_names_phase_step_and_eta():
     # A word split into two tokens reports its weaker token: that is the one the loss pushes.
     assert attention_text({3: 0.8, 4: 0.3, 6: 0.5}, {3: "axolotl", 4: "axolotl", 6: "frog"}, 0.7) == (
         "axolotl <b>0.30</b>   frog <b>0.50</b>   loss <b>0.700</b>")
+
+
+def test_failed_model_switch_keeps_the_loaded_model(make_window, qtbot):
+    window = make_window()
+    with qtbot.waitSignal(window.worker.model_loaded, timeout=TIMEOUT):
+        window.request_model_load("/models/good")
+    with qtbot.waitSignal(window.worker.failed, timeout=TIMEOUT):
+        window.request_model_load("/models/broken-folder")
+    assert window.model_source == "/models/good"
+    assert "Still using" in window.banner.message()
+    assert "fake-model" in window.model_status.text()
