@@ -48,8 +48,18 @@ def command_names() -> set[str]:
     return {m.__name__.rsplit(".", 1)[1] for m in subcommand_modules()}
 
 
+def _quiet_libraries() -> None:
+    """Library chatter (load bars, advisory warnings) would bury our one-line messages."""
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
 def run(argv: Sequence[str]) -> int:
     """Run a subcommand; return the process exit code."""
+    _quiet_libraries()
     from aae_desktop.engine.errors import EngineError, GenerationCancelled, InvalidRequest, ModelLoadError
 
     try:

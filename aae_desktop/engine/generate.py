@@ -39,6 +39,7 @@ class _Run:
     capture: CaptureState | None = None
     text_stop: int | None = None
     image_index: int = 0
+    total_steps: int = 0  # len(timesteps): PNDM runs one more than the requested steps
     losses: list[LossRecord] = field(default_factory=list)
     last_maps: dict[int, np.ndarray] = field(default_factory=dict)
 
@@ -49,7 +50,7 @@ class _Run:
     def emit(self, **fields: Any) -> None:
         if self.on_step is not None:
             self.on_step(StepEvent(image_index=self.image_index, num_images=self.request.num_images,
-                                   total_steps=self.request.steps, elapsed=time.perf_counter() - self.started,
+                                   total_steps=self.total_steps or self.request.steps, elapsed=time.perf_counter() - self.started,
                                    **fields))
 
 
@@ -114,6 +115,7 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
     scheduler = make_scheduler(pipe.scheduler, request.scheduler)
     scheduler.set_timesteps(request.steps, device=device)
     timesteps = scheduler.timesteps
+    run.total_steps = len(timesteps)
 
     # 5. Initial noise: drawn on the CPU in fp32, so a seed gives the same image on any device.
     generator = torch.Generator("cpu").manual_seed(seed)
@@ -152,7 +154,7 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
 
     # 7. Decode (VAE) and optional safety check.
     run.check_cancel()
-    run.emit(step=request.steps, phase="decoding")
+    run.emit(step=run.total_steps, phase="decoding")
     image = _decode(pipe, latents)
     nsfw = False
     if getattr(pipe, "safety_checker", None) is not None:

@@ -1,0 +1,151 @@
+"""`aae-desktop render`: one request from the command line, PNGs with the request embedded."""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+from aae_desktop.engine.errors import InvalidRequest
+from aae_desktop.engine.request import SCHEDULERS, ExciteSettings, GenerationRequest, parse_thresholds
+from aae_desktop.engine.tokens import parse_index_list
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("render", help="render an image headlessly",
+                       description="Render with Attend-and-Excite; output paths are printed on stdout.")
+    p.add_argument("--model", required=True, help="diffusers model folder, HF cache repo id or checkpoint file")
+    p.add_argument("--prompt", required=True)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--tokens", help="words to excite, comma-separated (e.g. cat,frog)")
+    which.add_argument("--token-indices", help="token indices to excite, comma-separated (see `tokens`)")
+    p.add_argument("--out", required=True, help="output PNG; with --num-images N, FILE-0.png ... FILE-(N-1).png")
+    p.add_argument("--negative", default="", help="negative prompt")
+    p.add_argument("--seed", type=int, help="random seed (default: a random one, stored in the PNG)")
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--guidance", type=float, default=7.5)
+    p.add_argument("--width", type=int, default=512)
+    p.add_argument("--height", type=int, default=512)
+    p.add_argument("--max-iter-to-alter", type=int, default=25)
+    p.add_argument("--thresholds", default="0:0.05,10:0.5,20:0.8", help="STEP:VALUE[,STEP:VALUE...]")
+    p.add_argument("--scale-factor", type=float, default=20.0)
+    p.add_argument("--attn-res", help="attention map size read by the loss: N or HxW (default: from the size)")
+    p.add_argument("--no-smoothing", action="store_true", help="don't Gaussian-smooth the attention maps")
+    p.add_argument("--sigma", type=float, default=0.5, help="Gaussian smoothing sigma")
+    p.add_argument("--refinement-cap", type=int, default=20, help="max iterative-refinement updates per step")
+    p.add_argument("--scheduler", default="default", choices=sorted(SCHEDULERS))
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    p.add_argument("--precision", default="auto", choices=["auto", "fp16", "bf16", "fp32"])
+    p.add_argument("--num-images", type=int, default=1)
+    p.add_argument("--no-excite", action="store_true", help="plain Stable Diffusion with the same seed and settings")
+    p.set_defaults(handler=run_render)
+
+
+def parse_attn_res(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    parts = text.lower().split("x")
+    try:
+        values = [int(v) for v in parts]
+    except ValueError:
+        raise InvalidRequest(f"--attn-res should be N or HxW (got '{text}').") from None
+    if len(values) == 1:
+        return values[0], values[0]
+    if len(values) == 2:
+        return values[0], values[1]
+    raise InvalidRequest(f"--attn-res should be N or HxW (got '{text}').")
+
+
+def output_paths(out: str, count: int) -> list[Path]:
+    path = Path(out)
+    if path.suffix.lower() != ".png":
+        raise InvalidRequest(f"--out must name a .png file (got '{out}').")
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(count)]
+
+
+def build_request(args: argparse.Namespace, tokenizer: Any) -> tuple[GenerationRequest, list[str]]:
+    from aae_desktop.engine.tokens import tokenize_prompt
+
+    indices: tuple[int, ...] = ()
+    if args.tokens:
+        indices = tuple(tokenize_prompt(tokenizer, args.prompt).indices_for_words(args.tokens.split(",")))
+    elif args.token_indices:
+        indices = tuple(parse_index_list(args.token_indices))
+    elif not args.no_excite:
+        raise InvalidRequest("Name the words to excite with --tokens (or --token-indices), or pass --no-excite.")
+    seed = args.seed if args.seed is not None else random.randrange(2**32)
+    request = GenerationRequest(
+        model=args.model,
+        prompt=args.prompt,
+        negative_prompt=args.negative,
+        seed=seed,
+        num_images=args.num_images,
+        steps=args.steps,
+        guidance_scale=args.guidance,
+        width=args.width,
+        height=args.height,
+        scheduler=args.scheduler,
+        excite=ExciteSettings(
+            enabled=not args.no_excite,
+            token_indices=indices,
+            max_iter_to_alter=args.max_iter_to_alter,
+            thresholds=parse_thresholds(args.thresholds),
+            scale_factor=args.scale_factor,
+            smooth_attentions=not args.no_smoothing,
+            sigma=args.sigma,
+            max_refinement_steps=args.refinement_cap,
+            attn_res=parse_attn_res(args.attn_res),
+        ),
+    )
+    return request, request.validate(tokenizer)
+
+
+def model_tokenizer(model: str) -> Any:
+    """The model folder's own tokenizer when it has one, else the bundled CLIP tokenizer."""
+    from aae_desktop.engine.tokens import load_tokenizer
+
+    folder = Path(model).expanduser() / "tokenizer"
+    return load_tokenizer(folder if folder.is_dir() else None)
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from aae_desktop.cli.progress import ProgressBar
+
+    # Everything the user typed is checked before the (slow) model load.
+    request, warnings = build_request(args, model_tokenizer(args.model))
+    paths = output_paths(args.out, request.num_images)
+    for path in paths:
+        if not path.parent.exists():
+            raise InvalidRequest(f"The output folder does not exist: {path.parent}")
+    for warning in warnings:
+        print(f"aae-desktop: warning: {warning}", file=sys.stderr)
+
+    from aae_desktop.engine.generate import generate
+    from aae_desktop.engine.models import LoadOptions, load_model
+
+    model = load_model(args.model, LoadOptions(device=args.device, precision=args.precision))
+    with ProgressBar(request) as bar:
+        result = generate(model, request, on_step=bar.update, preview_every=0)
+    for path, item in zip(paths, result.images):
+        save_png(item, path, model)
+        print(path)
+    if args.seed is None:
+        print(f"aae-desktop: seed {request.seed} (random)", file=sys.stderr)
+    return 0
+
+
+def save_png(item: Any, path: Path, model: Any) -> None:
+    """Write via a temporary file in the same folder so a crash never leaves half a PNG."""
+    from aae_desktop.gallery.metadata import png_info
+
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        item.image.save(tmp, format="PNG", pnginfo=png_info(item.request, {"model_name": model.name}))
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

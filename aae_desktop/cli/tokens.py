@@ -1,0 +1,31 @@
+"""`aae-desktop tokens`: the prompt's tokens with their indices and the word each belongs to."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("tokens", help="list a prompt's token indices",
+                       description="Show index, token and word for each token of the prompt.")
+    p.add_argument("--model", help="model folder whose tokenizer to use (default: the bundled CLIP tokenizer)")
+    p.add_argument("--prompt", required=True)
+    p.set_defaults(handler=run_tokens)
+
+
+def run_tokens(args: argparse.Namespace) -> int:
+    from aae_desktop.cli.render import model_tokenizer
+    from aae_desktop.engine.errors import InvalidRequest
+    from aae_desktop.engine.tokens import load_tokenizer, tokenize_prompt
+
+    if not args.prompt.strip():
+        raise InvalidRequest("The prompt is empty.")
+    tokenizer = model_tokenizer(args.model) if args.model else load_tokenizer()
+    parsed = tokenize_prompt(tokenizer, args.prompt)
+    print(f"{'index':>5}  {'token':<20} word")
+    for token in parsed.tokens:
+        word = parsed.words[token.word_index].text if token.word_index is not None else ""
+        print(f"{token.index:>5}  {token.text:<20} {word}")
+    if parsed.truncated:
+        print(f"(the prompt has {parsed.total_word_tokens} tokens; tokens after {len(parsed.tokens)} are ignored)")
+    return 0

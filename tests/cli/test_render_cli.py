@@ -1,0 +1,74 @@
+"""`aae-desktop render` / `tokens`: exit codes, one-line errors, outputs and embedded metadata."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from aae_desktop.cli import run
+from aae_desktop.engine.request import GenerationRequest
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICK = ["--steps", "3", "--width", "128", "--height", "128", "--max-iter-to-alter", "1", "--thresholds", "0:0.05",
+         "--refinement-cap", "2"]
+
+
+def test_render_writes_pngs_with_the_request_and_prints_paths(tiny_model_dir, tmp_path, capsys):
+    out = tmp_path / "frog.png"
+    code = run(["render", "--model", str(tiny_model_dir), "--prompt", "a cat and a frog", "--tokens", "cat,frog",
+                "--out", str(out), "--seed", "5", "--num-images", "2", *QUICK])
+    assert code == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(tmp_path / "frog-0.png"), str(tmp_path / "frog-1.png")]
+    with Image.open(printed[1]) as img:
+        request = GenerationRequest.from_dict(json.loads(img.text["aae"]))
+    assert request.seed == 6 and request.num_images == 1
+    assert request.excite.token_indices == (2, 5) and request.steps == 3
+    assert request.model == str(tiny_model_dir)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--tokens", "dog"], "'dog' is not in the prompt"),
+        (["--token-indices", "0"], "start-of-text"),
+        (["--token-indices", "two"], "whole numbers"),
+        (["--tokens", "cat", "--width", "100"], "multiple of 8"),
+        (["--tokens", "cat", "--thresholds", "5"], "STEP:VALUE"),
+        (["--tokens", "cat", "--attn-res", "big"], "--attn-res"),
+        ([], "--tokens"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tiny_model_dir, tmp_path, capsys, args, message):
+    code = run(["render", "--model", str(tiny_model_dir), "--prompt", "a cat and a frog",
+                "--out", str(tmp_path / "x.png"), *args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_missing_model_and_unknown_option_exit_2(tmp_path, capsys):
+    assert run(["render", "--model", str(tmp_path / "nope"), "--prompt", "a cat", "--token-indices", "2",
+                "--out", str(tmp_path / "x.png")]) == 2
+    assert run(["render", "--bogus"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("aae-desktop: error:") for line in err)
+
+
+def test_tokens_table(capsys):
+    assert run(["tokens", "--prompt", "a photorealistic frog"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.strip().splitlines()[1:]]
+    assert rows == [["1", "a", "a"], ["2", "photo", "photorealistic"], ["3", "realistic", "photorealistic"],
+                    ["4", "frog", "frog"]]
+
+
+def test_console_entry_point_runs_as_a_module(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "aae_desktop", "tokens", "--prompt", ""], capture_output=True,
+                          text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["aae-desktop: error: The prompt is empty."]
