@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--tokens", help="words to excite, comma-separated (e.g. cat,frog)")
     which.add_argument("--token-indices", help="token indices to excite, comma-separated (see `tokens`)")
-    p.add_argument("--out", required=True, help="output PNG; with --num-images N, FILE-0.png ... FILE-(N-1).png")
+    p.add_argument("--out", help="output PNG; with --num-images N, FILE-0.png ... FILE-(N-1).png "
+                                 "(optional with --gallery)")
     p.add_argument("--negative", default="", help="negative prompt")
     p.add_argument("--seed", type=int, help="random seed (default: a random one, stored in the PNG)")
     p.add_argument("--steps", type=int, default=50)
@@ -40,6 +41,9 @@ def register(sub: Any) -> None:
     p.add_argument("--precision", default="auto", choices=["auto", "fp16", "bf16", "fp32"])
     p.add_argument("--num-images", type=int, default=1)
     p.add_argument("--no-excite", action="store_true", help="plain Stable Diffusion with the same seed and settings")
+    from aae_desktop.cli.gallery import add_gallery_option
+
+    add_gallery_option(p)  # --gallery [DIR]
     p.set_defaults(handler=run_render)
 
 
@@ -117,7 +121,12 @@ def run_render(args: argparse.Namespace) -> int:
 
     # Everything the user typed is checked before the (slow) model load.
     request, warnings = build_request(args, model_tokenizer(args.model))
-    paths = output_paths(args.out, request.num_images)
+    from aae_desktop.cli.gallery import check_gallery_option
+
+    if not args.out and args.gallery is None:
+        raise InvalidRequest("Say where the images go: --out FILE.png and/or --gallery [DIR].")
+    check_gallery_option(args.gallery)
+    paths = output_paths(args.out, request.num_images) if args.out else []
     for path in paths:
         if not path.parent.exists():
             raise InvalidRequest(f"The output folder does not exist: {path.parent}")
@@ -133,6 +142,11 @@ def run_render(args: argparse.Namespace) -> int:
     for path, item in zip(paths, result.images):
         save_png(item, path, model)
         print(path)
+    if args.gallery is not None:
+        from aae_desktop.cli.gallery import save_to_gallery
+
+        for path in save_to_gallery(result, args.gallery):
+            print(path)
     if args.seed is None:
         print(f"aae-desktop: seed {request.seed} (random)", file=sys.stderr)
     return 0
