@@ -23,6 +23,7 @@ def run_models(args: argparse.Namespace) -> int:
     if args.inspect:
         return _inspect(args.inspect, args.json)
     from aae_desktop.engine.hf_cache import hf_cache_dir, list_cached_models
+    from aae_desktop.engine.model_info import format_size
     from aae_desktop.engine.model_library import ModelLibrary
     from aae_desktop.engine.single_file import FAMILY_LABELS
 
@@ -56,6 +57,7 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def _inspect(path: str, as_json: bool) -> int:
+    from aae_desktop.engine.model_info import format_size
     from aae_desktop.engine.single_file import FAMILY_LABELS, inspect_checkpoint
 
     info = inspect_checkpoint(path)  # ModelLoadError -> one line on stderr, exit 2
@@ -69,12 +71,3 @@ def _inspect(path: str, as_json: bool) -> int:
     print(f"  because: {info.family_reason}")
     print(f"  size: {format_size(info.size)}; text encoder: {info.text_encoder} ({info.cross_attention_dim} wide)")
     return 0
-
-
-def format_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"

@@ -70,6 +70,15 @@ class ModelLibrary:
             self._data.setdefault("families", {})[key] = family
             self._write()
 
+    # -- memory options (device and precision live in the app settings) -----------------------------------
+    def load_options(self) -> dict[str, Any]:
+        value = self._data.get("load_options", {})
+        return value if isinstance(value, dict) else {}
+
+    def set_load_options(self, options: dict[str, Any]) -> None:
+        self._data["load_options"] = dict(options)
+        self._write()
+
     # -- storage ---------------------------------------------------------------------------------
     def _read(self) -> dict[str, Any]:
         try:

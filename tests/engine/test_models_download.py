@@ -40,6 +40,7 @@ class FakeHub(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.files = files
         self.log: list[tuple[str, str, str]] = []  # (method, file, range header)
+        self.gates: dict[str, threading.Event] = {}  # file -> wait for this before sending its bytes
 
     @property
     def endpoint(self) -> str:
@@ -77,6 +78,8 @@ class _Handler(BaseHTTPRequestHandler):
         if (rng := re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))) is not None:
             start = int(rng[1])
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
+        if body and match[2] in hub.gates:
+            hub.gates[match[2]].wait(30)
         self._reply(206 if start else 200, data[start:], headers, body)
 
     def _reply(self, status, payload, headers, body):

@@ -1,0 +1,92 @@
+"""Picks a Stable Diffusion model that is already in the local Hugging Face cache (found without the network)."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aae_desktop.engine.hf_cache import CachedModel, hf_cache_dir, list_cached_models
+from aae_desktop.engine.model_info import format_size
+from aae_desktop.engine.single_file import FAMILY_LABELS
+from aae_desktop.ui.background import Background
+
+
+class CachePickerDialog(QDialog):
+    """Lists cached SD pipelines (scanned on a pool thread); `chosen` emits the repo id."""
+
+    chosen = Signal(str)
+    scanned = Signal(int)  # how many models were found (tests wait on it)
+
+    def __init__(self, parent: QWidget | None = None, cache_dir: str | None = None):
+        super().__init__(parent)
+        self.setObjectName("cachePickerDialog")
+        self.setWindowTitle("Models in the Hugging Face cache")
+        self.resize(720, 360)
+        self._cache_dir = cache_dir or str(hf_cache_dir())
+        self.status = QLabel(f"Looking in {self._cache_dir}…")
+        self.status.setWordWrap(True)
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("cacheTree")
+        self.tree.setHeaderLabels(["Model", "Family", "Size", "State"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setColumnWidth(0, 330)
+        self.tree.itemDoubleClicked.connect(lambda *_: self._accept_current())
+        self.tree.currentItemChanged.connect(lambda *_: self._update_ok())
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self._accept_current)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.buttons)
+        self._update_ok()
+        self._background = Background(parent=self)
+        self._background.call(lambda: list_cached_models(self._cache_dir), self._show, self._show_error)
+
+    def _show(self, models: list[CachedModel]) -> None:
+        for model in models:
+            state = "ready" if model.complete else f"incomplete: no {', '.join(model.missing)}"
+            item = QTreeWidgetItem([model.repo_id, FAMILY_LABELS.get(model.family, model.family),
+                                    format_size(model.size_on_disk), state])
+            item.setData(0, Qt.ItemDataRole.UserRole, model.repo_id)
+            item.setToolTip(0, str(model.snapshot))
+            if not model.complete:
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+            self.tree.addTopLevelItem(item)
+        ready = [m for m in models if m.complete]
+        if models:
+            self.status.setText(f"{len(models)} Stable Diffusion model(s) in {self._cache_dir}.")
+        else:
+            self.status.setText(f"No Stable Diffusion 1.x/2.x models in {self._cache_dir}. "
+                                "Use Model ▸ Download a model… to get one.")
+        if ready:
+            index = models.index(ready[0])
+            self.tree.setCurrentItem(self.tree.topLevelItem(index))
+        self.scanned.emit(len(models))
+
+    def _show_error(self, exc: Exception) -> None:
+        self.status.setText(f"The cache could not be read: {exc}")
+        self.scanned.emit(0)
+
+    def _update_ok(self) -> None:
+        item = self.tree.currentItem()
+        ok = item is not None and bool(item.flags() & Qt.ItemFlag.ItemIsEnabled)
+        self.buttons.button(QDialogButtonBox.StandardButton.Open).setEnabled(ok)
+
+    def _accept_current(self) -> None:
+        item = self.tree.currentItem()
+        if item is None or not item.flags() & Qt.ItemFlag.ItemIsEnabled:
+            return
+        self.chosen.emit(item.data(0, Qt.ItemDataRole.UserRole))
+        self.accept()
+
+    def done(self, result: int) -> None:
+        self._background.wait(5000)  # never leave a scan running behind a closed dialog
+        super().done(result)

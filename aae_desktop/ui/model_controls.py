@@ -1,0 +1,216 @@
+"""Model menu, recent models, first-run choice and failure handling, attached to the main window.
+
+The window owns the combo and `request_model_load(source, options)`; this adds the ways to choose
+a model (checkpoint file, HF cache, download, recent), device/memory options, model info, asks the
+SD 2.x 512-vs-768 question once per file, and keeps the previous model when a new one fails.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QMenu
+
+from aae_desktop.engine.model_info import SourceFacts, describe_source
+from aae_desktop.engine.model_library import ModelLibrary
+from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.single_file import FAMILY_UNKNOWN_HINT, is_checkpoint_file
+from aae_desktop.ui.background import Background
+from aae_desktop.ui.model_cache_dialog import CachePickerDialog
+from aae_desktop.ui.model_dialog import FirstRunDialog, pick_checkpoint
+from aae_desktop.ui.model_download_dialog import DownloadDialog
+from aae_desktop.ui.model_family_dialog import FamilyDialog
+from aae_desktop.ui.model_info_dialog import ModelInfoDialog
+from aae_desktop.ui.model_options_dialog import ModelOptionsDialog
+
+
+class ModelControls(QObject):
+    described = Signal(dict)  # the loaded model's kind/family/size, once known (tests wait on it)
+
+    def __init__(self, window: Any, library: ModelLibrary | None = None, cache_dir: str | None = None,
+                 endpoint: str | None = None):
+        super().__init__(window)
+        self.window = window
+        self.library = library or ModelLibrary()
+        self._cache_dir, self._endpoint = cache_dir, endpoint
+        self.pick_checkpoint = pick_checkpoint  # replaceable in tests (native dialogs cannot be driven)
+        self.active_dialog: QDialog | None = None
+        self.loaded: tuple[str, LoadOptions, Any] | None = None  # (source, options, ModelLoaded payload)
+        self.loaded_facts: dict[str, str] = {}
+        self._pending: tuple[str, LoadOptions] | None = None
+        self._background = Background(parent=self)
+        self._build_menu()
+        self._restore_memory_options()
+        self._fill_combo()
+        worker = window.worker
+        worker.model_load_started.connect(self._on_load_started)
+        worker.model_loaded.connect(self._on_loaded)
+        worker.failed.connect(self._on_failed)
+
+    # -- menu ------------------------------------------------------------------------------------
+    def _build_menu(self) -> None:
+        menu: QMenu = self.window.model_menu
+        self.recent_menu = QMenu("&Recent models", menu)
+        self.recent_menu.setObjectName("recentModelsMenu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        entries = [
+            ("Open &checkpoint file…", "A single .safetensors / .ckpt file (SD 1.x, SD 2.x).", self.open_checkpoint),
+            ("From &Hugging Face cache…", "Models already downloaded by any Hugging Face tool.", self.choose_from_cache),
+            ("&Download a model…", "Fetch SD 1.4 / 1.5 into the Hugging Face cache (asks first).", self.download),
+            None,
+            ("&Device and memory…", "GPU or CPU, precision, VAE slicing/tiling, CPU offload.", self.edit_options),
+            ("Model &info…", "Family, precision, device and size of the loaded model.", self.show_info),
+        ]
+        menu.addMenu(self.recent_menu)
+        self.actions: dict[str, QAction] = {}
+        for entry in entries:
+            if entry is None:
+                menu.addSeparator()
+                continue
+            text, tip, slot = entry
+            action = QAction(text, self.window)
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            action.triggered.connect(slot)
+            menu.addAction(action)
+            self.actions[slot.__name__] = action
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.library.recent()
+        if not recent:
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+        for item in recent:
+            action = self.recent_menu.addAction(f"{item.name}  —  {item.source}")
+            action.triggered.connect(lambda _=False, s=item.source: self.load(s))
+
+    def _fill_combo(self) -> None:
+        combo = self.window.model_combo
+        for item in self.library.recent():
+            if combo.findData(item.source) < 0:
+                combo.addItem(item.name or Path(item.source).name, item.source)
+                combo.setItemData(combo.count() - 1, item.source, 3)  # Qt.ToolTipRole
+
+    # -- choosing ----------------------------------------------------------------------------------
+    def load(self, source: str, options: LoadOptions | None = None) -> None:
+        if source:
+            self.window.request_model_load(source, options)
+
+    def open_checkpoint(self) -> None:
+        start = self.window.model_source if is_checkpoint_file(self.window.model_source or "x") else ""
+        self.load(self.pick_checkpoint(self.window, str(Path(start).parent) if start else ""))
+
+    def choose_from_cache(self) -> None:
+        dialog = CachePickerDialog(self.window, self._cache_dir)
+        dialog.chosen.connect(self.load)
+        self._open(dialog)
+
+    def download(self) -> None:
+        dialog = DownloadDialog(self.window, self._cache_dir, self._endpoint)
+        dialog.downloaded.connect(self.load)
+        self._open(dialog)
+
+    def offer_first_run(self) -> bool:
+        """Show the first-run choice when no model was ever configured; True when shown."""
+        if self.window.model_source or self.library.recent():
+            return False
+        dialog = FirstRunDialog(self.window, self._cache_dir)
+        dialog.source_chosen.connect(self.load)
+        dialog.cache_wanted.connect(self.choose_from_cache)
+        dialog.download_wanted.connect(self.download)
+        self._open(dialog)
+        return True
+
+    def edit_options(self) -> None:
+        dialog = ModelOptionsDialog(self.window.load_options, self.window)
+        dialog.accepted.connect(lambda: self.apply_options(dialog.options()))
+        self._open(dialog)
+
+    def apply_options(self, options: LoadOptions) -> None:
+        """Use new device/memory options: reload the current model with them, or keep them for the first load."""
+        self.library.set_load_options({k: v for k, v in asdict(options).items() if k not in ("family", "config_dir")})
+        if self.window.model_source:
+            self.window.request_model_load(self.window.model_source, options)
+        else:
+            self.window._load_options = options  # no public setter without a load; the window reads it on Generate
+
+    def show_info(self) -> None:
+        rows = {"Model": "none loaded yet (it loads on the first Generate)"}
+        if self.loaded is not None:
+            source, options, payload = self.loaded
+            memory = [name for name, on in (("VAE slicing", options.vae_slicing), ("VAE tiling", options.vae_tiling),
+                                            ("CPU offload", options.cpu_offload)) if on]
+            rows = {"Model": payload.name, "Source": source, **self.loaded_facts, "Precision": payload.dtype,
+                    "Device": payload.device, "Memory options": ", ".join(memory) or "none"}
+        self._open(ModelInfoDialog(rows, self.window))
+
+    # -- worker results ----------------------------------------------------------------------------------
+    def _on_load_started(self, payload: Any) -> None:
+        self._pending = (payload.source, self.window.load_options)
+
+    def _on_loaded(self, payload: Any) -> None:
+        options = self._pending[1] if self._pending and self._pending[0] == payload.source else self.window.load_options
+        self.loaded = (payload.source, options, payload)
+        self._pending = None
+        source = payload.source
+        self._background.call(lambda: describe_source(source, self.library),
+                              lambda facts: self._on_described(source, payload, facts))
+
+    def _on_described(self, source: str, payload: Any, facts: SourceFacts) -> None:
+        self.loaded_facts = facts.rows()
+        self.library.add_recent(source, payload.name, facts.kind, facts.family)
+        self._fill_combo()
+        self.window.model_status.setText(self._status_text(payload))
+        self.described.emit(self.loaded_facts)
+
+    def _status_text(self, payload: Any, suffix: str = "") -> str:
+        family = self.loaded_facts.get("Family", "")
+        return " · ".join(part for part in (payload.name, family, payload.device, payload.dtype) if part) + suffix
+
+    def _on_failed(self, payload: Any) -> None:
+        if payload.kind != "model" or self._pending is None:
+            return
+        source, options = self._pending
+        self._pending = None
+        if payload.message.endswith(FAMILY_UNKNOWN_HINT):
+            dialog = FamilyDialog(source, self.window)
+            dialog.accepted.connect(lambda: self._family_chosen(source, dialog.family(), options))
+            dialog.rejected.connect(self._keep_previous)
+            self._open(dialog)
+            return
+        self._keep_previous()
+
+    def _family_chosen(self, source: str, family: str, options: LoadOptions) -> None:
+        self.library.remember_family(source, family)
+        self.load(source, replace(options, family="auto"))  # the engine reads the remembered answer
+
+    def _keep_previous(self) -> None:
+        """The worker still holds the last good model: point the window back at it."""
+        if self.loaded is None:
+            return
+        source, options, payload = self.loaded
+        self.window.request_model_load(source, options)  # same source + options: the worker does not reload
+        self.window.model_status.setText(self._status_text(payload, " (kept: the new model failed)"))
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _open(self, dialog: QDialog) -> None:
+        self.active_dialog = dialog
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def _restore_memory_options(self) -> None:
+        saved = self.library.load_options()
+        if not saved:
+            return
+        current = self.window.load_options
+        fields = {k: v for k, v in saved.items() if k in ("vae_slicing", "vae_tiling", "cpu_offload") and isinstance(v, bool)}
+        self.window._load_options = replace(current, **fields)  # device/precision come from the window's settings
+
+
+def install_model_controls(window: Any, library: ModelLibrary | None = None) -> ModelControls:
+    controls = ModelControls(window, library)
+    window.model_controls = controls  # keeps it alive with the window
+    return controls
