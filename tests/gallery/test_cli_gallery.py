@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 from aae_desktop.cli import run
 
@@ -73,3 +74,32 @@ def test_render_gallery_option_saves_with_metadata(tmp_path, request_, make_resu
     assert sorted(load_attention(paths[0]).maps) == [2, 5]
     default = save_to_gallery(make_result(request_), "")  # bare --gallery: the app's folder
     assert default[0].is_relative_to(tmp_path / "pictures")
+
+
+def test_render_into_the_gallery_end_to_end(tiny_model_dir, tmp_path, capsys):
+    """`render --gallery DIR` on the tiny model: PNGs in DIR/YYYY-MM-DD with A1111 text, request, maps, index."""
+    from aae_desktop.gallery.metadata import read_request, read_text_chunks
+    from aae_desktop.gallery.sidecar import load_attention
+
+    gallery = tmp_path / "gallery"
+    code = run(["render", "--model", str(tiny_model_dir), "--prompt", "a cat and a frog", "--tokens", "cat,frog",
+                "--gallery", str(gallery), "--seed", "11", "--steps", "2", "--width", "64", "--height", "64",
+                "--max-iter-to-alter", "1", "--thresholds", "0:0.05", "--refinement-cap", "1"])
+    assert code == 0
+    printed = [l for l in capsys.readouterr().out.split("\n") if l.strip()]
+    assert len(printed) == 1
+    path = Path(printed[0])
+    assert path.parent.parent == gallery and path.name.endswith("-11-a-cat-and-a-frog.png")
+    assert read_request(path).excite.token_indices == (2, 5)
+    params = read_text_chunks(path)["parameters"]
+    assert "Seed: 11, Size: 64x64, Model hash: " in params and 'AAE tokens: "cat,frog"' in params
+    assert sorted(load_attention(path).maps) == [2, 5]
+    assert run(["gallery", "list", str(gallery)]) == 0
+    assert capsys.readouterr().out.count("\t11\ta cat and a frog") == 1
+
+
+def test_render_needs_out_or_gallery(tiny_model_dir, capsys):
+    code = run(["render", "--model", str(tiny_model_dir), "--prompt", "a cat", "--tokens", "cat"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--gallery" in err
