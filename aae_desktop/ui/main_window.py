@@ -338,7 +338,8 @@ class MainWindow(QMainWindow):
 
     def _on_preview(self, payload: PreviewImage) -> None:
         if payload.run_id == self.worker.current_run_id:
-            self.preview.show_image(payload.image, f"preview · step {payload.step + 1}")
+            # Engine previews come with denoising events, whose step counts the steps finished.
+            self.preview.show_image(payload.image, f"preview · step {payload.step}")
 
     def _on_finished(self, payload: RunFinished) -> None:
         result: GenerationResult = payload.result

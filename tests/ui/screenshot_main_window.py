@@ -24,6 +24,22 @@ from aae_desktop.ui.style import apply_style  # noqa: E402
 PROMPT = "a ginger cat and a green frog sitting on a mossy rock by a pond, golden hour, soft light"
 
 
+def _install_panels(window) -> None:
+    """The same gallery and model panels the real app installs, when those modules are present."""
+    try:
+        from aae_desktop.ui.gallery_integration import install_gallery
+    except ImportError:
+        pass
+    else:
+        install_gallery(window)
+    try:
+        from aae_desktop.ui.model_controls import install_model_controls
+    except ImportError:
+        pass
+    else:
+        install_model_controls(window)
+
+
 def main(output: Path) -> int:
     from aae_desktop.engine.tiny_model import save_tiny_model
 
@@ -32,7 +48,12 @@ def main(output: Path) -> int:
     apply_style(app)
     scratch = Path(tempfile.mkdtemp(prefix="aae-shot-"))
     model_dir = save_tiny_model(scratch / "tiny-sd", seed=0)
-    window = MainWindow(SettingsStore(scratch / "settings.json"), engine=DiffusersEngine())
+    store = SettingsStore(scratch / "settings.json")
+    settings = store.load()
+    if hasattr(settings, "gallery_dir"):
+        settings.gallery_dir = str(scratch / "gallery")  # keep the user's real gallery out of it
+    window = MainWindow(store, engine=DiffusersEngine(), settings=settings)
+    _install_panels(window)
     window.resize(1440, 900)
     window.show()
 
