@@ -1,0 +1,46 @@
+"""Worker pieces that need no thread: preview throttling and how failures are worded."""
+from __future__ import annotations
+
+from PIL import Image
+
+from aae_desktop.engine.errors import InvalidRequest, ModelLoadError, NaNLatents, OutOfMemory
+from aae_desktop.engine.events import StepEvent
+from aae_desktop.ui.worker import GenerationWorker, _describe_failure, _StepThrottle
+
+
+def test_previews_are_throttled_but_the_last_step_always_reports(fake_engine, qtbot):
+    worker = GenerationWorker(fake_engine)
+    previews, progress = [], []
+    worker.preview_ready.connect(previews.append)
+    worker.progressed.connect(progress.append)
+    throttle = _StepThrottle(worker, run_id=1)
+    image = Image.new("RGB", (8, 8))
+    for step in range(200):  # far faster than 4 a second
+        throttle(StepEvent(0, 1, step, 200, "denoising", preview=image))
+    assert 1 <= len(previews) <= 2
+    assert len(progress) < 50
+    assert progress[-1].step == 199  # the final step is never swallowed
+
+
+def test_phase_changes_always_report(fake_engine, qtbot):
+    worker = GenerationWorker(fake_engine)
+    progress = []
+    worker.progressed.connect(progress.append)
+    throttle = _StepThrottle(worker, run_id=1)
+    for phase in ("exciting", "refining", "exciting", "denoising"):
+        throttle(StepEvent(0, 1, 3, 50, phase))
+    assert [p.phase for p in progress] == ["exciting", "refining", "exciting", "denoising"]
+
+
+def test_failures_are_worded_for_the_artist():
+    cases = {
+        InvalidRequest("steps must be at least 1"): ("invalid", "steps must be at least 1"),
+        OutOfMemory("cuda"): ("out_of_memory", "smaller size"),
+        RuntimeError("CUDA out of memory. Tried to allocate"): ("out_of_memory", "fp16"),
+        NaNLatents(4): ("nan", "step 4"),
+        ModelLoadError("model_index.json is missing"): ("model", "model_index.json"),
+        KeyError("x"): ("unexpected", "KeyError"),
+    }
+    for exc, (kind, phrase) in cases.items():
+        failure = _describe_failure(7, exc)
+        assert failure.kind == kind and phrase in failure.message and failure.run_id == 7
