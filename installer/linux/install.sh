@@ -115,8 +115,11 @@ say "installing $TORCH_SPEC ($DEVICE build; this can take a few minutes the firs
 vpip "${torch_args[@]}" "$TORCH_SPEC" || die "installing $TORCH_SPEC failed (see the installer's message above)"
 
 say "installing the app and its libraries"
-# torch is not named here, so the default only-if-needed strategy keeps the build chosen above.
-vpip --upgrade "$REPO_DIR" || die "installing the app failed (see pip's message above)"
+# The torch just installed is pinned exactly while the app's libraries go in: uv's --upgrade would
+# otherwise replace it with PyPI's newest (on Linux a CUDA build of several GB), whatever was chosen.
+TORCH_PIN="$VENV/torch-pin.txt"
+"$VENV/bin/python" -c 'import torch; print("torch==" + torch.__version__)' > "$TORCH_PIN" || die "the installed torch does not import"
+vpip --upgrade --constraint "$TORCH_PIN" "$REPO_DIR" || die "installing the app failed (see the installer's message above)"
 # Same version number after an edit to the checkout: reinstall the app itself so the upgrade takes.
 vpip --force-reinstall --no-deps "$REPO_DIR" || die "reinstalling the app failed"
 

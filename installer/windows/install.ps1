@@ -141,8 +141,17 @@ Say "installing $Torch ($Device build; this can take a few minutes the first tim
 Invoke-Pip ($torchArgs + @($Torch)) "installing $Torch"
 
 Say 'installing the app and its libraries'
-# torch is not named here, so the default only-if-needed strategy keeps the build chosen above.
-Invoke-Pip @('--upgrade', $RepoDir) 'installing the app'
+# The torch just installed is pinned exactly while the app's libraries go in: uv's --upgrade would
+# otherwise replace the CUDA build with PyPI's newest, which on Windows is CPU-only.
+function Write-TorchPin([string]$Path) {
+    $ErrorActionPreference = 'Continue'
+    $version = & $VenvPython -c 'import torch; print(torch.__version__)' 2>$null
+    if ($LASTEXITCODE -ne 0 -or -not $version) { Fail 'the installed torch does not import' }
+    Set-Content -Path $Path -Value "torch==$("$version".Trim())" -Encoding ascii
+}
+$torchPin = Join-Path $Venv 'torch-pin.txt'
+Write-TorchPin $torchPin
+Invoke-Pip @('--upgrade', '--constraint', $torchPin, $RepoDir) 'installing the app'
 # Same version number after an edit to the checkout: reinstall the app itself so the upgrade takes.
 Invoke-Pip @('--force-reinstall', '--no-deps', $RepoDir) 'reinstalling the app'
 
