@@ -139,3 +139,44 @@ def test_model_hash_in_parameters(tmp_path, request_, make_result):
     path = s.save_result(make_result(request_.replace(model=str(folder))), when=WHEN)[0].path
     expected = hashlib.sha256(weights).hexdigest()[:10]
     assert f"Model hash: {expected}, Model: tiny-sd," in read_text_chunks(path)["parameters"]
+
+
+def test_killed_mid_saving_leaves_only_complete_pngs(tmp_path):
+    """A real SIGKILL while a process saves big images in a loop: every visible PNG is whole and indexed."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not hasattr(signal, "SIGKILL"):
+        pytest.skip("needs SIGKILL")
+    folder = tmp_path / "g"
+    script = (
+        "import sys, numpy as np\n"
+        "from PIL import Image\n"
+        "from aae_desktop.gallery.store import write_png_atomic\n"
+        "from pathlib import Path\n"
+        "rng = np.random.default_rng(0)\n"
+        "for i in range(10_000):\n"
+        "    img = Image.fromarray(rng.integers(0, 255, (768, 768, 3), dtype=np.uint8))\n"  # slow to encode
+        f"    write_png_atomic(img, Path({str(folder)!r}), 'img', None)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(list(folder.glob("*.png"))) < 2:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    visible = sorted(folder.glob("*.png"))
+    assert len(visible) >= 2
+    for path in visible:
+        with Image.open(path) as img:
+            img.load()  # raises on a truncated file
+            assert img.size == (768, 768)
+    store = GalleryStore(folder, tmp_path / "i.sqlite3")
+    store.resync()
+    assert len(store.index.query()) == len(visible)
