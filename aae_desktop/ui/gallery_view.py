@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -105,8 +106,15 @@ class GalleryView(QWidget):
         self.delete = QPushButton("Delete", objectName="galleryDeleteButton")
         self.delete.setToolTip("Move the image to the system trash")
         self.delete.clicked.connect(self.delete_selected)
+        self.more = QToolButton(objectName="galleryMoreButton", text="More ▾")
+        self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        more_menu = QMenu(self.more)
+        self.open_action = more_menu.addAction("Open full size", self.open_full_size)
+        self.folder_action = more_menu.addAction("Open containing folder", self.open_folder)
+        self.copy_action = more_menu.addAction("Copy image", self.copy_image)
+        self.more.setMenu(more_menu)
         buttons = QHBoxLayout()
-        for button in (self.use_all, self.reuse_seed, self.star, self.heatmaps, self.delete):
+        for button in (self.use_all, self.reuse_seed, self.star, self.heatmaps, self.delete, self.more):
             buttons.addWidget(button)
         self.status = QLabel(objectName="galleryStatus")
 
@@ -222,6 +230,7 @@ class GalleryView(QWidget):
         self.heatmaps.setEnabled(entry is not None)
         self.delete.setEnabled(entry is not None)
         self.star.setEnabled(entry is not None)
+        self.more.setEnabled(entry is not None)
         self.star.setChecked(bool(entry and entry.favourite))
         self.star.setText("★ Starred" if entry and entry.favourite else "☆ Star")
 

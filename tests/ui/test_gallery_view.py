@@ -126,6 +126,17 @@ def test_copy_image_to_clipboard(qtbot, view):
 
     entry = select_seed(view, 7)
     QGuiApplication.clipboard().clear()
-    view.copy_image()
+    view.copy_action.trigger()
     copied = QGuiApplication.clipboard().image()
     assert not copied.isNull() and (copied.width(), copied.height()) == (entry.width, entry.height)
+
+
+def test_open_full_size_and_folder_go_to_the_desktop(qtbot, view, monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toLocalFile()) or True))
+    entry = select_seed(view, 6141)
+    view.open_action.trigger()
+    view.folder_action.trigger()
+    assert opened == [entry.path, str(Path(entry.path).parent)]
