@@ -166,3 +166,40 @@ def test_drop_foreign_a1111_png_and_one_without_metadata(qtbot, tmp_path):
     with qtbot.waitSignal(handler.failed, timeout=TIMEOUT) as failed:
         _drop(handler, window, bare)
     assert "photo.png carries no generation settings" in failed.args[0]
+
+
+@pytest.fixture
+def controller(fake_engine):
+    from aae_desktop.ui.worker import WorkerController
+
+    c = WorkerController(fake_engine)
+    yield c
+    c.shutdown()
+
+
+def test_runner_ab_on_fake_engine_and_clear_refusals(qtbot, controller, fake_engine):
+    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.ui.iteration_runs import IterationRunner
+
+    runner = IterationRunner(controller, LoadOptions)
+    request = sample_request(steps=2, num_images=3).with_excite(max_iter_to_alter=1, thresholds=())
+    with qtbot.waitSignal(runner.ab_ready, timeout=TIMEOUT) as ab:
+        assert runner.start_ab(request)
+    pair = ab.args[0]
+    assert [r.excite.enabled for r in fake_engine.runs] == [True, False]
+    assert all(r.num_images == 1 and r.seed == 6141 for r in fake_engine.runs)
+    assert pair.seed == 6141 and not runner.busy
+
+    with qtbot.waitSignal(runner.failed, timeout=TIMEOUT) as refused:
+        assert not runner.start_ab(request.with_excite(token_indices=()))
+    assert "at least one selected word" in refused.args[0]
+    with qtbot.waitSignal(runner.failed, timeout=TIMEOUT) as refused:
+        assert not runner.start_sweep(request, 0)
+    assert "between 1 and" in refused.args[0]
+
+    with qtbot.waitSignal(runner.sweep_ready, timeout=TIMEOUT) as sweep:
+        runner.start_sweep(request, 3)
+        with qtbot.waitSignal(runner.failed, timeout=TIMEOUT) as busy:
+            runner.start_ab(request)  # the worker is busy with the sweep
+    assert "already running" in busy.args[0]
+    assert sweep.args[0].seeds == [6141, 6142, 6143]
