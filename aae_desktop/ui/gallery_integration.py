@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget
 
 from aae_desktop.engine.errors import InvalidRequest
@@ -76,6 +77,7 @@ class GalleryIntegration:
         self.gallery.restore_requested.connect(self._restore)
         self.gallery.seed_requested.connect(w.apply_seed)
         self.gallery.heatmaps_requested.connect(self._show_heatmaps_of_file)
+        self.gallery.image_selected.connect(self._preview_file)
         self.gallery.message.connect(lambda text: w.statusBar().showMessage(text, 8000))
         self.gallery.saved.connect(self.grid.set_saved_paths)
         self.gallery.folder_changed.connect(self._folder_changed)
@@ -95,6 +97,11 @@ class GalleryIntegration:
         self.gallery.save_result(result)
         if result.images:
             self.heatmaps.show_result(result.images[0], self.window.prompt_editor.tokenizer)
+
+    def _preview_file(self, path: str, caption: str) -> None:
+        image = QImage(path)  # one PNG decode (milliseconds); thumbnails stay off the UI thread
+        if not image.isNull():
+            self.window.preview.show_image(image, caption)
 
     def _show_heatmaps_of_file(self, path: str) -> None:
         self.heatmaps.show_file(path, self.window.prompt_editor.tokenizer)

@@ -43,6 +43,7 @@ class GalleryView(QWidget):
     message = Signal(str)  # for the status bar: what happened, or why it could not
     folder_changed = Signal(str)  # the artist picked another gallery folder
     autosave_changed = Signal(bool)
+    image_selected = Signal(str, str)  # path, caption: the window shows it large in its preview
 
     def __init__(self, store: GalleryStore, parent: QWidget | None = None, thumbnail_cache: Path | None = None):
         super().__init__(parent)
@@ -217,6 +218,8 @@ class GalleryView(QWidget):
         if entry is None:
             self.details.clear()
             return
+        caption = entry.name if entry.seed is None else f"seed {entry.seed} · {entry.name}"
+        self.image_selected.emit(entry.path, caption)
         request = self._request_of(entry)
         if request is None:
             self.details.setPlainText(f"{entry.name}\n\nThis image carries no generation settings.")

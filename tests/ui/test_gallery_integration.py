@@ -53,6 +53,8 @@ def test_gallery_replaces_the_strip_and_restores_all_settings(qtbot, window_with
     integration.store.save_result(fake_result(saved_request), when=datetime(2026, 2, 2, 2, 2, 2))
     integration.gallery.refresh()
     _select(integration.gallery, lambda e: e.seed == 4242)
+    shown = window.preview.image()  # the selection shows large in the preview
+    assert shown is not None and (shown.width(), shown.height()) == (192, 128)
     integration.gallery.use_all.click()
     now = window.current_request()
     assert now == saved_request.for_image(0)
