@@ -42,4 +42,8 @@ def run_gui(model: str | None = None, store: SettingsStore | None = None) -> int
     window.show()
     if model:
         window.request_model_load(model)
+    from aae_desktop.ui.model_controls import install_model_controls_soon
+
+    # Checkpoint / cache / download / recent, device options; first-run choice when no model was ever chosen.
+    install_model_controls_soon(window, offer_first_run=not model)
     return app.exec()

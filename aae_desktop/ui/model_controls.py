@@ -14,17 +14,12 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QMenu
 
-from aae_desktop.engine.model_info import SourceFacts, describe_source
 from aae_desktop.engine.model_library import ModelLibrary
 from aae_desktop.engine.models import LoadOptions
-from aae_desktop.engine.single_file import FAMILY_UNKNOWN_HINT, is_checkpoint_file
 from aae_desktop.ui.background import Background
-from aae_desktop.ui.model_cache_dialog import CachePickerDialog
-from aae_desktop.ui.model_dialog import FirstRunDialog, pick_checkpoint
-from aae_desktop.ui.model_download_dialog import DownloadDialog
-from aae_desktop.ui.model_family_dialog import FamilyDialog
-from aae_desktop.ui.model_info_dialog import ModelInfoDialog
-from aae_desktop.ui.model_options_dialog import ModelOptionsDialog
+
+# The dialogs (and the Hub helpers behind them) are imported when first opened: the window must
+# appear before anything slow happens on the UI thread.
 
 
 class ModelControls(QObject):
@@ -36,7 +31,7 @@ class ModelControls(QObject):
         self.window = window
         self.library = library or ModelLibrary()
         self._cache_dir, self._endpoint = cache_dir, endpoint
-        self.pick_checkpoint = pick_checkpoint  # replaceable in tests (native dialogs cannot be driven)
+        self.pick_checkpoint = _pick_checkpoint  # replaceable in tests (native dialogs cannot be driven)
         self.active_dialog: QDialog | None = None
         self.loaded: tuple[str, LoadOptions, Any] | None = None  # (source, options, ModelLoaded payload)
         self.loaded_facts: dict[str, str] = {}
@@ -100,15 +95,21 @@ class ModelControls(QObject):
             self.window.request_model_load(source, options)
 
     def open_checkpoint(self) -> None:
+        from aae_desktop.engine.single_file import is_checkpoint_file
+
         start = self.window.model_source if is_checkpoint_file(self.window.model_source or "x") else ""
         self.load(self.pick_checkpoint(self.window, str(Path(start).parent) if start else ""))
 
     def choose_from_cache(self) -> None:
+        from aae_desktop.ui.model_cache_dialog import CachePickerDialog
+
         dialog = CachePickerDialog(self.window, self._cache_dir)
         dialog.chosen.connect(self.load)
         self._open(dialog)
 
     def download(self) -> None:
+        from aae_desktop.ui.model_download_dialog import DownloadDialog
+
         dialog = DownloadDialog(self.window, self._cache_dir, self._endpoint)
         dialog.downloaded.connect(self.load)
         self._open(dialog)
@@ -117,6 +118,8 @@ class ModelControls(QObject):
         """Show the first-run choice when no model was ever configured; True when shown."""
         if self.window.model_source or self.library.recent():
             return False
+        from aae_desktop.ui.model_dialog import FirstRunDialog
+
         dialog = FirstRunDialog(self.window, self._cache_dir)
         dialog.source_chosen.connect(self.load)
         dialog.cache_wanted.connect(self.choose_from_cache)
@@ -125,6 +128,8 @@ class ModelControls(QObject):
         return True
 
     def edit_options(self) -> None:
+        from aae_desktop.ui.model_options_dialog import ModelOptionsDialog
+
         dialog = ModelOptionsDialog(self.window.load_options, self.window)
         dialog.accepted.connect(lambda: self.apply_options(dialog.options()))
         self._open(dialog)
@@ -138,6 +143,8 @@ class ModelControls(QObject):
             self.window._load_options = options  # no public setter without a load; the window reads it on Generate
 
     def show_info(self) -> None:
+        from aae_desktop.ui.model_info_dialog import ModelInfoDialog
+
         rows = {"Model": "none loaded yet (it loads on the first Generate)"}
         if self.loaded is not None:
             source, options, payload = self.loaded
@@ -156,10 +163,12 @@ class ModelControls(QObject):
         self.loaded = (payload.source, options, payload)
         self._pending = None
         source = payload.source
+        from aae_desktop.engine.model_info import describe_source
+
         self._background.call(lambda: describe_source(source, self.library),
                               lambda facts: self._on_described(source, payload, facts))
 
-    def _on_described(self, source: str, payload: Any, facts: SourceFacts) -> None:
+    def _on_described(self, source: str, payload: Any, facts: Any) -> None:  # engine.model_info.SourceFacts
         self.loaded_facts = facts.rows()
         self.library.add_recent(source, payload.name, facts.kind, facts.family)
         self._fill_combo()
@@ -173,6 +182,9 @@ class ModelControls(QObject):
     def _on_failed(self, payload: Any) -> None:
         if payload.kind != "model" or self._pending is None:
             return
+        from aae_desktop.engine.single_file import FAMILY_UNKNOWN_HINT
+        from aae_desktop.ui.model_family_dialog import FamilyDialog
+
         source, options = self._pending
         self._pending = None
         if payload.message.endswith(FAMILY_UNKNOWN_HINT):
@@ -210,7 +222,25 @@ class ModelControls(QObject):
         self.window._load_options = replace(current, **fields)  # device/precision come from the window's settings
 
 
+def _pick_checkpoint(parent: Any, start: str = "") -> str:
+    from aae_desktop.ui.model_dialog import pick_checkpoint
+
+    return pick_checkpoint(parent, start)
+
+
 def install_model_controls(window: Any, library: ModelLibrary | None = None) -> ModelControls:
     controls = ModelControls(window, library)
     window.model_controls = controls  # keeps it alive with the window
     return controls
+
+
+def install_model_controls_soon(window: Any, offer_first_run: bool = True) -> None:
+    """Install right after the window is on screen (the first paint comes before anything else)."""
+    from PySide6.QtCore import QTimer
+
+    def install() -> None:
+        controls = install_model_controls(window)
+        if offer_first_run:
+            controls.offer_first_run()
+
+    QTimer.singleShot(0, window, install)
