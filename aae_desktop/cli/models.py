@@ -71,3 +71,30 @@ def _inspect(path: str, as_json: bool) -> int:
     print(f"  because: {info.family_reason}")
     print(f"  size: {format_size(info.size)}; text encoder: {info.text_encoder} ({info.cross_attention_dim} wide)")
     return 0
+
+
+def add_load_arguments(parser: argparse.ArgumentParser) -> None:
+    """Model-loading options shared by commands that load a model (render): family, config, memory."""
+    parser.add_argument("--family", default="auto", choices=["auto", "sd1", "sd2", "sd2v"],
+                        help="single-file checkpoints: SD 1.x, SD 2.x 512 (sd2) or 768 v-prediction (sd2v); "
+                             "auto detects it, or uses the answer given in the window for that file")
+    parser.add_argument("--model-config", metavar="DIR",
+                        help="single-file checkpoints: a diffusers config folder to use instead of the bundled one")
+    parser.add_argument("--vae-slicing", action="store_true", help="decode images one at a time (less memory)")
+    parser.add_argument("--vae-tiling", action="store_true", help="decode large images in tiles (less memory)")
+    parser.add_argument("--cpu-offload", action="store_true",
+                        help="keep only the active model part on the GPU (much less GPU memory, slower)")
+
+
+def load_options_from_args(args: argparse.Namespace) -> Any:
+    from aae_desktop.engine.models import LoadOptions
+
+    return LoadOptions(
+        device=getattr(args, "device", "auto"),
+        precision=getattr(args, "precision", "auto"),
+        family=getattr(args, "family", "auto"),
+        config_dir=getattr(args, "model_config", None),
+        vae_slicing=getattr(args, "vae_slicing", False),
+        vae_tiling=getattr(args, "vae_tiling", False),
+        cpu_offload=getattr(args, "cpu_offload", False),
+    )

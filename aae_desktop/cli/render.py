@@ -44,6 +44,9 @@ def register(sub: Any) -> None:
     from aae_desktop.cli.gallery import add_gallery_option
 
     add_gallery_option(p)  # --gallery [DIR]
+    from aae_desktop.cli.models import add_load_arguments
+
+    add_load_arguments(p)  # --family, --model-config, --vae-slicing, --vae-tiling, --cpu-offload
     p.set_defaults(handler=run_render)
 
 
@@ -134,9 +137,11 @@ def run_render(args: argparse.Namespace) -> int:
         print(f"aae-desktop: warning: {warning}", file=sys.stderr)
 
     from aae_desktop.engine.generate import generate
-    from aae_desktop.engine.models import LoadOptions, load_model
+    from aae_desktop.engine.models import load_model
 
-    model = load_model(args.model, LoadOptions(device=args.device, precision=args.precision))
+    from aae_desktop.cli.models import load_options_from_args
+
+    model = load_model(args.model, load_options_from_args(args))
     with ProgressBar(request) as bar:
         result = generate(model, request, on_step=bar.update, preview_every=0)
     for path, item in zip(paths, result.images):

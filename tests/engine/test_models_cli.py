@@ -51,3 +51,37 @@ def test_models_inspect_bad_file_is_one_line_exit_2(tmp_path, capsys):
     assert run(["models", "--inspect", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("aae-desktop: error: x.safetensors is not a readable") and err.count("\n") == 1
+
+
+def test_render_from_a_single_file_offline(tiny_components, tmp_path, monkeypatch, capsys):
+    import socket
+
+    from diffusers import StableDiffusionPipeline
+    from PIL import Image
+
+    from .ldm_layout import save_config_folder, save_single_file
+
+    pipe = StableDiffusionPipeline(**tiny_components, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    checkpoint = save_single_file(pipe, tmp_path / "tiny.safetensors")
+    config = save_config_folder(pipe, tmp_path / "config")
+    attempts = []
+    monkeypatch.setattr(socket.socket, "connect", lambda self, address: attempts.append(address) or 1 / 0)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    out = tmp_path / "out.png"
+    code = run(["render", "--model", str(checkpoint), "--model-config", str(config), "--prompt", "a cat and a frog",
+                "--tokens", "cat,frog", "--out", str(out), "--steps", "2", "--width", "128", "--height", "128",
+                "--seed", "3", "--device", "cpu", "--max-iter-to-alter", "1", "--refinement-cap", "1", "--vae-slicing",
+                "--thresholds", "0:0.05"])
+    assert code == 0, capsys.readouterr().err
+    assert Image.open(out).size == (128, 128)
+    assert attempts == []
+
+
+def test_render_with_a_missing_cache_model_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    code = run(["render", "--model", "nobody/nothing", "--prompt", "a cat", "--tokens", "cat",
+                "--out", str(tmp_path / "x.png"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("aae-desktop: error: nobody/nothing is not in the Hugging Face cache") and err.count("\n") == 1
