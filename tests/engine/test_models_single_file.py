@@ -167,3 +167,12 @@ def test_folder_and_model_index_path_both_load(tiny_model_dir, no_network):
     assert by_folder.info["kind"] == "diffusers folder"
     assert _same_weights(by_folder.pipe.unet, by_index.pipe.unet)
     assert no_network == []
+
+
+def test_folder_with_only_fp16_weight_files_loads(tiny_pipe, tmp_path):
+    # Cache snapshots fetched with variant="fp16" hold only *.fp16.safetensors files.
+    folder = tmp_path / "fp16-only"
+    tiny_pipe.save_pretrained(str(folder), safe_serialization=True, variant="fp16")
+    assert not (folder / "unet" / "diffusion_pytorch_model.safetensors").exists()
+    model = load_model(folder, LoadOptions(**CPU))
+    assert _same_weights(model.pipe.unet, tiny_pipe.unet)

@@ -123,3 +123,15 @@ def test_open_checkpoint_loads_the_picked_file(controlled, qtbot, fake_engine):
         controls.actions["open_checkpoint"].trigger()
     assert fake_engine.loads[-1][0] == "/models/picked.safetensors"
     assert window.model_source == "/models/picked.safetensors"
+
+
+def test_launch_installs_the_controls_after_showing(make_window, qtbot, library):
+    from aae_desktop.ui.model_controls import install_model_controls_soon
+    from aae_desktop.ui.model_dialog import FirstRunDialog
+
+    window = make_window()
+    install_model_controls_soon(window, offer_first_run=True)
+    assert not hasattr(window, "model_controls")  # not yet: the window paints first
+    qtbot.waitUntil(lambda: hasattr(window, "model_controls"), timeout=5000)
+    assert isinstance(window.model_controls.active_dialog, FirstRunDialog)
+    window.model_controls.active_dialog.reject()
