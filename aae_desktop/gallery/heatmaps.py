@@ -5,13 +5,15 @@ No Qt: the widgets only show the PIL images and numbers made here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PIL import Image
 
 from aae_desktop.engine.events import LossRecord
 from aae_desktop.engine.request import GenerationRequest
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class WordMap:
 
 def word_maps(request: GenerationRequest, maps: dict[int, np.ndarray], tokenizer: Any | None = None) -> list[WordMap]:
     """One map per excited word (a word split into several tokens averages them), prompt order."""
+    import numpy as np
+
     if not maps:
         return []
     groups: list[tuple[str, tuple[int, ...]]] = []
@@ -40,6 +44,8 @@ def word_maps(request: GenerationRequest, maps: dict[int, np.ndarray], tokenizer
 
 
 def _normalise(attention: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     a = np.nan_to_num(np.asarray(attention, dtype=np.float32))
     low, high = float(a.min()), float(a.max())
     return (a - low) / (high - low) if high > low else np.zeros_like(a)
@@ -47,6 +53,8 @@ def _normalise(attention: np.ndarray) -> np.ndarray:
 
 def colourise(attention: np.ndarray) -> np.ndarray:
     """(h, w) -> (h, w, 3) uint8 on a black-red-yellow-white ramp (readable on any image)."""
+    import numpy as np
+
     a = _normalise(attention)
     rgb = np.stack([np.clip(a * 3, 0, 1), np.clip(a * 3 - 1, 0, 1), np.clip(a * 3 - 2, 0, 1)], axis=-1)
     return (rgb * 255).astype(np.uint8)
@@ -54,6 +62,8 @@ def colourise(attention: np.ndarray) -> np.ndarray:
 
 def overlay(image: Image.Image, attention: np.ndarray, opacity: float = 0.6) -> Image.Image:
     """The image with the map stretched over it (smoothly: the maps are 16x16 or so)."""
+    import numpy as np
+
     heat = Image.fromarray(colourise(attention), "RGB").resize(image.size, Image.Resampling.BICUBIC)
     # Strong attention shows through fully, weak attention leaves the image visible.
     alpha = Image.fromarray((_normalise(attention) * 255 * opacity).astype(np.uint8), "L").resize(

@@ -5,11 +5,15 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from aae_desktop.engine.events import LossRecord
 
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported inside the functions: the window imports this module at start-up, and numpy
+# costs a noticeable part of a second there.
 SIDECAR_SUFFIX = ".attn.npz"
 _PHASE_CODES = {"exciting": 0, "refining": 1}
 _PHASE_NAMES = {v: k for k, v in _PHASE_CODES.items()}
@@ -36,6 +40,8 @@ def save_attention(image_path: str | Path, data: AttentionData) -> Path | None:
     """
     if not data:
         return None
+    import numpy as np
+
     target = sidecar_path(image_path)
     tokens = sorted(data.maps)
     all_tokens = sorted({t for r in data.loss_history for t in r.token_max_attention} | set(tokens))
@@ -68,6 +74,8 @@ def load_attention(image_path: str | Path) -> AttentionData:
     path = sidecar_path(image_path)
     if not path.is_file():
         return AttentionData()
+    import numpy as np
+
     try:
         with np.load(path) as npz:
             maps = {int(k[4:]): npz[k].astype(np.float32) for k in npz.files if k.startswith("map_")}
