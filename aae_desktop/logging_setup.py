@@ -22,6 +22,9 @@ MAX_LOG_BYTES = 1_000_000
 LOG_BACKUPS = 3  # aae-desktop.log.1 .. .3: enough history for "it crashed yesterday"
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
+# Libraries with a process-wide "progress bars off" switch, used when they were imported first.
+PROGRESS_BAR_MODULES = ("diffusers.utils.logging", "transformers.utils.logging", "huggingface_hub.utils")
+
 _fault_file = None  # kept open for faulthandler, which writes from a signal handler
 
 
@@ -73,7 +76,7 @@ def silence_progress_bars() -> None:
     # Environment switches work for libraries not imported yet; the calls below cover those that are.
     os.environ["TQDM_DISABLE"] = "1"
     os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
-    for module_name in ("diffusers.utils.logging", "transformers.utils.logging", "huggingface_hub.utils"):
+    for module_name in PROGRESS_BAR_MODULES:
         module = sys.modules.get(module_name)
         disable = getattr(module, "disable_progress_bars", None) or getattr(module, "disable_progress_bar", None)
         if disable is not None:

@@ -15,11 +15,14 @@ def log_dir(monkeypatch, tmp_path):
     import logging
 
     monkeypatch.setenv("AAE_DESKTOP_LOG_DIR", str(tmp_path))
+    # The libraries' own switches are process-wide; other tests may want their progress bars.
+    monkeypatch.setattr("aae_desktop.logging_setup.PROGRESS_BAR_MODULES", ())
     for name in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS"):  # gui_main sets these; undo after
         monkeypatch.delenv(name, raising=False)
     root = logging.getLogger()
-    before = list(root.handlers)
+    before, level = list(root.handlers), root.level
     yield tmp_path
+    root.setLevel(level)
     for handler in [h for h in root.handlers if h not in before]:
         root.removeHandler(handler)
         handler.close()

@@ -17,6 +17,8 @@ from aae_desktop import logging_setup
 def clean_logging(monkeypatch, tmp_path):
     """Undo everything configure_logging touches: root handlers, warnings capture, faulthandler."""
     monkeypatch.setenv("AAE_DESKTOP_LOG_DIR", str(tmp_path / "logs"))
+    # The libraries' own switches are process-wide; other tests may want their progress bars.
+    monkeypatch.setattr("aae_desktop.logging_setup.PROGRESS_BAR_MODULES", ())
     for name in ("TQDM_DISABLE", "HF_HUB_DISABLE_PROGRESS_BARS"):
         monkeypatch.delenv(name, raising=False)
     root = logging.getLogger()
