@@ -173,6 +173,10 @@ class ModelControls(QObject):
         self.library.add_recent(source, payload.name, facts.kind, facts.family)
         self._fill_combo()
         self.window.model_status.setText(self._status_text(payload))
+        if payload.device == "cpu":
+            from aae_desktop.ui.model_options_dialog import CPU_WARNING
+
+            self.window.banner.show_info(f"{CPU_WARNING} Model ▸ Device and memory… to change it.")
         self.described.emit(self.loaded_facts)
 
     def _status_text(self, payload: Any, suffix: str = "") -> str:

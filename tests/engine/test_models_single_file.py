@@ -111,7 +111,7 @@ def test_ckpt_with_code_is_refused(tmp_path):
 
     path = tmp_path / "sneaky.ckpt"
     with open(path, "wb") as handle:
-        pickle.dump({"state_dict": {"x": Sneaky()}}, handle)
+        pickle.dump({"state_dict": {"x": Sneaky()}}, handle, protocol=2)
     with pytest.raises(ModelLoadError, match="more than plain weights"):
         load_model(path, LoadOptions(**CPU))
 

@@ -50,6 +50,7 @@ def test_loaded_model_is_remembered_and_described(controlled, qtbot, library, ti
     assert [r.source for r in library.recent()] == [str(tiny_model_dir)]
     assert library.recent()[0].family == "sd1" and library.recent()[0].kind == "diffusers folder"
     assert "SD 1.x" in window.model_status.text()
+    assert "Runs on the CPU" in window.banner.message()  # the fake engine is on the CPU: one line says it is slow
     assert not controls.offer_first_run()  # a model is configured now
     # A new window lists the recent model in its combo without loading it.
     window2, _ = controlled()
