@@ -151,9 +151,10 @@ class GalleryView(QWidget):
             self.set_root(folder)
             self.folder_changed.emit(folder)
 
-    def _resynced(self, report) -> None:
-        if report.changed:
-            self.refresh()
+    def _resynced(self, _report) -> None:
+        # Refresh even when this resync changed nothing: another process (the CLI, a second
+        # window) may have brought the index up to date since our first listing.
+        self.refresh()
 
     def refresh(self) -> None:
         selected = self.selected_entry()

@@ -28,6 +28,7 @@ def view(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(w)
     w.start()
     qtbot.waitUntil(lambda: w.model.rowCount() == 3, timeout=TIMEOUT)
+    assert w.background.wait()  # the start-up resync is done before the test changes files
     yield w
     w.background.wait()
     w.thumbnails.background.wait()
