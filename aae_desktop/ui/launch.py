@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -21,6 +22,14 @@ def app_icon() -> QIcon:
     return icon
 
 
+def _install_gallery(window) -> None:
+    if not window.isVisible():  # closed before the event loop got here
+        return
+    from aae_desktop.ui.gallery_integration import install_gallery
+
+    install_gallery(window)  # gallery panel + A/B, seed sweep and heat map tabs; autosave
+
+
 def run_gui(model: str | None = None, store: SettingsStore | None = None) -> int:
     """Show the main window (optionally loading `model`) and run the event loop until it closes."""
     from aae_desktop.ui.main_window import MainWindow
@@ -36,10 +45,10 @@ def run_gui(model: str | None = None, store: SettingsStore | None = None) -> int
         app.setWindowIcon(icon)
     apply_style(app)
     window = MainWindow(store or SettingsStore())
-    from aae_desktop.ui.gallery_integration import install_gallery
-
-    install_gallery(window)  # gallery panel + A/B, seed sweep and heat map tabs; autosave
     window.show()
+    # The gallery (numpy, the index) costs about a second to import and build: show the window
+    # first so it appears within the ~2 s budget, and slot the gallery in on the first loop pass.
+    QTimer.singleShot(0, lambda: _install_gallery(window))
     if model:
         window.request_model_load(model)
     from aae_desktop.ui.model_controls import install_model_controls_soon
