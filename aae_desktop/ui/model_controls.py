@@ -35,7 +35,11 @@ class ModelControls(QObject):
         self.active_dialog: QDialog | None = None
         self.loaded: tuple[str, LoadOptions, Any] | None = None  # (source, options, ModelLoaded payload)
         self.loaded_facts: dict[str, str] = {}
-        self._pending: tuple[str, LoadOptions] | None = None
+        # A load the window started before these controls existed (launch with --model) still gets its
+        # failure handled (SD 2.x question) when its result arrives after installation.
+        self._pending: tuple[str, LoadOptions] | None = (
+            (window.model_source, window.load_options) if window.model_source else None
+        )
         self._background = Background(parent=self)
         self._build_menu()
         self._restore_memory_options()
