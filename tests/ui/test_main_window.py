@@ -140,8 +140,9 @@ def test_cancel_returns_to_idle(make_window, qtbot, fake_engine):
     window.generate()
     assert window.cancel_button.isEnabled() and not window.generate_button.isEnabled()
     qtbot.waitUntil(fake_engine.step_started.is_set, timeout=TIMEOUT)
+    window.prompt_editor.prompt_edit.setFocus()  # Esc must work while typing the next prompt
     with qtbot.waitSignal(window.worker.cancelled, timeout=TIMEOUT):
-        qtbot.keyClick(window, Qt.Key.Key_Escape)
+        qtbot.keyClick(window.prompt_editor.prompt_edit, Qt.Key.Key_Escape)
     assert window.generate_button.isEnabled() and not window.cancel_button.isEnabled()
     assert "Cancelled" in window.run_status.progress.format()
     assert not window.worker.busy
