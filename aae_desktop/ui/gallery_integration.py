@@ -95,8 +95,10 @@ class GalleryIntegration:
         # The words behind the token indices go into the A1111 text ("AAE tokens") for other tools.
         self.store.tokenizer = self.window.prompt_editor.tokenizer
         self.gallery.save_result(result)
-        if result.images:
-            self.heatmaps.show_result(result.images[0], self.window.prompt_editor.tokenizer)
+        # A plain-SD run (the B half of an A/B) has no maps: keep showing the last one that had.
+        with_maps = [item for item in result.images if item.attention_maps]
+        if with_maps:
+            self.heatmaps.show_result(with_maps[0], self.window.prompt_editor.tokenizer)
 
     def _preview_file(self, path: str, caption: str) -> None:
         image = QImage(path)  # one PNG decode (milliseconds); thumbnails stay off the UI thread
