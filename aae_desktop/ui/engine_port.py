@@ -40,13 +40,28 @@ class DiffusersEngine:
     def load(self, source: str, options: LoadOptions) -> Any:
         from aae_desktop.engine.models import load_model
 
-        return load_model(source, options)
+        model = load_model(source, options)
+        if model.device == "cpu":
+            _leave_a_core_for_the_ui()
+        return model
 
     def generate(self, model, request, on_step, cancel) -> GenerationResult:
         from aae_desktop.engine.generate import generate
 
         # Latent previews are cheap approximations; the worker throttles what reaches the screen.
         return generate(model, request, on_step=on_step, cancel=cancel, preview_every=1)
+
+
+def _leave_a_core_for_the_ui() -> None:
+    """On CPU, torch's thread pool would otherwise take every core and starve the UI thread
+    (painting, typing the next prompt). One core less costs little on a many-core machine."""
+    import os
+
+    import torch
+
+    cores = os.cpu_count() or 1
+    if cores > 1 and torch.get_num_threads() >= cores:
+        torch.set_num_threads(cores - 1)
 
 
 def model_tokenizer(model: Any) -> Any | None:

@@ -14,7 +14,17 @@ TIMEOUT = 180_000
 
 
 @pytest.fixture
-def real_window(make_window, tiny_model_dir, qtbot):
+def torch_threads():
+    """The app leaves a core for the UI on CPU; give other tests their thread count back."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def real_window(make_window, tiny_model_dir, qtbot, torch_threads):
     window = make_window(engine=DiffusersEngine())
     with qtbot.waitSignal(window.worker.model_loaded, timeout=TIMEOUT):
         window.request_model_load(str(tiny_model_dir), LoadOptions(device="cpu", precision="fp32"))
