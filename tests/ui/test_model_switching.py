@@ -76,3 +76,29 @@ def test_out_of_memory_frees_the_old_model_and_retries_once(qtbot, engine, contr
         controller.load_model("/models/huge", CPU)
     assert loaded.args[0].source == "/models/huge"
     assert [source for source, _ in engine.loads] == ["/models/small", "/models/huge", "/models/huge"]
+
+
+def test_real_engine_keeps_the_model_when_a_corrupt_checkpoint_fails(qtbot, tiny_model_dir, tmp_path):
+    from aae_desktop.engine.request import ExciteSettings, GenerationRequest
+    from aae_desktop.ui.engine_port import DiffusersEngine
+    from aae_desktop.ui.worker import WorkerController
+
+    controller = WorkerController(DiffusersEngine())
+    try:
+        started = []
+        controller.model_load_started.connect(lambda p: started.append(p.source))
+        with qtbot.waitSignal(controller.model_loaded, timeout=60000):
+            controller.load_model(str(tiny_model_dir), CPU)
+        corrupt = tmp_path / "corrupt.safetensors"
+        corrupt.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+        with qtbot.waitSignal(controller.failed, timeout=60000) as failed:
+            controller.load_model(str(corrupt), CPU)
+        assert "not a readable .safetensors" in failed.args[0].message
+        request = GenerationRequest(model=str(tiny_model_dir), prompt="a cat", seed=1, steps=2, width=64, height=64,
+                                    excite=ExciteSettings(enabled=False))
+        with qtbot.waitSignal(controller.finished, timeout=60000) as finished:
+            controller.submit(request, CPU)
+        assert finished.args[0].result.images[0].image.size == (64, 64)
+        assert started == [str(tiny_model_dir), str(corrupt)]  # the run reused the kept model
+    finally:
+        assert controller.shutdown(timeout_ms=10000)
