@@ -54,8 +54,9 @@ def main(output: Path) -> int:
         settings.gallery_dir = str(scratch / "gallery")  # keep the user's real gallery out of it
     window = MainWindow(store, engine=DiffusersEngine(), settings=settings)
     _install_panels(window)
-    window.resize(1440, 900)
+    window.resize(1600, 1120)
     window.show()
+    phase = {"warmup": True}
 
     def when_tokenizer_ready(_payload=None) -> None:
         window.prompt_editor.set_prompt(PROMPT, "blurry, low quality, watermark")
@@ -64,22 +65,48 @@ def main(output: Path) -> int:
                 chip.click()
         p = window.parameters
         p.set_seed_mode("locked")
+        # A quick small run first, so the gallery has something in it for the picture.
+        p.seed.setValue(1233)
+        p.steps.setValue(3)
+        p.width.setValue(256)
+        p.height.setValue(256)
+        p.excite.max_iter.setValue(2)
+        p.excite.thresholds.setText("0:0.05")
+        window.request_model_load(str(model_dir), LoadOptions(device="cpu", precision="fp32"))
+        window.generate()
+
+    def main_run(_payload=None) -> None:
+        if not phase.pop("warmup", False):
+            return
+        p = window.parameters
         p.seed.setValue(1234)
         p.steps.setValue(40)
         p.width.setValue(512)
         p.height.setValue(512)
-        window.request_model_load(str(model_dir), LoadOptions(device="cpu", precision="fp32"))
-        window.generate()
+        p.excite.reset_to_paper()
+        QTimer.singleShot(500, window.generate)  # after the gallery has taken the first result
 
     def on_preview(payload) -> None:
-        if payload.step >= 4 and not output.exists():
+        if "warmup" not in phase and payload.step >= 4 and not output.exists():
+            window.main_splitter.setSizes([800, 320])  # the preview is the star; the gallery stays in view
+            QApplication.processEvents()
+            print("splitter", window.main_splitter.sizes())
             window.grab().save(str(output))
             print(f"saved {output}")
             window.close()
 
     window.worker.tokenizer_loaded.connect(when_tokenizer_ready)
     window.worker.preview_ready.connect(on_preview)
+    window.worker.finished.connect(main_run)
     window.worker.failed.connect(lambda f: (print(f"failed: {f.message}"), window.close()))
+    show_error = window.banner.show_error
+
+    def stop_on_error(title: str, message: str) -> None:  # a refused Generate must not hang the script
+        print(f"error: {title}: {message}")
+        show_error(title, message)
+        window.close()
+
+    window.banner.show_error = stop_on_error
     QTimer.singleShot(600_000, window.close)
     app.exec()
     return 0 if output.exists() else 1
