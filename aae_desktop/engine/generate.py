@@ -50,8 +50,8 @@ class _Run:
     def emit(self, **fields: Any) -> None:
         if self.on_step is not None:
             self.on_step(StepEvent(image_index=self.image_index, num_images=self.request.num_images,
-                                   total_steps=self.total_steps or self.request.steps, elapsed=time.perf_counter() - self.started,
-                                   **fields))
+                                   total_steps=self.total_steps or self.request.steps,
+                                   elapsed=time.perf_counter() - self.started, **fields))
 
 
 def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallback | None = None,
@@ -258,11 +258,15 @@ def _excite_forward(run: _Run, latents: torch.Tensor, t: Any, step: int, phase: 
     return loss, maxima
 
 
+# torch.OutOfMemoryError is new in torch 2.5; older releases only raise the CUDA flavour.
+_OOM_ERRORS = (getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError),)
+
+
 @contextmanager
 def _translate_device_errors(device: str) -> Iterator[None]:
     try:
         yield
-    except torch.OutOfMemoryError as exc:
+    except _OOM_ERRORS as exc:
         _free_device_memory(device)
         raise OutOfMemory(device) from exc
     except RuntimeError as exc:
