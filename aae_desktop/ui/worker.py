@@ -235,10 +235,13 @@ class WorkerController(QObject):
         self._ids = itertools.count(1)
         self._job: _Job | None = None
         for name in ("started", "model_load_started", "model_loaded", "tokenizer_loaded", "progressed",
-                     "preview_ready", "finished", "failed", "cancelled"):
+                     "preview_ready"):
             getattr(self._worker, name).connect(getattr(self, name))
-        for done in (self._worker.finished, self._worker.failed, self._worker.cancelled):
-            done.connect(self._on_run_done)
+        # The end-of-run signals pass through the controller so that `busy` is already False
+        # when anyone hears them (a listener may submit the next run straight away).
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.cancelled.connect(self._on_cancelled)
         self._tokenizer_wanted.connect(self._worker.load_tokenizer)
         self._load_wanted.connect(self._worker.load_model)
         self._run_wanted.connect(self._worker.run)
@@ -290,7 +293,21 @@ class WorkerController(QObject):
         return self._thread.isRunning()
 
     @Slot(object)
-    def _on_run_done(self, payload: Any) -> None:
-        if self._job is not None and getattr(payload, "run_id", None) == self._job.run_id:
+    def _on_finished(self, payload: RunFinished) -> None:
+        self._end_run(payload.run_id)
+        self.finished.emit(payload)
+
+    @Slot(object)
+    def _on_failed(self, payload: RunFailed) -> None:
+        self._end_run(payload.run_id)
+        self.failed.emit(payload)
+
+    @Slot(object)
+    def _on_cancelled(self, payload: RunCancelled) -> None:
+        self._end_run(payload.run_id)
+        self.cancelled.emit(payload)
+
+    def _end_run(self, run_id: int | None) -> None:
+        if self._job is not None and run_id == self._job.run_id:
             self._job = None
             self.busy_changed.emit(False)

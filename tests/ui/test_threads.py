@@ -38,3 +38,24 @@ def test_submit_while_busy_is_refused(fake_engine, qtbot):
             controller.submit(request, LoadOptions())
     finally:
         controller.shutdown(timeout_ms=5000)
+
+
+def test_controller_is_idle_when_end_signals_arrive(fake_engine, qtbot):
+    """Whoever hears finished/cancelled may submit the next run at once: busy must already be off."""
+    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.request import GenerationRequest
+
+    controller = WorkerController(fake_engine)
+    seen = []
+    controller.finished.connect(lambda _p: seen.append(controller.busy))
+    controller.cancelled.connect(lambda _p: seen.append(controller.busy))
+    request = GenerationRequest(model="m", prompt="a cat", steps=2, width=64, height=64).with_excite(enabled=False)
+    try:
+        with qtbot.waitSignal(controller.finished, timeout=10000):
+            controller.submit(request, LoadOptions())
+        with qtbot.waitSignal(controller.cancelled, timeout=10000):
+            controller.submit(request, LoadOptions())
+            controller.cancel()
+    finally:
+        controller.shutdown(timeout_ms=5000)
+    assert seen == [False, False]
