@@ -21,6 +21,18 @@ def _utf16(text: str, index: int) -> int:
     return len(text[:index].encode("utf-16-le")) // 2
 
 
+def _replace_undoably(edit: QPlainTextEdit, text: str) -> None:
+    """Replace all text as one undoable edit: setPlainText would wipe the artist's undo history,
+    and restoring settings from the gallery must stay one Ctrl+Z away from the prompt before."""
+    if edit.toPlainText() == text:
+        return
+    cursor = edit.textCursor()
+    cursor.beginEditBlock()
+    cursor.select(QTextCursor.SelectionType.Document)
+    cursor.insertText(text)
+    cursor.endEditBlock()
+
+
 class _PromptText(QPlainTextEdit):
     """A plain text box that keeps Ctrl+Enter for the window's Generate shortcut."""
 
@@ -133,8 +145,8 @@ class PromptEditor(QWidget):
         """Replace everything, choosing the words that own `token_indices` (used to restore a request)."""
         indices = tuple(token_indices)
         self._pending_indices = indices if self._tokenizer is None else None
-        self.prompt_edit.setPlainText(prompt)  # follows the edit: the selection is reset just below
-        self.negative_edit.setPlainText(negative)
+        _replace_undoably(self.prompt_edit, prompt)  # follows the edit: the selection is reset just below
+        _replace_undoably(self.negative_edit, negative)
         if self._parsed is not None:
             self._selection.reset(self._parsed, indices)
             self._refresh()

@@ -97,3 +97,15 @@ def test_selection_set_before_tokenizer_arrives_is_applied_later(qtbot, tokenize
     editor.set_tokenizer(tokenizer)
     assert [w.text for w in editor.selected_words()] == ["cat", "frog"]
     assert editor.negative_prompt() == "blurry"
+
+
+def test_undo_history_survives_a_restore_and_selection_follows(qtbot, tokenizer):
+    editor = _editor(qtbot, tokenizer)
+    _type_at(qtbot, editor, len("a cat and a frog"), " at dusk")
+    editor.set_prompt("a dog and a bird", token_indices=(2,))  # e.g. "Use all settings" from the gallery
+    assert editor.prompt_edit.toPlainText() == "a dog and a bird"
+    assert [w.text for w in editor.selected_words()] == ["dog"]
+    editor.prompt_edit.undo()
+    assert editor.prompt_edit.toPlainText() == "a cat and a frog at dusk"
+    editor.prompt_edit.redo()
+    assert editor.prompt_edit.toPlainText() == "a dog and a bird"
