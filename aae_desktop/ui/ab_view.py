@@ -3,10 +3,43 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QSlider, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 LABEL_WITH = "With Attend-and-Excite"
 LABEL_WITHOUT = "Without (plain Stable Diffusion)"
+
+
+class FitImage(QLabel):
+    """An image label that scales its picture to the space it gets (never dictating a tall layout)."""
+
+    def __init__(self, object_name: str, parent: QWidget | None = None):
+        super().__init__(parent, objectName=object_name, alignment=Qt.AlignmentFlag.AlignCenter)
+        self._source = QPixmap()
+        self.setMinimumSize(96, 96)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def set_image(self, image: QImage) -> None:
+        self._source = QPixmap.fromImage(image)
+        self._rescale()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._source.isNull():
+            return
+        self.setPixmap(self._source.scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                           Qt.TransformationMode.SmoothTransformation))
 
 
 class SplitCompare(QWidget):
@@ -15,7 +48,7 @@ class SplitCompare(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("abSplit")
-        self.setMinimumSize(256, 256)
+        self.setMinimumSize(96, 96)
         self.left: QImage | None = None
         self.right: QImage | None = None
         self.fraction = 0.5
@@ -63,8 +96,8 @@ class ABView(QWidget):
         self.title = QLabel("A/B: render once to compare with and without Attend-and-Excite.", objectName="abTitle")
         self.split_mode = QCheckBox("Split slider", objectName="abSplitMode")
         self.split_mode.toggled.connect(self._mode_changed)
-        self.left_image = QLabel(objectName="abWith", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.right_image = QLabel(objectName="abWithout", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.left_image = FitImage("abWith")
+        self.right_image = FitImage("abWithout")
         self.left_label = QLabel(LABEL_WITH, alignment=Qt.AlignmentFlag.AlignCenter)
         self.right_label = QLabel(LABEL_WITHOUT, alignment=Qt.AlignmentFlag.AlignCenter)
         side = QWidget()
@@ -73,6 +106,7 @@ class ABView(QWidget):
         grid.addWidget(self.right_image, 0, 1)
         grid.addWidget(self.left_label, 1, 0)
         grid.addWidget(self.right_label, 1, 1)
+        grid.setRowStretch(0, 1)
         self.split = SplitCompare()
         self.slider = QSlider(Qt.Orientation.Horizontal, objectName="abSlider")
         self.slider.setRange(0, 1000)
@@ -94,9 +128,8 @@ class ABView(QWidget):
         self.seed = seed
         about = f" — excited: {words}" if words else ""
         self.title.setText(f"A/B at seed {seed}{about}")
-        for label, image in ((self.left_image, with_excite), (self.right_image, without)):
-            label.setPixmap(QPixmap.fromImage(image).scaled(
-                320, 320, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+        self.left_image.set_image(with_excite)
+        self.right_image.set_image(without)
         self.split.set_images(with_excite, without)
 
     def _mode_changed(self, split: bool) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -114,9 +115,10 @@ class GalleryView(QWidget):
         self.folder_action = more_menu.addAction("Open containing folder", self.open_folder)
         self.copy_action = more_menu.addAction("Copy image", self.copy_image)
         self.more.setMenu(more_menu)
-        buttons = QHBoxLayout()
-        for button in (self.use_all, self.reuse_seed, self.star, self.heatmaps, self.delete, self.more):
-            buttons.addWidget(button)
+        # Two rows of three: the details column sits beside the thumbnails, so it stays narrow.
+        buttons = QGridLayout()
+        for i, button in enumerate((self.use_all, self.reuse_seed, self.star, self.heatmaps, self.delete, self.more)):
+            buttons.addWidget(button, i // 3, i % 3)
         self.status = QLabel(objectName="galleryStatus")
 
         details_box = QWidget()
@@ -124,10 +126,15 @@ class GalleryView(QWidget):
         details_layout.setContentsMargins(0, 0, 0, 0)
         details_layout.addWidget(self.details)
         details_layout.addLayout(buttons)
-        splitter = QSplitter(Qt.Orientation.Vertical, objectName="gallerySplitter")
+        # Thumbnails and settings side by side keep the gallery short, leaving the preview its room.
+        self.list.setMinimumHeight(96)
+        self.details.setMinimumHeight(48)
+        splitter = QSplitter(Qt.Orientation.Horizontal, objectName="gallerySplitter")
         splitter.addWidget(self.list)
         splitter.addWidget(details_box)
         splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([900, 380])
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
         layout.addWidget(splitter, 1)

@@ -98,12 +98,16 @@ def test_ab_view_side_by_side_and_split(qtbot):
     assert "seed 42" in view.title.text()
     assert view.left_label.text().startswith("With Attend-and-Excite")
     assert view.right_label.text().startswith("Without")
+    view.resize(500, 500)
+    view.show()
     view.split_mode.setChecked(True)
-    view.split.resize(200, 200)
     view.slider.setValue(250)
+    qtbot.waitUntil(lambda: view.split.height() > 150, timeout=2000)
     shot = view.split.grab().toImage()
-    assert QImage(shot).pixelColor(20, 100).red() > 200  # left of the split: A
-    assert QImage(shot).pixelColor(150, 100).blue() > 200  # right of the split: B
+    rect = view.split.image_rect()
+    y = int(rect.center().y())
+    assert QImage(shot).pixelColor(int(rect.left() + rect.width() * 0.1), y).red() > 200  # left of the split: A
+    assert QImage(shot).pixelColor(int(rect.left() + rect.width() * 0.75), y).blue() > 200  # right of it: B
 
 
 def test_seed_grid_cells_click_into_gallery_and_save(qtbot, tmp_path):
