@@ -48,11 +48,19 @@ class GalleryIntegration:
                                    tokenizer=lambda: window.prompt_editor.tokenizer)
         self._connect()
         window.set_gallery_widget(self.tabs)
-        sizes = window.main_splitter.sizes()
-        if len(sizes) == 2 and sizes[1] < 300:  # the tools need more room than the session strip had
-            window.main_splitter.setSizes([max(sizes[0] - 200, 200), sizes[1] + 200])
+        self._default_split(window)
         window.gallery = self
         self.gallery.start()
+
+    def _default_split(self, window: Any) -> None:
+        """First launch: the preview keeps about 70% of the height; sizes the artist dragged are kept."""
+        saved = getattr(window.settings, "splitter_sizes", {}).get(window.main_splitter.objectName())
+        sizes = window.main_splitter.sizes()
+        total = sum(sizes)
+        if saved or len(sizes) != 2 or total <= 0:
+            return
+        gallery = max(self.tabs.minimumSizeHint().height(), int(total * 0.3))
+        window.main_splitter.setSizes([max(total - gallery, 1), gallery])
 
     @staticmethod
     def _with_button(widget: QWidget, text: str, name: str, slot, *extra: QWidget) -> QWidget:

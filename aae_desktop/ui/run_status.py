@@ -75,6 +75,7 @@ class RunStatus(QWidget):
         self.idle("Ready")
 
     def idle(self, text: str) -> None:
+        self.progress.setRange(0, 1000)  # leave the indeterminate state a model load may have set
         self.progress.setValue(0)
         self.progress.setFormat(text)
 

@@ -75,6 +75,15 @@ def test_model_loads_once_and_is_reused(make_window, qtbot, fake_engine):
     assert len(fake_engine.loads) == 1
 
 
+def test_progress_bar_leaves_the_busy_state_once_the_model_is_loaded(make_window, qtbot):
+    window = make_window()
+    with qtbot.waitSignal(window.worker.model_loaded, timeout=TIMEOUT):
+        window.request_model_load("fake-model-folder")
+    bar = window.findChild(QProgressBar, "progressBar")
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=TIMEOUT)  # 0..0 is Qt's endless "busy" animation
+    assert "Model ready" in bar.format()
+
+
 def test_results_ready_hook_gets_the_generation_result(make_window, qtbot):
     window = make_window()
     _ready(window)
