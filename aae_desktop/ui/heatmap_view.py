@@ -7,7 +7,7 @@ from typing import Any
 
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPixmap
+
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from aae_desktop.engine.events import ImageResult
@@ -15,6 +15,7 @@ from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.gallery.heatmaps import WordMap, loss_curves, overlay, word_maps
 from aae_desktop.gallery.metadata import read_request
 from aae_desktop.gallery.sidecar import AttentionData, load_attention
+from aae_desktop.ui.fit_image import FitImage
 from aae_desktop.ui.image_convert import pil_to_qimage
 from aae_desktop.ui.loss_curve import LossCurveWidget
 
@@ -112,11 +113,10 @@ class HeatmapView(QWidget):
         size = CELL_SIZE if len(words) > 1 else CELL_SIZE * 2
         for col, word in enumerate(words):
             picture = overlay(self.image, word.attention, self.opacity.value() / 100)
-            pixmap = QPixmap.fromImage(pil_to_qimage(picture)).scaled(
-                size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
-            cell = QLabel(objectName="heatmapCell")
-            cell.setPixmap(pixmap)
-            cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            # Scales with the panel instead of fixing its height, so the preview keeps its room.
+            cell = FitImage("heatmapCell")
+            cell.setMaximumSize(size * 2, size * 2)
+            cell.set_image(pil_to_qimage(picture))
             caption = QLabel(word.label, alignment=Qt.AlignmentFlag.AlignCenter)
             self.cells_layout.addWidget(cell, 0, col)
             self.cells_layout.addWidget(caption, 1, col)
