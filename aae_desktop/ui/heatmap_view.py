@@ -7,7 +7,6 @@ from typing import Any
 
 from PIL import Image
 from PySide6.QtCore import Qt
-
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from aae_desktop.engine.events import ImageResult
