@@ -275,6 +275,8 @@ class MainWindow(QMainWindow):
         }
         self.worker.submit(request, self._load_options)
         self.parameters.run_submitted(request)
+        # Settings are also written per run, so a crash or a killed session keeps the last run's setup.
+        self.save_settings()
         self.run_status.readout.clear()
         self.run_status.busy("Starting…")
         self._set_busy(True)

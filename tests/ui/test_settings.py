@@ -72,3 +72,20 @@ def test_window_saves_and_restores_parameters_and_layout(make_window, settings_s
     assert [w.text for w in again.prompt_editor.selected_words()] == ["frog"]
     assert again.size() == window.size()
     assert again.work_splitter.sizes() == sizes
+
+
+def test_each_run_saves_settings_so_a_crash_keeps_them(make_window, settings_store, qtbot):
+    window = make_window()
+    window.request_model_load("/models/fake")
+    window.prompt_editor.set_prompt("a cat and a frog", "", [2])
+    window.parameters.steps.setValue(7)
+    window.parameters.excite.max_iter.setValue(3)
+    window.parameters.excite.thresholds.setText("0:0.05")
+    window.parameters.width.setValue(128)
+    window.parameters.height.setValue(128)
+    with qtbot.waitSignal(window.worker.finished, timeout=10000):
+        window.generate()
+    # No close(): as if the app had been killed right after the run started.
+    saved = settings_store.load()
+    assert saved.last_request["prompt"] == "a cat and a frog"
+    assert saved.last_request["steps"] == 7 and saved.last_request["width"] == 128
