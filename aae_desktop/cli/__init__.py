@@ -74,6 +74,13 @@ def run(argv: Sequence[str]) -> int:
     except GenerationCancelled:
         print("aae-desktop: cancelled", file=sys.stderr)
         return EXIT_FAILURE
+    except BrokenPipeError:
+        # The reader went away (`aae-desktop gallery list | head`): stop quietly, as Unix tools do.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("aae-desktop: interrupted", file=sys.stderr)
         return 130

@@ -72,3 +72,18 @@ def test_console_entry_point_runs_as_a_module(tmp_path):
                           text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["aae-desktop: error: The prompt is empty."]
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `aae-desktop tokens ... | head` after head has exited
+    broken = os.fdopen(write_end, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", broken)
+    try:
+        assert run(["tokens", "--prompt", "a cat and a frog"]) == 0
+    finally:
+        monkeypatch.undo()
+        broken.close()
+    assert "Traceback" not in capsys.readouterr().err
