@@ -97,11 +97,13 @@ def test_unknown_attention_resolution_lists_the_available_ones(tiny_model):
         generate(tiny_model, small_request(excite={"attn_res": (5, 5)}))
 
 
-def test_non_square_sizes_render(tiny_model):
-    result = generate(tiny_model, small_request(width=192, height=128, steps=3, excite={"thresholds": ()}))
+@pytest.mark.parametrize("width, height, grid", [(192, 128, (4, 6)), (136, 200, (7, 5))])
+def test_non_square_and_odd_sizes_render(tiny_model, width, height, grid):
+    # 136x200 px is a 17x25 latent: levels 25x17 -> 13x9 -> 7x5 (ceil-halving), maps height-first.
+    result = generate(tiny_model, small_request(width=width, height=height, steps=3, excite={"thresholds": ()}))
     item = result.images[0]
-    assert item.image.size == (192, 128)
-    assert item.attention_maps[2].shape == (4, 6)  # height-first
+    assert item.image.size == (width, height)
+    assert item.attention_maps[2].shape == grid
 
 
 @pytest.mark.parametrize("name", sorted(SCHEDULERS))
