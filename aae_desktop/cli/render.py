@@ -158,12 +158,20 @@ def run_render(args: argparse.Namespace) -> int:
 
 
 def save_png(item: Any, path: Path, model: Any) -> None:
-    """Write via a temporary file in the same folder so a crash never leaves half a PNG."""
-    from aae_desktop.gallery.metadata import png_info
+    """Write via a temporary file in the same folder so a crash never leaves half a PNG.
 
+    The PNG gets the same metadata as a gallery image: the `aae` request and the A1111 text.
+    """
+    from aae_desktop.gallery.metadata import excited_words, png_info
+    from aae_desktop.gallery.store import GalleryStore
+
+    info = png_info(item.request, {"model_name": model.name}, model_name=model.name,
+                    model_hash=GalleryStore.model_hash(item.request.model),
+                    words=excited_words(item.request, model.pipe.tokenizer) or None,
+                    scheduler_class=item.scheduler or None)
     tmp = path.with_name(f".{path.name}.partial")
     try:
-        item.image.save(tmp, format="PNG", pnginfo=png_info(item.request, {"model_name": model.name}))
+        item.image.save(tmp, format="PNG", pnginfo=info)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -53,6 +53,7 @@ class ImageResult:
     attention_maps: dict[int, "np.ndarray"] = field(default_factory=dict)
     loss_history: list[LossRecord] = field(default_factory=list)
     nsfw: bool = False
+    scheduler: str = ""  # diffusers class actually used (tells what "default" meant for this model)
 
 
 @dataclass

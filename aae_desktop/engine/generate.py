@@ -161,7 +161,8 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
         checked, flags = pipe.run_safety_checker(image, device, run.guidance_embeds.dtype)
         image, nsfw = checked, bool(flags and flags[0])
     pil = pipe.image_processor.postprocess(image, output_type="pil", do_denormalize=[not nsfw])[0]
-    return ImageResult(pil, seed, request.for_image(image_index), dict(run.last_maps), list(run.losses), nsfw)
+    return ImageResult(pil, seed, request.for_image(image_index), dict(run.last_maps), list(run.losses), nsfw,
+                       type(scheduler).__name__)
 
 
 def _step_kwargs(scheduler: Any, generator: torch.Generator) -> dict[str, Any]:

@@ -32,6 +32,16 @@ _SAMPLERS: dict[str, tuple[str, str | None]] = {
     "dpmpp_2m_karras": ("DPM++ 2M", "Karras"),
 }
 
+# What "default" (the model's own scheduler) was, by diffusers class, for readers of the A1111 text.
+_SAMPLERS_BY_CLASS: dict[str, tuple[str, str | None]] = {
+    "DDIMScheduler": ("DDIM", None),
+    "PNDMScheduler": ("PLMS", None),
+    "LMSDiscreteScheduler": ("LMS", None),
+    "EulerDiscreteScheduler": ("Euler", None),
+    "EulerAncestralDiscreteScheduler": ("Euler a", None),
+    "DPMSolverMultistepScheduler": ("DPM++ 2M", None),
+}
+
 # One `Key: value` pair; a value is either JSON-quoted or runs to the next comma.
 _PARAM_RE = re.compile(r'\s*(\w[\w \-/+]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
 
@@ -53,6 +63,7 @@ def format_parameters(
     model_hash: str | None = None,
     words: list[str] | None = None,
     version: str | None = None,
+    scheduler_class: str | None = None,
 ) -> str:
     """The A1111 `parameters` text for one image of `request` (its own seed).
 
@@ -60,6 +71,8 @@ def format_parameters(
     token indices are what restores them exactly.
     """
     sampler, schedule = _SAMPLERS.get(request.scheduler, (SCHEDULER_LABELS.get(request.scheduler, request.scheduler), None))
+    if request.scheduler == "default" and scheduler_class in _SAMPLERS_BY_CLASS:
+        sampler, schedule = _SAMPLERS_BY_CLASS[scheduler_class]
     fields: list[tuple[str, Any]] = [
         ("Steps", request.steps),
         ("Sampler", sampler),

@@ -52,6 +52,7 @@ def png_info(
     model_hash: str | None = None,
     words: list[str] | None = None,
     version: str | None = None,
+    scheduler_class: str | None = None,
 ) -> PngInfo:
     """Text chunks for a saved image.
 
@@ -62,7 +63,8 @@ def png_info(
     if version is None:
         from aae_desktop import __version__ as version
     info = PngInfo()
-    text = format_parameters(request, model_name=model_name, model_hash=model_hash, words=words, version=version)
+    text = format_parameters(request, model_name=model_name, model_hash=model_hash, words=words, version=version,
+                             scheduler_class=scheduler_class)
     if is_latin1(text):
         info.add_text(PARAMETERS_CHUNK, text)
     else:

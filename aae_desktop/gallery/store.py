@@ -118,11 +118,12 @@ class GalleryStore:
     # -- saving ---------------------------------------------------------------------------------
     def save_image(self, image: Image.Image, request: GenerationRequest, *, attention: AttentionData | None = None,
                    model_name: str | None = None, hash_: str | None = None, when: datetime | None = None,
-                   extra: dict[str, Any] | None = None) -> SavedImage:
+                   extra: dict[str, Any] | None = None, scheduler_class: str | None = None) -> SavedImage:
         """Save one image whose `request` reproduces it alone (num_images=1, its own seed)."""
         when = when or datetime.now()
         info = png_info(request, extra, model_name=model_name or model_display_name(request.model) or None,
-                        model_hash=hash_, words=excited_words(request, self.tokenizer) or None)
+                        model_hash=hash_, words=excited_words(request, self.tokenizer) or None,
+                        scheduler_class=scheduler_class)
         path = write_png_atomic(image, day_folder(self.root, when), image_name(request, when), info)
         attention_path = save_attention(path, attention) if attention else None
         entry = self.index.add(path)
@@ -140,7 +141,8 @@ class GalleryStore:
     def save_image_result(self, item: ImageResult, hash_: str | None = None, extra: dict[str, Any] | None = None,
                           when: datetime | None = None) -> SavedImage:
         attention = AttentionData(dict(item.attention_maps), list(item.loss_history))
-        return self.save_image(item.image, item.request, attention=attention, hash_=hash_, when=when, extra=extra)
+        return self.save_image(item.image, item.request, attention=attention, hash_=hash_, when=when, extra=extra,
+                               scheduler_class=item.scheduler or None)
 
     @staticmethod
     def model_hash(model: str) -> str | None:

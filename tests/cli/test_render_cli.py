@@ -87,3 +87,16 @@ def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
         monkeypatch.undo()
         broken.close()
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_render_out_png_carries_a1111_text_naming_the_models_own_sampler(tiny_model_dir, tmp_path, capsys):
+    out = tmp_path / "a.png"
+    assert run(["render", "--model", str(tiny_model_dir), "--prompt", "a cat and a frog", "--tokens", "frog",
+                "--out", str(out), "--seed", "9", *QUICK]) == 0
+    with Image.open(out) as img:
+        text = img.text["parameters"]
+    settings = text.splitlines()[-1]
+    # The tiny model ships PNDM, which A1111 calls PLMS; "default" alone would tell readers nothing.
+    assert "Sampler: PLMS" in settings and "Seed: 9" in settings
+    assert 'AAE tokens: frog' in settings and "AAE indices: 5" in settings
+    assert "Model: tiny-sd" in settings and "Model hash: " in settings

@@ -148,3 +148,15 @@ def test_independent_parser_reads_our_pngs(tmp_path, request_, prompt):
     assert sampler.parameters["seed"] == "6141"
     assert sampler.parameters["steps"] == "12"
     assert sampler.model.hash == "0123456789"
+
+
+@pytest.mark.parametrize("scheduler_class, sampler", [
+    ("EulerAncestralDiscreteScheduler", "Euler a"), ("PNDMScheduler", "PLMS"), (None, "Default"),
+])
+def test_default_scheduler_is_named_by_the_class_the_model_used(scheduler_class, sampler):
+    request = GenerationRequest(model="m", prompt="a cat", scheduler="default")
+    params = parse_parameters(format_parameters(request, scheduler_class=scheduler_class))
+    assert params["params"]["Sampler"] == sampler
+    # An explicit choice always wins over what the model ships.
+    explicit = format_parameters(request.replace(scheduler="ddim"), scheduler_class="PNDMScheduler")
+    assert parse_parameters(explicit)["params"]["Sampler"] == "DDIM"
