@@ -4,11 +4,10 @@ from __future__ import annotations
 import inspect
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, ContextManager, Iterator
 
-import numpy as np
 import torch
 from diffusers.utils.torch_utils import randn_tensor
 
@@ -41,7 +40,7 @@ class _Run:
     image_index: int = 0
     total_steps: int = 0  # len(timesteps): PNDM runs one more than the requested steps
     losses: list[LossRecord] = field(default_factory=list)
-    last_maps: dict[int, np.ndarray] = field(default_factory=dict)
+    last_maps: dict[int, torch.Tensor] = field(default_factory=dict)  # on the device; copied once per image
 
     def check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -72,6 +71,7 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
                    cond, guidance)
         latent_h, latent_w = request.height // pipe.vae_scale_factor, request.width // pipe.vae_scale_factor
         images: list[ImageResult] = []
+        capturing: ContextManager[CaptureState | None] = nullcontext(None)
         if request.excite.enabled:
             stop_at_eot = request.excite.softmax_stop_at_eot
             if stop_at_eot is None:
@@ -79,11 +79,9 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
             if stop_at_eot:
                 run.text_stop = tokenize_prompt(pipe.tokenizer, request.prompt).eot_index
             # 3. Capture processors for the loss grid, restored whatever happens.
-            with attention_capture(pipe.unet, latent_h, latent_w, request.excite.attn_res) as capture:
-                run.capture = capture
-                for i in range(request.num_images):
-                    images.append(_render_one(run, i))
-        else:
+            capturing = attention_capture(pipe.unet, latent_h, latent_w, request.excite.attn_res)
+        with capturing as capture:
+            run.capture = capture
             for i in range(request.num_images):
                 images.append(_render_one(run, i))
     return GenerationResult(request, images, time.perf_counter() - started, model.device, warnings)
@@ -161,7 +159,8 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
         checked, flags = pipe.run_safety_checker(image, device, run.guidance_embeds.dtype)
         image, nsfw = checked, bool(flags and flags[0])
     pil = pipe.image_processor.postprocess(image, output_type="pil", do_denormalize=[not nsfw])[0]
-    return ImageResult(pil, seed, request.for_image(image_index), dict(run.last_maps), list(run.losses), nsfw,
+    maps = {idx: m.float().cpu().numpy() for idx, m in run.last_maps.items()}
+    return ImageResult(pil, seed, request.for_image(image_index), maps, list(run.losses), nsfw,
                        type(scheduler).__name__)
 
 
@@ -253,7 +252,7 @@ def _excite_forward(run: _Run, latents: torch.Tensor, t: Any, step: int, phase: 
     loss_value = float(loss.detach())
     per_token = {idx: float(v) for idx, v in zip(indices, maxima.detach().cpu().tolist())}
     run.losses.append(LossRecord(step, phase, loss_value, per_token))
-    run.last_maps = {idx: m for idx, m in zip(indices, maps.detach().float().cpu().numpy())}
+    run.last_maps = dict(zip(indices, maps.detach()))
     run.emit(step=step, phase=phase, loss=loss_value, token_max_attention=per_token,
              refinement_iteration=iteration)
     return loss, maxima
