@@ -10,6 +10,11 @@ the images and prints time and peak-memory ratios.
 Peak memory is what the run adds on top of the loaded model: on CUDA torch's
 max_memory_allocated, on Linux CPU the process's resident high-water mark (VmHWM, reset
 through /proc/self/clear_refs just before the run).
+
+Each side also reports where its time went: UNet forwards with gradients (the excite passes),
+backward passes (torch.autograd.grad, the gradient of the loss with respect to the latents) and
+the no-grad guidance forwards. Both sides must run the same backward passes, so
+reference time / our backward time bounds the speed-up our engine can reach with its kernels.
 """
 from __future__ import annotations
 
@@ -59,6 +64,53 @@ def _rss_kb() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+class PhaseTimer:
+    """Counts and times UNet forwards (with / without gradients) and backward passes during a run.
+
+    Wraps the UNet's forward and torch.autograd.grad, which both engines call for the gradient of
+    the loss; on CUDA each phase is synchronised so the seconds belong to it.
+    """
+
+    def __init__(self, unet, device: str):
+        self.unet, self.device = unet, device
+        self.totals: dict[str, list[float]] = {"grad_forward": [0, 0.0], "backward": [0, 0.0],
+                                               "guidance_forward": [0, 0.0]}
+
+    def _timed(self, fn, phase_of):
+        import torch
+
+        def wrapper(*args, **kwargs):
+            phase = phase_of()
+            if self.device == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:  # our truncated forward ends with an exception; it still counts
+                if self.device == "cuda":
+                    torch.cuda.synchronize()
+                self.totals[phase][0] += 1
+                self.totals[phase][1] += time.perf_counter() - start
+        return wrapper
+
+    def __enter__(self):
+        import torch
+
+        self._grad = torch.autograd.grad
+        torch.autograd.grad = self._timed(self._grad, lambda: "backward")
+        self.unet.forward = self._timed(
+            type(self.unet).forward.__get__(self.unet),
+            lambda: "grad_forward" if torch.is_grad_enabled() else "guidance_forward")
+        return self
+
+    def __exit__(self, *exc):
+        import torch
+
+        torch.autograd.grad = self._grad
+        del self.unet.forward
+        return False
 
 
 def child(side: str, args: argparse.Namespace, out_png: str) -> dict:
@@ -111,6 +163,7 @@ def child(side: str, args: argparse.Namespace, out_png: str) -> dict:
                 max_iter_to_alter=args.max_iter, thresholds=thresholds, attn_res=(grid, grid),
             ).images[0]
 
+    phases = PhaseTimer(pipe.unet, device)
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -119,7 +172,8 @@ def child(side: str, args: argparse.Namespace, out_png: str) -> dict:
         base = _rss_kb() * 1024
         _reset_high_water()
     start = time.perf_counter()
-    image = run()
+    with phases:
+        image = run()
     if device == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
@@ -128,7 +182,7 @@ def child(side: str, args: argparse.Namespace, out_png: str) -> dict:
     else:
         peak = _rss_high_water_kb() * 1024 - base
     image.save(out_png)
-    return {"side": side, "seconds": seconds, "peak_bytes": peak, "png": out_png}
+    return {"side": side, "seconds": seconds, "peak_bytes": peak, "png": out_png, "phases": phases.totals}
 
 
 def main() -> int:
@@ -172,6 +226,20 @@ def main() -> int:
     print(f"reference: {ref['seconds']:.2f} s, peak +{ref['peak_bytes'] / 2**20:.1f} MiB")
     print(f"ours:      {ours['seconds']:.2f} s, peak +{ours['peak_bytes'] / 2**20:.1f} MiB")
     print(f"speed-up: {speed:.2f}x   peak-memory ratio: {mem:.2f}x   max pixel difference: {diff} (of 255)")
+    print("where the time went        reference              ours")
+    for phase in ("grad_forward", "backward", "guidance_forward"):
+        cells = []
+        for side in (ref, ours):
+            count, secs = side["phases"][phase]
+            cells.append(f"{count:3d} x {secs / max(count, 1):6.3f} s = {secs:7.2f} s")
+        print(f"  {phase:<22}  {cells[0]}   {cells[1]}")
+    for side in (ref, ours):
+        side["phases"]["other"] = [1, side["seconds"] - sum(v[1] for v in side["phases"].values())]
+    print(f"  {'other':<22}  {'':14}{ref['phases']['other'][1]:7.2f} s   {'':14}{ours['phases']['other'][1]:7.2f} s")
+    backward = ours["phases"]["backward"][1]
+    if backward > 0:
+        print(f"bound: both sides need the same {ours['phases']['backward'][0]} backward passes; if everything but our "
+              f"backward passes took no time, the speed-up would be {ref['seconds'] / backward:.2f}x")
     if args.json:
         Path(args.json).write_text(json.dumps({"speedup": speed, "memory_ratio": mem, "max_pixel_diff": diff,
                                                "reference": ref, "ours": ours}, indent=2))
