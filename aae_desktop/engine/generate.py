@@ -13,6 +13,7 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from aae_desktop.engine import excite as ae
 from aae_desktop.engine.attention import CaptureState, StopForward, attention_capture
+from aae_desktop.engine.cpu_kernels import native_convolutions, prefers_native_convolutions
 from aae_desktop.engine.errors import EngineError, GenerationCancelled, NaNLatents, OutOfMemory
 from aae_desktop.engine.events import GenerationResult, ImageResult, LossRecord, StepCallback, StepEvent
 from aae_desktop.engine.models import LoadedModel
@@ -37,6 +38,7 @@ class _Run:
     guidance_embeds: torch.Tensor  # (2, 77, d) [negative, positive] or (1, 77, d)
     capture: CaptureState | None = None
     text_stop: int | None = None
+    native_convs: bool = False  # see cpu_kernels: UNet convolutions without oneDNN
     image_index: int = 0
     total_steps: int = 0  # len(timesteps): PNDM runs one more than the requested steps
     losses: list[LossRecord] = field(default_factory=list)
@@ -70,6 +72,7 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
         run = _Run(model, request, on_step, cancel, max(preview_every, 0), max(decode_preview_every, 0), started,
                    cond, guidance)
         latent_h, latent_w = request.height // pipe.vae_scale_factor, request.width // pipe.vae_scale_factor
+        run.native_convs = prefers_native_convolutions(model.device, pipe.unet.dtype, latent_h, latent_w)
         images: list[ImageResult] = []
         capturing: ContextManager[CaptureState | None] = nullcontext(None)
         if request.excite.enabled:
@@ -130,11 +133,12 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
     # 6. Denoising loop.
     for i, t in enumerate(timesteps):
         if ex.enabled and (i < ex.max_iter_to_alter or i in thresholds):
-            latents = _excite_step(run, latents, i, t, float(sizes[i]), thresholds.get(i))
+            with native_convolutions(run.native_convs):  # the backward picks its kernels when it runs
+                latents = _excite_step(run, latents, i, t, float(sizes[i]), thresholds.get(i))
         run.check_cancel()
         model_input = torch.cat([latents] * 2) if run.guidance_embeds.shape[0] == 2 else latents
         model_input = scheduler.scale_model_input(model_input, t)
-        with torch.no_grad():
+        with torch.no_grad(), native_convolutions(run.native_convs):
             noise_pred = pipe.unet(model_input, t, encoder_hidden_states=run.guidance_embeds).sample
         if run.guidance_embeds.shape[0] == 2:
             uncond, text = noise_pred.chunk(2)
