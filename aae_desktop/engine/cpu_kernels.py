@@ -4,8 +4,8 @@ PyTorch sends fp32 CPU convolutions to oneDNN, which copies every weight into it
 layout on every call: it cannot keep those copies while autograd needs the plain weights. At
 SD 1.x widths that is about 2.4 GB of freshly allocated, page-faulted buffers per gradient pass
 (the 1280-channel weights alone are 59-118 MB each). PyTorch's native kernels (im2col + BLAS)
-read the weights where they are. Measured on a 2-core AVX2 CPU, SD 1.x widths:
-at 256 px, gradient passes and guidance forwards are about 1.5x faster natively; at 512 px both
+read the weights where they are. Measured on a 2-core AVX2 CPU, SD 1.x widths: at 256 px,
+gradient passes are about 1.7x and guidance forwards about 1.3x faster natively; at 512 px both
 kernels take the same time; above that the im2col buffers grow with the image, so oneDNN keeps
 those sizes. The VAE (large images, few weights) always keeps oneDNN.
 """
