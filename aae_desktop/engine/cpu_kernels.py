@@ -1,7 +1,8 @@
 """Which convolution kernels the UNet uses on the CPU.
 
 PyTorch sends fp32 CPU convolutions to oneDNN, which copies every weight into its own blocked
-layout on every call: it cannot keep those copies while autograd needs the plain weights. At
+layout on every call (PyTorch keeps no such copy for ordinary weight tensors, with or without
+autograd). At
 SD 1.x widths that is about 2.4 GB of freshly allocated, page-faulted buffers per gradient pass
 (the 1280-channel weights alone are 59-118 MB each). PyTorch's native kernels (im2col + BLAS)
 read the weights where they are. Measured on a 2-core AVX2 CPU, SD 1.x widths: at 256 px,
