@@ -57,7 +57,7 @@ class TinyEngine:
     The model is built on the first load, on the worker thread, as a real model would be."""
 
     def __init__(self) -> None:
-        from aae_desktop.ui.engine_port import DiffusersEngine
+        from aae_desktop.ui.run.engine_port import DiffusersEngine
 
         self._real, self._model = DiffusersEngine(), None
 

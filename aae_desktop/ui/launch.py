@@ -25,7 +25,7 @@ def app_icon() -> QIcon:
 def _install_gallery(window) -> None:
     if not window.isVisible():  # closed before the event loop got here
         return
-    from aae_desktop.ui.gallery_integration import install_gallery
+    from aae_desktop.ui.gallery.gallery_integration import install_gallery
 
     install_gallery(window)  # gallery panel + A/B, seed sweep and heat map tabs; autosave
 
@@ -51,7 +51,7 @@ def run_gui(model: str | None = None, store: SettingsStore | None = None) -> int
     QTimer.singleShot(0, lambda: _install_gallery(window))
     if model:
         window.request_model_load(model)
-    from aae_desktop.ui.model_controls import install_model_controls_soon
+    from aae_desktop.ui.models.model_controls import install_model_controls_soon
 
     # Checkpoint / cache / download / recent, device options; first-run choice when no model was ever chosen.
     install_model_controls_soon(window, offer_first_run=not model)

@@ -26,15 +26,15 @@ from aae_desktop.engine.models import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.engine.tokens import tokenize_prompt
 from aae_desktop.settings import Settings, SettingsStore
-from aae_desktop.ui.engine_port import DiffusersEngine, Engine
+from aae_desktop.ui.run.engine_port import DiffusersEngine, Engine
 from aae_desktop.ui.message_banner import MessageBanner
-from aae_desktop.ui.parameter_panel import MAX_SEED, BaseParameters, ParameterPanel
-from aae_desktop.ui.preview_view import PreviewView
-from aae_desktop.ui.prompt_editor import PromptEditor
-from aae_desktop.ui.result_strip import ResultItem, ResultStrip
-from aae_desktop.ui.run_status import RunStatus
-from aae_desktop.ui.worker import WorkerController
-from aae_desktop.ui.worker_events import (
+from aae_desktop.ui.parameters.parameter_panel import MAX_SEED, BaseParameters, ParameterPanel
+from aae_desktop.ui.run.preview_view import PreviewView
+from aae_desktop.ui.prompt.prompt_editor import PromptEditor
+from aae_desktop.ui.iterate.result_strip import ResultItem, ResultStrip
+from aae_desktop.ui.run.run_status import RunStatus
+from aae_desktop.ui.run.worker import WorkerController
+from aae_desktop.ui.run.worker_events import (
     ModelLoaded,
     ModelLoadStarted,
     PreviewImage,

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from aae_desktop.engine.models import LoadOptions  # noqa: E402
 from aae_desktop.settings import SettingsStore  # noqa: E402
-from aae_desktop.ui.engine_port import DiffusersEngine  # noqa: E402
+from aae_desktop.ui.run.engine_port import DiffusersEngine  # noqa: E402
 from aae_desktop.ui.launch import app_icon  # noqa: E402
 from aae_desktop.ui.main_window import MainWindow  # noqa: E402
 from aae_desktop.ui.style import apply_style  # noqa: E402
@@ -27,13 +27,13 @@ PROMPT = "a ginger cat and a green frog sitting on a mossy rock by a pond, golde
 def _install_panels(window) -> None:
     """The same gallery and model panels the real app installs, when those modules are present."""
     try:
-        from aae_desktop.ui.gallery_integration import install_gallery
+        from aae_desktop.ui.gallery.gallery_integration import install_gallery
     except ImportError:
         pass
     else:
         install_gallery(window)
     try:
-        from aae_desktop.ui.model_controls import install_model_controls
+        from aae_desktop.ui.models.model_controls import install_model_controls
     except ImportError:
         pass
     else:

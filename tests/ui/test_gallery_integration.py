@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QPushButton, QWidget
 sys.path.insert(0, str(Path(__file__).parent))  # gallery_helpers, whether or not tests/ui is a package
 from gallery_helpers import fake_result, isolate_dirs, make_store, sample_request  # noqa: E402
 
-from aae_desktop.ui.gallery_integration import install_gallery  # noqa: E402
+from aae_desktop.ui.gallery.gallery_integration import install_gallery  # noqa: E402
 
 TIMEOUT = 15_000
 SLOW = 300_000  # real generations on a shared 2-core machine

@@ -11,8 +11,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # gallery_helpers, whether or not tests/ui is a package
 from gallery_helpers import fake_result, isolate_dirs, make_store, sample_request  # noqa: E402
 
-from aae_desktop.ui.gallery_model import EntryRole  # noqa: E402
-from aae_desktop.ui.gallery_view import GalleryView  # noqa: E402
+from aae_desktop.ui.gallery.gallery_model import EntryRole  # noqa: E402
+from aae_desktop.ui.gallery.gallery_view import GalleryView  # noqa: E402
 
 TIMEOUT = 10_000
 

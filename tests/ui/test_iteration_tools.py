@@ -18,10 +18,10 @@ from gallery_helpers import fake_result, isolate_dirs, make_store, sample_reques
 
 from aae_desktop.engine.tokens import tokenize_prompt
 from aae_desktop.gallery.heatmaps import loss_curves, overlay, word_maps
-from aae_desktop.ui.ab_view import ABView
-from aae_desktop.ui.heatmap_view import SIDE_BY_SIDE, HeatmapView
-from aae_desktop.ui.png_drop import PngDropHandler
-from aae_desktop.ui.seed_grid import SeedGridView
+from aae_desktop.ui.iterate.ab_view import ABView
+from aae_desktop.ui.iterate.heatmap_view import SIDE_BY_SIDE, HeatmapView
+from aae_desktop.ui.gallery.png_drop import PngDropHandler
+from aae_desktop.ui.iterate.seed_grid import SeedGridView
 
 TIMEOUT = 10_000
 
@@ -174,7 +174,7 @@ def test_drop_foreign_a1111_png_and_one_without_metadata(qtbot, tmp_path):
 
 @pytest.fixture
 def controller(fake_engine):
-    from aae_desktop.ui.worker import WorkerController
+    from aae_desktop.ui.run.worker import WorkerController
 
     c = WorkerController(fake_engine)
     yield c
@@ -183,7 +183,7 @@ def controller(fake_engine):
 
 def test_runner_ab_on_fake_engine_and_clear_refusals(qtbot, controller, fake_engine):
     from aae_desktop.engine.models import LoadOptions
-    from aae_desktop.ui.iteration_runs import IterationRunner
+    from aae_desktop.ui.iterate.iteration_runs import IterationRunner
 
     runner = IterationRunner(controller, LoadOptions)
     request = sample_request(steps=2, num_images=3).with_excite(max_iter_to_alter=1, thresholds=())

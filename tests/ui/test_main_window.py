@@ -239,8 +239,8 @@ def test_closing_mid_run_cancels_and_stops_the_thread(make_window, qtbot, fake_e
 
 
 def test_progress_text_names_phase_step_and_eta():
-    from aae_desktop.ui.run_status import attention_text, progress_text
-    from aae_desktop.ui.worker_events import Progress
+    from aae_desktop.ui.run.run_status import attention_text, progress_text
+    from aae_desktop.ui.run.worker_events import Progress
 
     p = Progress(run_id=1, phase="refining", step=9, total_steps=50, image_index=1, num_images=2, fraction=0.6,
                  elapsed=30.0, eta=75.0, refinement_iteration=2)

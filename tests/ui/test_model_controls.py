@@ -15,7 +15,7 @@ def library(tmp_path, monkeypatch):
 
 @pytest.fixture
 def controlled(make_window, library, tmp_path):
-    from aae_desktop.ui.model_controls import ModelControls
+    from aae_desktop.ui.models.model_controls import ModelControls
 
     def make(engine=None):
         window = make_window(engine=engine)
@@ -32,7 +32,7 @@ def _load(qtbot, window, controls, source):
 
 
 def test_menu_entries_and_first_run(controlled, qtbot):
-    from aae_desktop.ui.model_dialog import FirstRunDialog
+    from aae_desktop.ui.models.model_dialog import FirstRunDialog
 
     window, controls = controlled()
     texts = [a.text() for a in window.model_menu.actions()]
@@ -80,7 +80,7 @@ def test_a_failed_load_keeps_and_shows_the_previous_model(controlled, qtbot, fak
 
 def test_sd2_family_is_asked_once_and_remembered(controlled, qtbot, fake_engine, library, tmp_path):
     from aae_desktop.engine.single_file import FamilyUnknown
-    from aae_desktop.ui.model_family_dialog import FamilyDialog
+    from aae_desktop.ui.models.model_family_dialog import FamilyDialog
 
     checkpoint = tmp_path / "mystery.safetensors"
     checkpoint.write_bytes(b"stand-in")
@@ -127,8 +127,8 @@ def test_open_checkpoint_loads_the_picked_file(controlled, qtbot, fake_engine):
 
 
 def test_launch_installs_the_controls_after_showing(make_window, qtbot, library):
-    from aae_desktop.ui.model_controls import install_model_controls_soon
-    from aae_desktop.ui.model_dialog import FirstRunDialog
+    from aae_desktop.ui.models.model_controls import install_model_controls_soon
+    from aae_desktop.ui.models.model_dialog import FirstRunDialog
 
     window = make_window()
     install_model_controls_soon(window, offer_first_run=True)

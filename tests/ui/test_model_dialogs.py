@@ -12,7 +12,7 @@ from tests.engine.test_models_hf_cache import SD1_UNET, SD2_UNET, add_repo, sd_f
 
 
 def test_options_dialog_warns_on_cpu_and_round_trips(qtbot):
-    from aae_desktop.ui.model_options_dialog import CPU_WARNING, ModelOptionsDialog
+    from aae_desktop.ui.models.model_options_dialog import CPU_WARNING, ModelOptionsDialog
 
     no_gpu = {"auto": True, "cuda": False, "mps": False, "cpu": True}
     dialog = ModelOptionsDialog(LoadOptions(device="cuda", precision="fp16", vae_tiling=True, family="sd2v"),
@@ -40,7 +40,7 @@ def test_options_dialog_warns_on_cpu_and_round_trips(qtbot):
 
 
 def test_family_dialog(qtbot):
-    from aae_desktop.ui.model_family_dialog import FamilyDialog
+    from aae_desktop.ui.models.model_family_dialog import FamilyDialog
 
     dialog = FamilyDialog("/models/mystery.safetensors")
     qtbot.addWidget(dialog)
@@ -50,7 +50,7 @@ def test_family_dialog(qtbot):
 
 
 def test_cache_picker_lists_and_chooses(qtbot, tmp_path):
-    from aae_desktop.ui.model_cache_dialog import CachePickerDialog
+    from aae_desktop.ui.models.model_cache_dialog import CachePickerDialog
 
     cache = tmp_path / "hub"
     add_repo(cache, "CompVis/stable-diffusion-v1-4", sd_files(SD1_UNET))
@@ -70,7 +70,7 @@ def test_cache_picker_lists_and_chooses(qtbot, tmp_path):
 
 
 def test_cache_picker_empty(qtbot, tmp_path):
-    from aae_desktop.ui.model_cache_dialog import CachePickerDialog
+    from aae_desktop.ui.models.model_cache_dialog import CachePickerDialog
 
     dialog = CachePickerDialog(cache_dir=str(tmp_path / "none"))
     qtbot.addWidget(dialog)
@@ -94,7 +94,7 @@ def hub():
 
 
 def _download_dialog(qtbot, tmp_path, hub):
-    from aae_desktop.ui.model_download_dialog import DownloadDialog
+    from aae_desktop.ui.models.model_download_dialog import DownloadDialog
 
     dialog = DownloadDialog(cache_dir=str(tmp_path / "hub"), endpoint=hub.endpoint)
     qtbot.addWidget(dialog)
@@ -134,7 +134,7 @@ def test_download_dialog_cancel_keeps_the_app_responsive(qtbot, tmp_path, hub):
 
 
 def test_download_dialog_reports_unknown_repo(qtbot, tmp_path, hub):
-    from aae_desktop.ui.model_download_dialog import DownloadDialog
+    from aae_desktop.ui.models.model_download_dialog import DownloadDialog
 
     dialog = DownloadDialog(cache_dir=str(tmp_path / "hub"), endpoint=hub.endpoint)
     qtbot.addWidget(dialog)
@@ -146,7 +146,7 @@ def test_download_dialog_reports_unknown_repo(qtbot, tmp_path, hub):
 
 
 def test_first_run_dialog_offers_the_choices(qtbot, tmp_path):
-    from aae_desktop.ui.model_dialog import FirstRunDialog
+    from aae_desktop.ui.models.model_dialog import FirstRunDialog
 
     empty = FirstRunDialog(cache_dir=str(tmp_path / "none"))
     qtbot.addWidget(empty)

@@ -37,7 +37,7 @@ def engine(fake_engine):
 
 @pytest.fixture
 def controller(engine):
-    from aae_desktop.ui.worker import WorkerController
+    from aae_desktop.ui.run.worker import WorkerController
 
     controller = WorkerController(engine)
     yield controller
@@ -80,8 +80,8 @@ def test_out_of_memory_frees_the_old_model_and_retries_once(qtbot, engine, contr
 
 def test_real_engine_keeps_the_model_when_a_corrupt_checkpoint_fails(qtbot, tiny_model_dir, tmp_path):
     from aae_desktop.engine.request import ExciteSettings, GenerationRequest
-    from aae_desktop.ui.engine_port import DiffusersEngine
-    from aae_desktop.ui.worker import WorkerController
+    from aae_desktop.ui.run.engine_port import DiffusersEngine
+    from aae_desktop.ui.run.worker import WorkerController
 
     controller = WorkerController(DiffusersEngine())
     try:

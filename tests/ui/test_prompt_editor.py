@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QToolButton
 
-from aae_desktop.ui.prompt_editor import PromptEditor
+from aae_desktop.ui.prompt.prompt_editor import PromptEditor
 
 
 def _editor(qtbot, tokenizer, prompt="a cat and a frog"):

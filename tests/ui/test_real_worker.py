@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from aae_desktop.engine.models import LoadOptions
-from aae_desktop.ui.engine_port import DiffusersEngine
+from aae_desktop.ui.run.engine_port import DiffusersEngine
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 TIMEOUT = 180_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QThread
 
-from aae_desktop.ui.worker import WorkerController
+from aae_desktop.ui.run.worker import WorkerController
 
 
 def test_guard_detects_a_running_qthread(no_dangling_qthreads):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from aae_desktop.engine.tokens import tokenize_prompt
-from aae_desktop.ui.word_selection import WordSelection, find_edit, remap_spans
+from aae_desktop.ui.prompt.word_selection import WordSelection, find_edit, remap_spans
 
 
 def _select(tokenizer, prompt, *words):

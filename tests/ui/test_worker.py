@@ -5,7 +5,7 @@ from PIL import Image
 
 from aae_desktop.engine.errors import InvalidRequest, ModelLoadError, NaNLatents, OutOfMemory
 from aae_desktop.engine.events import StepEvent
-from aae_desktop.ui.worker import GenerationWorker, _describe_failure, _StepThrottle
+from aae_desktop.ui.run.worker import GenerationWorker, _describe_failure, _StepThrottle
 
 
 def test_previews_are_throttled_but_the_last_step_always_reports(fake_engine, qtbot):

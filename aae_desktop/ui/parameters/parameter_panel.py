@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from aae_desktop.engine.request import SCHEDULER_LABELS, GenerationRequest
-from aae_desktop.ui.excite_panel import ExcitePanel
+from aae_desktop.ui.parameters.excite_panel import ExcitePanel
 
 # QSpinBox holds a C int; 2^31-1 is also what most SD tools use for random seeds.
 MAX_SEED = 2**31 - 1

@@ -30,8 +30,8 @@ from aae_desktop.gallery.index import GalleryEntry
 from aae_desktop.gallery.paths import cache_dir
 from aae_desktop.gallery.store import GalleryStore, SavedImage
 from aae_desktop.ui.background import Background
-from aae_desktop.ui.gallery_model import GalleryModel
-from aae_desktop.ui.thumbnails import THUMB_SIZE, ThumbnailCache
+from aae_desktop.ui.gallery.gallery_model import GalleryModel
+from aae_desktop.ui.gallery.thumbnails import THUMB_SIZE, ThumbnailCache
 
 ALL_MODELS = "All models"
 

@@ -105,14 +105,14 @@ class ModelControls(QObject):
         self.load(self.pick_checkpoint(self.window, str(Path(start).parent) if start else ""))
 
     def choose_from_cache(self) -> None:
-        from aae_desktop.ui.model_cache_dialog import CachePickerDialog
+        from aae_desktop.ui.models.model_cache_dialog import CachePickerDialog
 
         dialog = CachePickerDialog(self.window, self._cache_dir)
         dialog.chosen.connect(self.load)
         self._open(dialog)
 
     def download(self) -> None:
-        from aae_desktop.ui.model_download_dialog import DownloadDialog
+        from aae_desktop.ui.models.model_download_dialog import DownloadDialog
 
         dialog = DownloadDialog(self.window, self._cache_dir, self._endpoint)
         dialog.downloaded.connect(self.load)
@@ -122,7 +122,7 @@ class ModelControls(QObject):
         """Show the first-run choice when no model was ever configured; True when shown."""
         if self.window.model_source or self.library.recent():
             return False
-        from aae_desktop.ui.model_dialog import FirstRunDialog
+        from aae_desktop.ui.models.model_dialog import FirstRunDialog
 
         dialog = FirstRunDialog(self.window, self._cache_dir)
         dialog.source_chosen.connect(self.load)
@@ -132,7 +132,7 @@ class ModelControls(QObject):
         return True
 
     def edit_options(self) -> None:
-        from aae_desktop.ui.model_options_dialog import ModelOptionsDialog
+        from aae_desktop.ui.models.model_options_dialog import ModelOptionsDialog
 
         dialog = ModelOptionsDialog(self.window.load_options, self.window)
         dialog.accepted.connect(lambda: self.apply_options(dialog.options()))
@@ -147,7 +147,7 @@ class ModelControls(QObject):
             self.window._load_options = options  # no public setter without a load; the window reads it on Generate
 
     def show_info(self) -> None:
-        from aae_desktop.ui.model_info_dialog import ModelInfoDialog
+        from aae_desktop.ui.models.model_info_dialog import ModelInfoDialog
 
         rows = {"Model": "none loaded yet (it loads on the first Generate)"}
         if self.loaded is not None:
@@ -178,7 +178,7 @@ class ModelControls(QObject):
         self._fill_combo()
         self.window.model_status.setText(self._status_text(payload))
         if payload.device == "cpu":
-            from aae_desktop.ui.model_options_dialog import CPU_WARNING
+            from aae_desktop.ui.models.model_options_dialog import CPU_WARNING
 
             self.window.banner.show_info(f"{CPU_WARNING} Model ▸ Device and memory… to change it.")
         self.described.emit(self.loaded_facts)
@@ -191,7 +191,7 @@ class ModelControls(QObject):
         if payload.kind != "model" or self._pending is None:
             return
         from aae_desktop.engine.single_file import FAMILY_UNKNOWN_HINT
-        from aae_desktop.ui.model_family_dialog import FamilyDialog
+        from aae_desktop.ui.models.model_family_dialog import FamilyDialog
 
         source, options = self._pending
         self._pending = None
@@ -231,7 +231,7 @@ class ModelControls(QObject):
 
 
 def _pick_checkpoint(parent: Any, start: str = "") -> str:
-    from aae_desktop.ui.model_dialog import pick_checkpoint
+    from aae_desktop.ui.models.model_dialog import pick_checkpoint
 
     return pick_checkpoint(parent, start)
 

@@ -5,8 +5,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from aae_desktop.engine.tokens import PromptTokens, Word
-from aae_desktop.ui.flow_layout import FlowContainer
-from aae_desktop.ui.word_selection import WordSelection
+from aae_desktop.ui.prompt.flow_layout import FlowContainer
+from aae_desktop.ui.prompt.word_selection import WordSelection
 
 
 def _chip_tooltip(word: Word, parsed: PromptTokens) -> str:

@@ -20,9 +20,9 @@ from aae_desktop.engine.errors import (
 from aae_desktop.engine.events import StepEvent
 from aae_desktop.engine.models import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
-from aae_desktop.ui.engine_port import Engine, model_tokenizer
+from aae_desktop.ui.run.engine_port import Engine, model_tokenizer
 from aae_desktop.ui.image_convert import pil_to_qimage
-from aae_desktop.ui.worker_events import (
+from aae_desktop.ui.run.worker_events import (
     ModelLoaded,
     ModelLoadStarted,
     PreviewImage,

@@ -6,7 +6,7 @@ from PySide6.QtGui import QColor, QPixmap
 
 from aae_desktop.gallery.index import GalleryEntry
 from aae_desktop.gallery.store import GalleryStore
-from aae_desktop.ui.thumbnails import THUMB_SIZE, ThumbnailCache
+from aae_desktop.ui.gallery.thumbnails import THUMB_SIZE, ThumbnailCache
 
 EntryRole = Qt.ItemDataRole.UserRole + 1
 PathRole = Qt.ItemDataRole.UserRole + 2

@@ -16,7 +16,7 @@ from aae_desktop.gallery.metadata import read_request
 from aae_desktop.gallery.sidecar import AttentionData, load_attention
 from aae_desktop.ui.fit_image import FitImage
 from aae_desktop.ui.image_convert import pil_to_qimage
-from aae_desktop.ui.loss_curve import LossCurveWidget
+from aae_desktop.ui.iterate.loss_curve import LossCurveWidget
 
 SIDE_BY_SIDE = "All words side by side"
 CELL_SIZE = 192

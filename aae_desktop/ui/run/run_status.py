@@ -5,7 +5,7 @@ from typing import Mapping
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
-from aae_desktop.ui.worker_events import Progress
+from aae_desktop.ui.run.worker_events import Progress
 
 PHASE_LABELS = {
     "loading": "Loading model",

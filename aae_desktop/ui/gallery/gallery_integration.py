@@ -15,13 +15,13 @@ from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.events import GenerationResult
 from aae_desktop.gallery.grid import save_grid
 from aae_desktop.gallery.store import GalleryStore
-from aae_desktop.ui.ab_view import ABView
-from aae_desktop.ui.gallery_view import GalleryView
-from aae_desktop.ui.heatmap_view import HeatmapView
+from aae_desktop.ui.iterate.ab_view import ABView
+from aae_desktop.ui.gallery.gallery_view import GalleryView
+from aae_desktop.ui.iterate.heatmap_view import HeatmapView
 from aae_desktop.ui.image_convert import pil_to_qimage
-from aae_desktop.ui.iteration_runs import MAX_SWEEP, ABPair, IterationRunner
-from aae_desktop.ui.png_drop import PngDropHandler
-from aae_desktop.ui.seed_grid import SeedGridView
+from aae_desktop.ui.iterate.iteration_runs import MAX_SWEEP, ABPair, IterationRunner
+from aae_desktop.ui.gallery.png_drop import PngDropHandler
+from aae_desktop.ui.iterate.seed_grid import SeedGridView
 
 
 class GalleryIntegration:

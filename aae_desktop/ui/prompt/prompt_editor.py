@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QV
 
 from aae_desktop.engine.request import MAX_PROMPT_TOKENS
 from aae_desktop.engine.tokens import PromptTokens, Word, tokenize_prompt
-from aae_desktop.ui.token_selector import TokenSelector
-from aae_desktop.ui.word_selection import Edit, WordSelection
+from aae_desktop.ui.prompt.token_selector import TokenSelector
+from aae_desktop.ui.prompt.word_selection import Edit, WordSelection
 
 SELECTED_WORD_COLOR = QColor("#3d5a99")
 OVERFLOW_COLOR = QColor("#e0605a")

@@ -1,0 +1,1 @@
+"""The gallery panel: index as a Qt model, thumbnails, settings restore, PNG drop."""

@@ -1,0 +1,1 @@
+"""Iteration tools: A/B, seed sweeps, heat maps and loss curves, the result strip."""

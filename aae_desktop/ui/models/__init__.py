@@ -1,0 +1,1 @@
+"""Choosing, downloading, inspecting and configuring models: the Model menu and its dialogs."""

@@ -1,0 +1,1 @@
+"""The right-hand parameter panel and its Attend-and-Excite group."""

@@ -1,0 +1,1 @@
+"""Writing the prompt and choosing the words to excite."""

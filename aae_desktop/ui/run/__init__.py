@@ -1,0 +1,1 @@
+"""Running a generation: the worker thread, its typed events, progress and the live preview."""
