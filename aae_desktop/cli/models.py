@@ -24,8 +24,8 @@ def run_models(args: argparse.Namespace) -> int:
         return _inspect(args.inspect, args.json)
     from aae_desktop.engine.hf_cache import hf_cache_dir, list_cached_models
     from aae_desktop.engine.model_info import format_size
+    from aae_desktop.engine.families import family_label
     from aae_desktop.engine.model_library import ModelLibrary
-    from aae_desktop.engine.single_file import FAMILY_LABELS
 
     cache_dir = args.cache_dir or str(hf_cache_dir())
     cached = list_cached_models(cache_dir)
@@ -46,22 +46,23 @@ def run_models(args: argparse.Namespace) -> int:
         print("  (no Stable Diffusion models)")
     for m in cached:
         state = "" if m.complete else f"  INCOMPLETE (missing {', '.join(m.missing)})"
-        print(f"  {m.repo_id:<45} {FAMILY_LABELS.get(m.family, m.family):<30} {format_size(m.size_on_disk):>9}{state}")
+        print(f"  {m.repo_id:<45} {family_label(m.family):<30} {format_size(m.size_on_disk):>9}{state}")
     print("Recent:")
     if not recent:
         print("  (none yet)")
     for r in recent:
-        family = FAMILY_LABELS.get(r.family, r.family)
+        family = family_label(r.family)
         print(f"  {r.source}" + (f"  [{r.kind}, {family}]" if r.kind else ""))
     return 0
 
 
 def _inspect(path: str, as_json: bool) -> int:
     from aae_desktop.engine.model_info import format_size
-    from aae_desktop.engine.single_file import FAMILY_LABELS, inspect_checkpoint
+    from aae_desktop.engine.families import family_label
+    from aae_desktop.engine.single_file import inspect_checkpoint
 
     info = inspect_checkpoint(path)  # ModelLoadError -> one line on stderr, exit 2
-    family = FAMILY_LABELS[info.family] if info.family else "SD 2.x, 512 px or 768 px unknown (choose sd2 or sd2v)"
+    family = family_label(info.family) if info.family else "SD 2.x, 512 px or 768 px unknown (choose sd2 or sd2v)"
     if as_json:
         print(json.dumps({"path": str(info.path), "family": info.family, "reason": info.family_reason,
                           "text_encoder": info.text_encoder, "cross_attention_dim": info.cross_attention_dim,
@@ -75,9 +76,13 @@ def _inspect(path: str, as_json: bool) -> int:
 
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     """Model-loading options shared by commands that load a model (render): family, config, memory."""
-    parser.add_argument("--family", default="auto", choices=["auto", "sd1", "sd2", "sd2v"],
-                        help="single-file checkpoints: SD 1.x, SD 2.x 512 (sd2) or 768 v-prediction (sd2v); "
-                             "auto detects it, or uses the answer given in the window for that file")
+    from aae_desktop.engine.families import family_label
+    from aae_desktop.engine.single_file import single_file_families
+
+    families = single_file_families()
+    parser.add_argument("--family", default="auto", choices=["auto", *families],
+                        help="single-file checkpoints: " + ", ".join(f"{k} = {family_label(k)}" for k in families)
+                             + "; auto detects it, or uses the answer given in the window for that file")
     parser.add_argument("--model-config", metavar="DIR",
                         help="single-file checkpoints: a diffusers config folder to use instead of the bundled one")
     parser.add_argument("--vae-slicing", action="store_true", help="decode images one at a time (less memory)")

@@ -56,10 +56,20 @@ def cross_attention_grids(unet: Any, latent_h: int, latent_w: int) -> dict[str, 
     return result
 
 
-def default_loss_grid(unet: Any, latent_h: int, latent_w: int) -> tuple[int, int]:
-    """The paper reads 16x16 maps for 64x64 latents: two levels below the latent grid."""
+def default_loss_grid(unet: Any, latent_h: int, latent_w: int, level: int | None = 2) -> tuple[int, int]:
+    """The grid of the UNet level the loss reads (a family's `loss_level`).
+
+    An index counts levels from the latent grid (the paper: 2, i.e. 16x16 maps for 64x64 latents);
+    None is the lowest-resolution level that has any cross-attention (SDXL: 32x32 for 128x128).
+    """
     grids = level_grids(unet, latent_h, latent_w)
-    return grids[min(2, len(grids) - 1)]
+    if level is not None:
+        return grids[min(level, len(grids) - 1)]
+    with_attention = {grid for grid, _ in cross_attention_grids(unet, latent_h, latent_w).values()}
+    for grid in reversed(grids):
+        if grid in with_attention:
+            return grid
+    raise InvalidRequest("This UNet has no cross-attention layer, so Attend-and-Excite cannot read its attention.")
 
 
 @dataclass
@@ -117,11 +127,11 @@ class CapturingCrossAttnProcessor:
 
 
 @contextmanager
-def attention_capture(unet: Any, latent_h: int, latent_w: int,
-                      grid: tuple[int, int] | None = None) -> Iterator[CaptureState]:
-    """Install capturing processors for the loss grid; always restore the originals."""
+def attention_capture(unet: Any, latent_h: int, latent_w: int, grid: tuple[int, int] | None = None,
+                      level: int | None = 2) -> Iterator[CaptureState]:
+    """Install capturing processors for the loss grid (`grid`, else the `level`'s); always restore the originals."""
     layers = cross_attention_grids(unet, latent_h, latent_w)
-    grid = tuple(grid) if grid else default_loss_grid(unet, latent_h, latent_w)
+    grid = tuple(grid) if grid else default_loss_grid(unet, latent_h, latent_w, level)
     chosen = {name: place for name, (g, place) in layers.items() if g == grid}
     if not chosen:
         available = sorted({g for g, _ in layers.values()}, reverse=True)

@@ -78,11 +78,12 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
         if request.excite.enabled:
             stop_at_eot = request.excite.softmax_stop_at_eot
             if stop_at_eot is None:
-                stop_at_eot = model.is_sd2
+                stop_at_eot = model.family_spec.softmax_stop_at_eot
             if stop_at_eot:
                 run.text_stop = tokenize_prompt(pipe.tokenizer, request.prompt).eot_index
             # 3. Capture processors for the loss grid, restored whatever happens.
-            capturing = attention_capture(pipe.unet, latent_h, latent_w, request.excite.attn_res)
+            capturing = attention_capture(pipe.unet, latent_h, latent_w, request.excite.attn_res,
+                                          level=model.family_spec.loss_level)
         with capturing as capture:
             run.capture = capture
             for i in range(request.num_images):
@@ -151,7 +152,8 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
         if run.decode_preview_every and (i + 1) % run.decode_preview_every == 0:
             preview = _decode(pipe, predicted_clean_latent(scheduler, output, model_input[-1:], noise_pred, t))[0]
         elif run.preview_every and ((i + 1) % run.preview_every == 0 or i == len(timesteps) - 1):
-            preview = latent_to_rgb(predicted_clean_latent(scheduler, output, model_input[-1:], noise_pred, t))
+            preview = latent_to_rgb(predicted_clean_latent(scheduler, output, model_input[-1:], noise_pred, t),
+                                    run.model.family_spec)
         run.emit(step=i + 1, phase="denoising", preview=preview)
 
     # 7. Decode (VAE) and optional safety check.

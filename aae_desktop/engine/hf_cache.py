@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aae_desktop.engine.errors import ModelLoadError
+from aae_desktop.engine.families import family_from_configs, get_family, supported_pipeline_classes
 
-# Text-to-image pipelines whose folders load as a StableDiffusionPipeline (same components).
-SUPPORTED_PIPELINES = {"StableDiffusionPipeline", "StableDiffusionAttendAndExcitePipeline"}
-REQUIRED_WEIGHTS = ("unet", "vae", "text_encoder")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -25,7 +23,7 @@ class CachedModel:
     size_on_disk: int
     last_modified: float
     pipeline_class: str
-    family: str  # "sd1" / "sd2" / "sd2v" from its configs
+    family: str  # a families.FAMILIES key, from its configs
     missing: tuple[str, ...] = ()  # components whose weights are not in the snapshot
 
     @property
@@ -50,7 +48,7 @@ def looks_like_repo_id(text: str) -> bool:
 
 
 def list_cached_models(cache_dir: str | Path | None = None) -> list[CachedModel]:
-    """Every Stable Diffusion 1.x/2.x pipeline in the cache, newest first (never touches the network)."""
+    """Every supported pipeline (families.FAMILIES) in the cache, newest first (never touches the network)."""
     from huggingface_hub import scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
 
@@ -66,8 +64,9 @@ def list_cached_models(cache_dir: str | Path | None = None) -> list[CachedModel]
         revision = _preferred_revision(repo.revisions)
         snapshot = Path(revision.snapshot_path)
         pipeline_class = _pipeline_class(snapshot)
-        if pipeline_class not in SUPPORTED_PIPELINES:
+        if pipeline_class not in supported_pipeline_classes():
             continue
+        family = folder_family(snapshot)
         models.append(
             CachedModel(
                 repo_id=repo.repo_id,
@@ -76,8 +75,8 @@ def list_cached_models(cache_dir: str | Path | None = None) -> list[CachedModel]
                 size_on_disk=repo.size_on_disk,
                 last_modified=revision.last_modified,
                 pipeline_class=pipeline_class,
-                family=folder_family(snapshot),
-                missing=tuple(c for c in REQUIRED_WEIGHTS if not _has_weights(snapshot / c)),
+                family=family,
+                missing=tuple(c for c in required_weights(family) if not _has_weights(snapshot / c)),
             )
         )
     return sorted(models, key=lambda m: m.last_modified, reverse=True)
@@ -99,22 +98,23 @@ def resolve_cached_repo(repo_id: str, cache_dir: str | Path | None = None) -> Ca
     )
 
 
+def required_weights(family: str) -> tuple[str, ...]:
+    """Components whose weights a snapshot of this family must hold to load."""
+    return ("unet", "vae", *get_family(family).text_encoders)
+
+
 def folder_family(folder: Path) -> str:
-    """sd1 / sd2 / sd2v from a diffusers folder's configs (UNet cross-attention width, prediction type)."""
+    """Family key from a diffusers folder's configs (pipeline class, UNet, scheduler); sd1 when unreadable."""
+    return family_from_configs(_pipeline_class(folder), _read_json(folder / "unet" / "config.json"),
+                               _read_json(folder / "scheduler" / "scheduler_config.json"))
+
+
+def _read_json(path: Path) -> dict:
     try:
-        unet = json.loads((folder / "unet" / "config.json").read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return "sd1"
-    width = unet.get("cross_attention_dim", 768)
-    if isinstance(width, list):
-        width = width[0]
-    if width != 1024:
-        return "sd1"
-    try:
-        scheduler = json.loads((folder / "scheduler" / "scheduler_config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        scheduler = {}
-    return "sd2v" if scheduler.get("prediction_type") == "v_prediction" else "sd2"
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _preferred_revision(revisions):
@@ -126,11 +126,7 @@ def _preferred_revision(revisions):
 
 
 def _pipeline_class(snapshot: Path) -> str:
-    try:
-        index = json.loads((snapshot / "model_index.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ""
-    return str(index.get("_class_name", "")) if isinstance(index, dict) else ""
+    return str(_read_json(snapshot / "model_index.json").get("_class_name", ""))
 
 
 def _has_weights(component: Path) -> bool:

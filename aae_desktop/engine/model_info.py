@@ -7,7 +7,8 @@ from pathlib import Path
 from aae_desktop.engine.errors import ModelLoadError
 from aae_desktop.engine.hf_cache import folder_family, list_cached_models, looks_like_repo_id
 from aae_desktop.engine.model_library import ModelLibrary
-from aae_desktop.engine.single_file import FAMILY_LABELS, inspect_checkpoint, is_checkpoint_file
+from aae_desktop.engine.families import family_label
+from aae_desktop.engine.single_file import inspect_checkpoint, is_checkpoint_file
 
 
 def format_size(size: int | None) -> str:
@@ -24,7 +25,7 @@ def format_size(size: int | None) -> str:
 @dataclass(frozen=True)
 class SourceFacts:
     kind: str
-    family: str  # "sd1" / "sd2" / "sd2v", "" when unknown
+    family: str  # a families.FAMILIES key, "" when unknown
     family_label: str
     size: str
 
@@ -39,16 +40,16 @@ def describe_source(source: str, library: ModelLibrary | None = None) -> SourceF
         if path.is_dir():
             family = folder_family(path)
             size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-            return SourceFacts("diffusers folder", family, FAMILY_LABELS[family], format_size(size))
+            return SourceFacts("diffusers folder", family, family_label(family), format_size(size))
         if path.is_file() and is_checkpoint_file(path):
             info = inspect_checkpoint(path, standard_widths=False)
             family = info.family or (library or ModelLibrary()).family_for(path) or ""
-            label = FAMILY_LABELS[family] if family else "SD 2.x (512 or 768: asked when loading)"
+            label = family_label(family) if family else "SD 2.x (512 or 768: asked when loading)"
             return SourceFacts(f"single file ({path.suffix.lstrip('.')})", family, label, format_size(info.size))
         if looks_like_repo_id(source):
             for cached in list_cached_models():
                 if cached.repo_id.lower() == source.lower():
-                    return SourceFacts("Hugging Face cache", cached.family, FAMILY_LABELS[cached.family],
+                    return SourceFacts("Hugging Face cache", cached.family, family_label(cached.family),
                                        format_size(cached.size_on_disk))
             return SourceFacts("Hugging Face cache", "", "not downloaded", "-")
     except (ModelLoadError, OSError) as exc:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aae_desktop.engine.errors import ModelLoadError
+from aae_desktop.engine.families import DEFAULT_FAMILY, ModelFamily, family_from_configs, get_family
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "fp16", "bf16", "fp32")
@@ -21,26 +22,27 @@ class LoadOptions:
     vae_slicing: bool = False
     vae_tiling: bool = False
     cpu_offload: bool = False
-    family: str = "auto"  # single files: "auto" or sd1 / sd2 / sd2v (SD 2.x 512 vs 768 cannot always be detected)
+    family: str = "auto"  # single files: "auto" or a families.FAMILIES key (SD 2.x 512 vs 768 cannot always be detected)
     config_dir: str | None = None  # single files: a config folder instead of the bundled one for the family
 
 
 @dataclass
 class LoadedModel:
-    """A pipeline ready for engine.generate(); `pipe` is a diffusers StableDiffusionPipeline."""
+    """A pipeline ready for engine.generate(); `pipe` is the family's diffusers pipeline."""
 
     pipe: Any
     source: str  # what the user pointed at (folder, repo id, file)
     name: str  # short display name
-    family: str = "sd1"  # "sd1", "sd2" (epsilon) or "sd2v" (v-prediction)
+    family: str = DEFAULT_FAMILY  # a families.FAMILIES key
     device: str = "cpu"
     dtype: str = "float32"
     options: LoadOptions = field(default_factory=LoadOptions)
     info: dict[str, Any] = field(default_factory=dict)
+    # Everything that differs between families, looked up once here (not by testing `family`).
+    family_spec: ModelFamily = field(init=False)
 
-    @property
-    def is_sd2(self) -> bool:
-        return self.family.startswith("sd2")
+    def __post_init__(self) -> None:
+        self.family_spec = get_family(self.family)
 
 
 def resolve_device(choice: str = "auto") -> str:
@@ -72,14 +74,8 @@ def resolve_dtype(device: str, precision: str = "auto"):
 
 
 def detect_family(pipe: Any) -> str:
-    """SD 2.x uses a 1024-wide OpenCLIP text encoder; v-prediction shows in the scheduler config."""
-    width = getattr(pipe.unet.config, "cross_attention_dim", 768)
-    if isinstance(width, (list, tuple)):
-        width = width[0]
-    if width == 1024:
-        prediction = getattr(pipe.scheduler.config, "prediction_type", "epsilon")
-        return "sd2v" if prediction == "v_prediction" else "sd2"
-    return "sd1"
+    """Family key of a built pipeline, from its class and its UNet and scheduler configs."""
+    return family_from_configs(type(pipe).__name__, dict(pipe.unet.config), dict(pipe.scheduler.config))
 
 
 def wrap_pipeline(pipe: Any, source: str, options: LoadOptions | None = None, name: str | None = None,

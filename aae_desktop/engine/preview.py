@@ -7,22 +7,20 @@ import numpy as np
 import torch
 from PIL import Image
 
-# Linear fit from SD 1.x/2.x latent channels to RGB (a widely used approximation; good enough
-# to show composition and colour while the image forms).
-_LATENT_TO_RGB = torch.tensor(
-    [
-        [0.298, 0.207, 0.208],
-        [0.187, 0.286, 0.173],
-        [-0.158, 0.189, 0.264],
-        [-0.184, -0.271, -0.473],
-    ]
-)
+from aae_desktop.engine.families import DEFAULT_FAMILY, ModelFamily, get_family
 
 
-def latent_to_rgb(latent: torch.Tensor) -> Image.Image:
-    """(4, h, w) or (1, 4, h, w) latent -> small RGB image at latent resolution."""
+def latent_to_rgb(latent: torch.Tensor, family: ModelFamily | None = None) -> Image.Image:
+    """(4, h, w) or (1, 4, h, w) latent -> small RGB image at latent resolution.
+
+    A linear fit per family (its VAE's latent space; SD 1.x when not given): good enough to show
+    composition and colour while the image forms, at no cost.
+    """
+    family = family or get_family(DEFAULT_FAMILY)
+    factors = torch.tensor(family.latent_rgb_factors)
+    bias = torch.tensor(family.latent_rgb_bias)
     latent = latent.detach().float().reshape(-1, *latent.shape[-2:])[:4].cpu()
-    rgb = torch.einsum("chw,cr->hwr", latent, _LATENT_TO_RGB)
+    rgb = torch.einsum("chw,cr->hwr", latent, factors) + bias
     rgb = ((rgb + 1) * 127.5).clamp(0, 255).to(torch.uint8).numpy()
     return Image.fromarray(np.ascontiguousarray(rgb), "RGB")
 

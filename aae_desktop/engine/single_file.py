@@ -14,13 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from aae_desktop.engine.errors import ModelLoadError
+from aae_desktop.engine.families import FAMILIES, family_label, get_family
 
-FAMILIES = ("sd1", "sd2", "sd2v")
-FAMILY_LABELS = {
-    "sd1": "SD 1.x",
-    "sd2": "SD 2.x (512 px, epsilon)",
-    "sd2v": "SD 2.x (768 px, v-prediction)",
-}
 CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")
 
 UNET_PREFIX = "model.diffusion_model."
@@ -65,12 +60,21 @@ def is_checkpoint_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in CHECKPOINT_SUFFIXES
 
 
+def single_file_families() -> tuple[str, ...]:
+    """Families whose configs ship with the app, so their checkpoint files load offline."""
+    from aae_desktop.resources_path import resource
+
+    return tuple(key for key, spec in FAMILIES.items()
+                 if (resource("configs", spec.config_folder) / "model_index.json").is_file())
+
+
 def bundled_config_dir(family: str) -> Path:
     from aae_desktop.resources_path import resource
 
-    if family not in FAMILIES:
-        raise ModelLoadError(f"Unknown model family '{family}'. Choose one of: {', '.join(FAMILIES)}.")
-    return resource("configs", family)
+    known = single_file_families()
+    if family not in known:
+        raise ModelLoadError(f"Unknown model family '{family}'. Choose one of: {', '.join(known)}.")
+    return resource("configs", get_family(family).config_folder)
 
 
 def read_tensor_shapes(path: str | Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
@@ -239,15 +243,15 @@ def family_tokenizer(family: str, config_dir: Path | None = None) -> Any:
     special: dict[str, Any] = {}
     if (folder / "special_tokens_map.json").is_file():
         special = json.loads((folder / "special_tokens_map.json").read_text(encoding="utf-8"))
-    elif family.startswith("sd2"):
-        special = {"pad_token": "!"}  # OpenCLIP pads with "!" (id 0), not end-of-text
+    elif get_family(family).pad_tokens[0] != "<|endoftext|>":
+        special = {"pad_token": get_family(family).pad_tokens[0]}  # OpenCLIP pads with "!" (id 0)
     return CLIPTokenizer.from_pretrained(str(tokenizer_dir()), local_files_only=True, **special)
 
 
 def load_single_file(path: str | Path, options: Any = None) -> Any:
     """Build a LoadedModel from a .safetensors/.ckpt file with bundled configs and local files only.
 
-    `options.family` ("auto" or a FAMILIES value) overrides detection; `options.config_dir` replaces
+    `options.family` ("auto" or a single_file_families() key) overrides detection; `options.config_dir` replaces
     the bundled config folder (a model with non-standard shapes, or the tiny test model).
     """
     from aae_desktop.engine.models import LoadOptions, resolve_device, resolve_dtype, wrap_pipeline
@@ -280,13 +284,19 @@ def _choose_family(info: CheckpointInfo, choice: str) -> str:
         if remembered is None:
             raise FamilyUnknown(info.path)
         choice = remembered
-    if choice not in FAMILIES:
-        raise ModelLoadError(f"Unknown model family '{choice}'. Choose one of: auto, {', '.join(FAMILIES)}.")
-    is_sd2_file = info.text_encoder == "open_clip"
-    if choice.startswith("sd2") != is_sd2_file:
-        actual = "SD 2.x" if is_sd2_file else "SD 1.x"
-        raise ModelLoadError(f"{info.path.name} is an {actual} model, not {FAMILY_LABELS[choice]}.")
+    known = single_file_families()
+    if choice not in known:
+        raise ModelLoadError(f"Unknown model family '{choice}'. Choose one of: auto, {', '.join(known)}.")
+    if get_family(choice).checkpoint_layout != info.text_encoder:
+        actual = " or ".join(dict.fromkeys(
+            _series(f.label) for f in FAMILIES.values() if f.checkpoint_layout == info.text_encoder))
+        raise ModelLoadError(f"{info.path.name} is an {actual} model, not {family_label(choice)}.")
     return choice
+
+
+def _series(label: str) -> str:
+    # "SD 2.x (512 px, epsilon)" -> "SD 2.x": the layout tells the series, not the variant.
+    return label.split(" (")[0]
 
 
 def _from_single_file(path: Path, config_dir: Path, tokenizer: Any, dtype: Any, device: str) -> Any:

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from aae_desktop.engine.single_file import FAMILIES, bundled_config_dir, family_from_keys, family_tokenizer
+from aae_desktop.engine.single_file import bundled_config_dir, family_from_keys, family_tokenizer, single_file_families
 from .ldm_layout import clip_to_ldm, unet_to_ldm, vae_to_ldm
 
 # Published parameter counts: SD 1.x UNet 859.52M, SD 2.x UNet 865.91M, the KL-f8 VAE 83.65M,
@@ -31,7 +31,7 @@ def _meta_models(family):
     return unet, vae, text
 
 
-@pytest.fixture(scope="module", params=FAMILIES)
+@pytest.fixture(scope="module", params=single_file_families())
 def family_models(request):
     return request.param, _meta_models(request.param)
 

@@ -60,15 +60,20 @@ def test_discovery_lists_sd_pipelines_only(fake_cache):
     add_repo(fake_cache, "stabilityai/stable-diffusion-2-1-base", sd_files(SD2_UNET), commit="c" * 40)
     add_repo(fake_cache, "someone/half-downloaded", sd_files(SD1_UNET, weights=("vae",)), commit="d" * 40)
     add_repo(fake_cache, "bert-base-uncased", {"config.json": b"{}"})  # not a pipeline
-    add_repo(fake_cache, "acme/sdxl", {"model_index.json": b'{"_class_name": "StableDiffusionXLPipeline"}'})
+    add_repo(fake_cache, "acme/sd3", {"model_index.json": b'{"_class_name": "StableDiffusion3Pipeline"}'})
+    sdxl = sd_files({"cross_attention_dim": 2048, "addition_embed_type": "text_time"})
+    sdxl["model_index.json"] = b'{"_class_name": "StableDiffusionXLPipeline"}'
+    add_repo(fake_cache, "acme/sdxl-half", sdxl, commit="e" * 40)  # no text_encoder_2 weights yet
     add_repo(fake_cache, "acme/prompts", {"model_index.json": b'{"_class_name": "StableDiffusionPipeline"}'},
              repo_type="datasets")
 
     found = {m.repo_id: m for m in list_cached_models()}
     assert set(found) == {
         "CompVis/stable-diffusion-v1-4", "stabilityai/stable-diffusion-2-1",
-        "stabilityai/stable-diffusion-2-1-base", "someone/half-downloaded",
+        "stabilityai/stable-diffusion-2-1-base", "someone/half-downloaded", "acme/sdxl-half",
     }
+    assert found["acme/sdxl-half"].family == "sdxl"
+    assert found["acme/sdxl-half"].missing == ("text_encoder_2",)
     assert found["CompVis/stable-diffusion-v1-4"].family == "sd1"
     assert found["stabilityai/stable-diffusion-2-1"].family == "sd2v"
     assert found["stabilityai/stable-diffusion-2-1-base"].family == "sd2"

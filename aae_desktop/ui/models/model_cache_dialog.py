@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from aae_desktop.engine.hf_cache import CachedModel, hf_cache_dir, list_cached_models
 from aae_desktop.engine.model_info import format_size
-from aae_desktop.engine.single_file import FAMILY_LABELS
+from aae_desktop.engine.families import family_label
 from aae_desktop.ui.background import Background
 
 
@@ -53,7 +53,7 @@ class CachePickerDialog(QDialog):
     def _show(self, models: list[CachedModel]) -> None:
         for model in models:
             state = "ready" if model.complete else f"incomplete: no {', '.join(model.missing)}"
-            item = QTreeWidgetItem([model.repo_id, FAMILY_LABELS.get(model.family, model.family),
+            item = QTreeWidgetItem([model.repo_id, family_label(model.family),
                                     format_size(model.size_on_disk), state])
             item.setData(0, Qt.ItemDataRole.UserRole, model.repo_id)
             item.setToolTip(0, str(model.snapshot))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QRadioButton, QVBoxLayout, QWidget
 
-from aae_desktop.engine.single_file import FAMILY_LABELS
+from aae_desktop.engine.families import family_label
 
 
 class FamilyDialog(QDialog):
@@ -21,9 +21,9 @@ class FamilyDialog(QDialog):
             "\"768\" / \"v-prediction\" or \"512\" / \"base\". The answer is remembered for this file."
         )
         text.setWordWrap(True)
-        self.eps_button = QRadioButton(FAMILY_LABELS["sd2"] + ": e.g. stable-diffusion-2-1-base")
+        self.eps_button = QRadioButton(family_label("sd2") + ": e.g. stable-diffusion-2-1-base")
         self.eps_button.setObjectName("familySd2")
-        self.v_button = QRadioButton(FAMILY_LABELS["sd2v"] + ": e.g. stable-diffusion-2-1")
+        self.v_button = QRadioButton(family_label("sd2v") + ": e.g. stable-diffusion-2-1")
         self.v_button.setObjectName("familySd2v")
         self.eps_button.setChecked(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
