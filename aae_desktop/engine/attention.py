@@ -117,12 +117,14 @@ class CapturingCrossAttnProcessor:
         if not self.state.active:
             return self.fallback(attn, hidden_states, encoder_hidden_states, attention_mask, *args, **kwargs)
         context = hidden_states if encoder_hidden_states is None else encoder_hidden_states
-        query = attn.head_to_batch_dim(attn.to_q(hidden_states))
-        key = attn.head_to_batch_dim(attn.to_k(context))
+        # The probabilities the loss reads are computed in fp32 whatever the model's dtype: the
+        # loss sharpens them (softmax x100 over the words), which would magnify fp16/bf16 rounding.
+        query = attn.head_to_batch_dim(attn.to_q(hidden_states)).float()
+        key = attn.head_to_batch_dim(attn.to_k(context)).float()
         probs = attn.get_attention_scores(query, key, None)
         self.state.record(self.place, probs)  # raises StopForward after the last needed layer
         value = attn.head_to_batch_dim(attn.to_v(context))
-        out = attn.batch_to_head_dim(torch.bmm(probs, value))
+        out = attn.batch_to_head_dim(torch.bmm(probs.to(value.dtype), value))
         return attn.to_out[1](attn.to_out[0](out))
 
 

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import inspect
+import math
 import threading
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, ContextManager, Iterator
+from typing import Any, Callable, ContextManager, Iterator
 
 import torch
 from diffusers.utils.torch_utils import randn_tensor
+from PIL import Image
 
 from aae_desktop.engine import excite as ae
 from aae_desktop.engine.attention import CaptureState, StopForward, attention_capture
@@ -22,6 +24,14 @@ from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.engine.schedulers import make_scheduler
 from aae_desktop.engine.tokens import tokenize_prompt
 
+# fp16 loss scaling: start where the excite gradients of SD-sized UNets stay clear of fp16's
+# subnormals, and divide on an overflow (rare; that forward is measured again).
+FP16_LOSS_SCALE = 2.0 ** 12
+LOSS_SCALE_BACKOFF = 2.0 ** 4
+# Checking the latents for NaN makes the host wait for the device; every few steps is enough to stop
+# a broken run early, and the last step is always checked.
+NAN_CHECK_EVERY = 8
+
 
 @dataclass
 class _Run:
@@ -33,12 +43,14 @@ class _Run:
     cancel: threading.Event | None
     preview_every: int
     decode_preview_every: int
+    preview_wanted: Callable[[], bool] | None
     started: float
     cond_embeds: torch.Tensor  # (1, 77, d): what the excite forward sees
     guidance_embeds: torch.Tensor  # (2, 77, d) [negative, positive] or (1, 77, d)
     capture: CaptureState | None = None
     text_stop: int | None = None
     native_convs: bool = False  # see cpu_kernels: UNet convolutions without oneDNN
+    loss_scale: float = 1.0  # > 1 only for fp16 UNets; lowered for the rest of the run on overflow
     image_index: int = 0
     total_steps: int = 0  # len(timesteps): PNDM runs one more than the requested steps
     losses: list[LossRecord] = field(default_factory=list)
@@ -57,8 +69,13 @@ class _Run:
 
 def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallback | None = None,
              cancel: threading.Event | None = None, preview_every: int = 1,
-             decode_preview_every: int = 0) -> GenerationResult:
+             decode_preview_every: int = 0, preview_wanted: Callable[[], bool] | None = None) -> GenerationResult:
     """Render every image of `request`; image i reproduces alone with seed + i.
+
+    Step events carry a PIL preview every `preview_every` steps (a latent approximation) or, where
+    `decode_preview_every` is set, every that many steps a VAE-decoded one. A preview copies data
+    from the device, so when `preview_wanted` is given it is asked first and a preview is only made
+    when it says yes (the window shows a few a second, not one per step).
 
     Raises InvalidRequest, GenerationCancelled, OutOfMemory, NaNLatents or EngineError.
     """
@@ -69,8 +86,10 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
     with _translate_device_errors(model.device):
         # 2. Encode the prompts once for the whole batch.
         cond, guidance = _encode(model, request)
-        run = _Run(model, request, on_step, cancel, max(preview_every, 0), max(decode_preview_every, 0), started,
-                   cond, guidance)
+        run = _Run(model, request, on_step, cancel, max(preview_every, 0), max(decode_preview_every, 0),
+                   preview_wanted, started, cond, guidance)
+        if pipe.unet.dtype == torch.float16:
+            run.loss_scale = FP16_LOSS_SCALE
         latent_h, latent_w = request.height // pipe.vae_scale_factor, request.width // pipe.vae_scale_factor
         run.native_convs = prefers_native_convolutions(model.device, pipe.unet.dtype, latent_h, latent_w)
         images: list[ImageResult] = []
@@ -120,11 +139,14 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
     run.total_steps = len(timesteps)
 
     # 5. Initial noise: drawn on the CPU in fp32, so a seed gives the same image on any device.
+    # The latents stay fp32 (master copy) whatever the model's dtype: an excite update is often
+    # smaller than half an fp16/bf16 step of the latents and would be rounded away. Only the
+    # UNet's input is cast to the model's dtype.
     generator = torch.Generator("cpu").manual_seed(seed)
     shape = (1, pipe.unet.config.in_channels, request.height // pipe.vae_scale_factor,
              request.width // pipe.vae_scale_factor)
     latents = randn_tensor(shape, generator=generator, device=torch.device("cpu"), dtype=torch.float32)
-    latents = latents.to(device=device, dtype=dtype) * scheduler.init_noise_sigma
+    latents = latents.to(device=device) * scheduler.init_noise_sigma
     step_kwargs = _step_kwargs(scheduler, generator)
 
     ex = request.excite
@@ -132,6 +154,7 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
     sizes = ae.step_sizes(ex.scale_factor, ex.scale_range, len(timesteps))
 
     # 6. Denoising loop.
+    finite = _FiniteWatch()
     for i, t in enumerate(timesteps):
         if ex.enabled and (i < ex.max_iter_to_alter or i in thresholds):
             with native_convolutions(run.native_convs):  # the backward picks its kernels when it runs
@@ -140,21 +163,17 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
         model_input = torch.cat([latents] * 2) if run.guidance_embeds.shape[0] == 2 else latents
         model_input = scheduler.scale_model_input(model_input, t)
         with torch.no_grad(), native_convolutions(run.native_convs):
-            noise_pred = pipe.unet(model_input, t, encoder_hidden_states=run.guidance_embeds).sample
+            noise_pred = pipe.unet(model_input.to(dtype), t, encoder_hidden_states=run.guidance_embeds).sample
+        noise_pred = noise_pred.float()  # guidance and the scheduler step run on fp32 latents
         if run.guidance_embeds.shape[0] == 2:
             uncond, text = noise_pred.chunk(2)
             noise_pred = uncond + request.guidance_scale * (text - uncond)
         output = scheduler.step(noise_pred, t, latents, **step_kwargs)
         latents = output.prev_sample.detach()
-        if not torch.isfinite(latents).all():
-            raise NaNLatents(i)
-        preview = None
-        if run.decode_preview_every and (i + 1) % run.decode_preview_every == 0:
-            preview = _decode(pipe, predicted_clean_latent(scheduler, output, model_input[-1:], noise_pred, t))[0]
-        elif run.preview_every and ((i + 1) % run.preview_every == 0 or i == len(timesteps) - 1):
-            preview = latent_to_rgb(predicted_clean_latent(scheduler, output, model_input[-1:], noise_pred, t),
-                                    run.model.family_spec)
+        finite.append(i, latents)
+        preview = _preview(run, scheduler, output, model_input[-1:], noise_pred, t, i)
         run.emit(step=i + 1, phase="denoising", preview=preview)
+    finite.check()
 
     # 7. Decode (VAE) and optional safety check.
     run.check_cancel()
@@ -165,7 +184,9 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
         checked, flags = pipe.run_safety_checker(image, device, run.guidance_embeds.dtype)
         image, nsfw = checked, bool(flags and flags[0])
     pil = pipe.image_processor.postprocess(image, output_type="pil", do_denormalize=[not nsfw])[0]
-    maps = {idx: m.float().cpu().numpy() for idx, m in run.last_maps.items()}
+    maps: dict[int, Any] = {}
+    if run.last_maps:  # one copy to the host for all words
+        maps = dict(zip(run.last_maps, torch.stack(list(run.last_maps.values())).float().cpu().numpy()))
     return ImageResult(pil, seed, request.for_image(image_index), maps, list(run.losses), nsfw,
                        type(scheduler).__name__)
 
@@ -184,66 +205,145 @@ def _decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
     vae = pipe.vae
     with torch.no_grad():
         image = vae.decode(latents.to(vae.dtype) / vae.config.scaling_factor, return_dict=False)[0]
-        if vae.dtype == torch.float16 and not torch.isfinite(image).all():
-            # fp16 VAEs can overflow; decode this image in fp32 and keep the VAE upcast from now on.
+        if vae.dtype != torch.float32 and not torch.isfinite(image).all():
+            # Half-precision VAEs can overflow (fp16's range) or lose a large activation (bf16's 8-bit
+            # mantissa): decode this image in fp32 and keep the VAE upcast from now on.
             vae.to(torch.float32)
             image = vae.decode(latents.float() / vae.config.scaling_factor, return_dict=False)[0]
     return image
 
 
+def _preview(run: _Run, scheduler: Any, output: Any, model_input: torch.Tensor, noise_pred: torch.Tensor,
+             t: Any, i: int) -> Image.Image | None:
+    """The preview for step i, if one is due and someone will show it (it costs a device read-back)."""
+    decoded = run.decode_preview_every and (i + 1) % run.decode_preview_every == 0
+    latent = run.preview_every and ((i + 1) % run.preview_every == 0 or i == run.total_steps - 1)
+    if not (decoded or latent) or (run.preview_wanted is not None and not run.preview_wanted()):
+        return None
+    clean = predicted_clean_latent(scheduler, output, model_input, noise_pred, t)
+    if not decoded:
+        return latent_to_rgb(clean, run.model.family_spec)
+    pipe = run.model.pipe
+    return pipe.image_processor.postprocess(_decode(pipe, clean), output_type="pil")[0]
+
+
+class _FiniteWatch:
+    """Notices NaN/inf latents without making the host wait for the device on every step."""
+
+    def __init__(self) -> None:
+        self._flags: list[torch.Tensor] = []  # one 0-d bool per step, still on the device
+        self._steps: list[int] = []
+
+    def append(self, step: int, latents: torch.Tensor) -> None:
+        self._flags.append(torch.isfinite(latents).all())
+        self._steps.append(step)
+        if len(self._flags) >= NAN_CHECK_EVERY:
+            self.check()
+
+    def check(self) -> None:
+        """Raise NaNLatents naming the first bad step since the last check (one read-back)."""
+        if not self._flags:
+            return
+        finite = torch.stack(self._flags).tolist()
+        steps, self._flags, self._steps = self._steps, [], []
+        for step, ok in zip(steps, finite):
+            if not ok:
+                raise NaNLatents(step)
+
+
 # -- Attend-and-Excite ------------------------------------------------------------------------------
+#
+# Latents and gradients here are fp32 whatever the model's dtype. Each excite forward reads back
+# once: the loss, the per-token maxima and (when the loss is scaled) whether the gradient is finite
+# travel together, after the backward has been queued, so the device never idles waiting for the host
+# in between.
 
 def _excite_step(run: _Run, latents: torch.Tensor, i: int, t: Any, step_size: float,
                  threshold: float | None) -> torch.Tensor:
     """One excite step: loss, optional iterative refinement, gradient update. Returns detached latents."""
     ex = run.request.excite
-    with torch.enable_grad():
-        current = latents.detach().requires_grad_(True)
-        loss, maxima = _excite_forward(run, current, t, i, "exciting")
-        if threshold is not None and loss > 1.0 - threshold:
-            current, loss, maxima = _refine(run, current, loss, t, i, step_size, threshold)
-        if i < ex.max_iter_to_alter and loss != 0:
-            (grad,) = torch.autograd.grad(loss, [current])
-            current = current - step_size * grad
-    return current.detach()
+    updates = i < ex.max_iter_to_alter
+    # The first forward's gradient feeds the update, or the first refinement round; it is computed
+    # before the read-back even at a threshold step past max_iter_to_alter, where it goes unused when
+    # the loss is already low enough (a rare setup; one read-back per forward matters more).
+    loss, grad = _excite_forward(run, latents, t, i, "exciting", want_grad=updates or threshold is not None)
+    if threshold is not None and loss > 1.0 - threshold:
+        latents, loss, grad = _refine(run, latents, loss, grad, t, i, step_size, threshold, updates)
+    if updates and loss != 0:
+        latents = latents - step_size * grad
+    return latents
 
 
-def _refine(run: _Run, latents: torch.Tensor, loss: torch.Tensor, t: Any, i: int, step_size: float,
-            threshold: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _refine(run: _Run, latents: torch.Tensor, loss: float, grad: torch.Tensor | None, t: Any, i: int,
+            step_size: float, threshold: float, final_grad: bool) -> tuple[torch.Tensor, float, torch.Tensor | None]:
     """Descend until every token's peak passes `threshold` (or the cap), then re-measure.
 
-    The first round reuses the graph of the forward that found the loss too high: it is the
+    The first round reuses the gradient of the forward that found the loss too high: it is the
     same latents, so a second forward would compute the same numbers again.
     """
     target = max(0.0, 1.0 - threshold)
     cap = run.request.excite.max_refinement_steps
     iteration = 0
-    fresh_graph = True
     while loss > target:
         iteration += 1
-        if not fresh_graph:
-            latents = latents.detach().requires_grad_(True)
-            loss, _ = _excite_forward(run, latents, t, i, "refining", iteration)
-        fresh_graph = False
+        if iteration > 1:
+            loss, grad = _excite_forward(run, latents, t, i, "refining", iteration)
         if loss != 0:
-            (grad,) = torch.autograd.grad(loss, [latents])
             latents = latents - step_size * grad
         if iteration >= cap:
             break
-    latents = latents.detach().requires_grad_(True)
-    loss, maxima = _excite_forward(run, latents, t, i, "refining", iteration + 1)
-    return latents, loss, maxima
+    loss, grad = _excite_forward(run, latents, t, i, "refining", iteration + 1, want_grad=final_grad)
+    return latents, loss, grad
 
 
 def _excite_forward(run: _Run, latents: torch.Tensor, t: Any, step: int, phase: str,
-                    iteration: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Truncated UNet forward with capture on; returns (loss, per-token maxima) with graph."""
-    run.check_cancel()
-    capture, ex, pipe = run.capture, run.request.excite, run.model.pipe
+                    iteration: int | None = None, want_grad: bool = True) -> tuple[float, torch.Tensor | None]:
+    """Measure the loss at `latents` (and its fp32 gradient when wanted); record and report it."""
+    ex = run.request.excite
+    indices = list(ex.token_indices)
+    while True:
+        run.check_cancel()
+        leaf = latents.detach().float().requires_grad_(True)
+        with torch.enable_grad():
+            maps = _token_maps(run, leaf, t)
+            maxima = ae.max_attention(maps, ex.smooth_attentions, ex.kernel_size, ex.sigma)
+            loss = ae.excite_loss(maxima)
+            grad = scale = None
+            if want_grad:
+                scale = run.loss_scale
+                # fp16 gradients of tiny size flush to zero inside the UNet's backward; a scaled
+                # loss keeps them representable (powers of two: scaling and unscaling are exact).
+                (grad,) = torch.autograd.grad(loss * scale if scale != 1.0 else loss, [leaf])
+                if scale != 1.0:
+                    grad = grad / scale
+        readback = [loss.detach().reshape(1), maxima.detach().float()]
+        if scale is not None and scale != 1.0:
+            readback.append(torch.isfinite(grad).all().float().reshape(1))
+        values = torch.cat(readback).tolist()  # the one host synchronisation of this forward
+        loss_value = values[0]
+        overflowed = len(values) > len(indices) + 1 and values[-1] == 0.0
+        if overflowed and math.isfinite(loss_value) and run.loss_scale > 1.0:
+            # The scaled gradient overflowed fp16: measure again with a smaller scale, kept for later steps.
+            run.loss_scale = max(1.0, run.loss_scale / LOSS_SCALE_BACKOFF)
+            continue
+        break
+    if not math.isfinite(loss_value):
+        raise NaNLatents(step)
+    per_token = dict(zip(indices, values[1:1 + len(indices)]))
+    run.losses.append(LossRecord(step, phase, loss_value, per_token))
+    run.last_maps = dict(zip(indices, maps.detach()))
+    run.emit(step=step, phase=phase, loss=loss_value, token_max_attention=per_token,
+             refinement_iteration=iteration)
+    return loss_value, grad
+
+
+def _token_maps(run: _Run, latents: torch.Tensor, t: Any) -> torch.Tensor:
+    """Truncated UNet forward with capture on; the chosen tokens' (k, h, w) maps, in fp32, with graph."""
+    capture, pipe = run.capture, run.model.pipe
     assert capture is not None
     capture.begin()
     try:
-        pipe.unet(latents, t, encoder_hidden_states=run.cond_embeds)
+        pipe.unet(latents.to(pipe.unet.dtype), t, encoder_hidden_states=run.cond_embeds)
     except StopForward:
         pass
     finally:
@@ -251,17 +351,7 @@ def _excite_forward(run: _Run, latents: torch.Tensor, t: Any, step: int, phase: 
     if capture.captured != capture.expected:
         raise EngineError("Attention capture saw fewer layers than expected; this UNet layout is not supported.")
     probs = ae.text_attention(capture.aggregate(), run.text_stop)
-    indices = list(ex.token_indices)
-    maps = ae.token_maps(probs, indices)
-    maxima = ae.max_attention(maps, ex.smooth_attentions, ex.kernel_size, ex.sigma)
-    loss = ae.excite_loss(maxima)
-    loss_value = float(loss.detach())
-    per_token = {idx: float(v) for idx, v in zip(indices, maxima.detach().cpu().tolist())}
-    run.losses.append(LossRecord(step, phase, loss_value, per_token))
-    run.last_maps = dict(zip(indices, maps.detach()))
-    run.emit(step=step, phase=phase, loss=loss_value, token_max_attention=per_token,
-             refinement_iteration=iteration)
-    return loss, maxima
+    return ae.token_maps(probs, list(run.request.excite.token_indices))
 
 
 # torch.OutOfMemoryError is new in torch 2.5; older releases only raise the CUDA flavour.
