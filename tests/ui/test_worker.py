@@ -44,3 +44,34 @@ def test_failures_are_worded_for_the_artist():
     for exc, (kind, phrase) in cases.items():
         failure = _describe_failure(7, exc)
         assert failure.kind == kind and phrase in failure.message and failure.run_id == 7
+
+
+def test_throttle_tells_the_engine_when_a_preview_would_show(fake_engine, qtbot):
+    worker = GenerationWorker(fake_engine)
+    throttle = _StepThrottle(worker, run_id=1)
+    assert throttle.wants_preview()
+    throttle(StepEvent(0, 1, 0, 50, "denoising", preview=Image.new("RGB", (8, 8))))
+    assert not throttle.wants_preview()  # just shown one: the next would be dropped anyway
+
+
+def test_real_engine_asks_the_step_consumer_before_making_previews(tiny_model):
+    import threading
+
+    from aae_desktop.ui.run.engine_port import DiffusersEngine
+    from tests.engine.helpers import small_request
+
+    class Consumer:
+        def __init__(self):
+            self.events, self.asked = [], 0
+
+        def wants_preview(self):
+            self.asked += 1
+            return False
+
+        def __call__(self, event):
+            self.events.append(event)
+
+    consumer = Consumer()
+    DiffusersEngine().generate(tiny_model, small_request(steps=3, excite={"enabled": False}), consumer,
+                               threading.Event())
+    assert consumer.asked > 0 and all(e.preview is None for e in consumer.events)

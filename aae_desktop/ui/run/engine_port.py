@@ -25,7 +25,10 @@ class Engine(Protocol):
         on_step: Callable[[StepEvent], None],
         cancel: threading.Event,
     ) -> GenerationResult:
-        """Run a request; raise engine.errors.GenerationCancelled when `cancel` is set."""
+        """Run a request; raise engine.errors.GenerationCancelled when `cancel` is set.
+
+        `on_step` may have a `wants_preview()` method: previews are then made only when it says yes.
+        """
 
 
 class DiffusersEngine:
@@ -48,8 +51,10 @@ class DiffusersEngine:
     def generate(self, model, request, on_step, cancel) -> GenerationResult:
         from aae_desktop.engine.generate import generate
 
-        # Latent previews are cheap approximations; the worker throttles what reaches the screen.
-        return generate(model, request, on_step=on_step, cancel=cancel, preview_every=1)
+        # Latent previews are cheap approximations, but each copies data off the device: the worker's
+        # throttle says when one would reach the screen.
+        return generate(model, request, on_step=on_step, cancel=cancel, preview_every=1,
+                        preview_wanted=getattr(on_step, "wants_preview", None))
 
 
 def _leave_a_core_for_the_ui() -> None:

@@ -145,6 +145,10 @@ class _StepThrottle:
         self._last_preview = 0.0
         self._last_phase: tuple[str, int] | None = None
 
+    def wants_preview(self) -> bool:
+        """Asked by the engine before it makes a preview (a device read-back): only when one would show."""
+        return time.monotonic() - self._last_preview >= PREVIEW_INTERVAL_S
+
     def __call__(self, event: StepEvent) -> None:
         now = time.monotonic()
         phase_key = (event.phase, event.image_index)
