@@ -68,7 +68,12 @@ def run(argv: Sequence[str]) -> int:
     except UsageError as exc:
         print(f"aae-desktop: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (InvalidRequest, ModelLoadError) as exc:
+    except InvalidRequest as exc:
+        from aae_desktop.cli.render import FLAG_NAMES
+
+        print(f"aae-desktop: error: {exc.message_for(FLAG_NAMES)}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModelLoadError as exc:
         print(f"aae-desktop: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except GenerationCancelled:

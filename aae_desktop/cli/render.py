@@ -12,6 +12,26 @@ from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.request import SCHEDULERS, ExciteSettings, GenerationRequest, parse_thresholds
 from aae_desktop.engine.tokens import parse_index_list
 
+# How the CLI names request fields in error messages (InvalidRequest.message_for): by their flags.
+FLAG_NAMES = {
+    "prompt": "--prompt",
+    "seed": "--seed",
+    "num_images": "--num-images",
+    "steps": "--steps",
+    "guidance_scale": "--guidance",
+    "width": "--width",
+    "height": "--height",
+    "size": "--width/--height",
+    "scheduler": "--scheduler",
+    "excite.token_indices": "--tokens/--token-indices",
+    "excite.max_iter_to_alter": "--max-iter-to-alter",
+    "excite.thresholds": "--thresholds",
+    "excite.scale_factor": "--scale-factor",
+    "excite.sigma": "--sigma",
+    "excite.max_refinement_steps": "--refinement-cap",
+    "excite.attn_res": "--attn-res",
+}
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("render", help="render an image headlessly",

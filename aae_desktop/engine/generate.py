@@ -16,8 +16,9 @@ from PIL import Image
 from aae_desktop.engine import excite as ae
 from aae_desktop.engine.attention import CaptureState, StopForward, attention_capture
 from aae_desktop.engine.cpu_kernels import native_convolutions, prefers_native_convolutions
-from aae_desktop.engine.errors import EngineError, GenerationCancelled, NaNLatents, OutOfMemory
+from aae_desktop.engine.errors import EngineError, GenerationCancelled, InvalidRequest, NaNLatents, OutOfMemory
 from aae_desktop.engine.events import GenerationResult, ImageResult, LossRecord, StepCallback, StepEvent
+from aae_desktop.engine.memory_estimate import check_fits
 from aae_desktop.engine.models import LoadedModel
 from aae_desktop.engine.preview import latent_to_rgb, predicted_clean_latent
 from aae_desktop.engine.request import GenerationRequest
@@ -57,8 +58,7 @@ class _Run:
     last_maps: dict[int, torch.Tensor] = field(default_factory=dict)  # on the device; copied once per image
 
     def check_cancel(self) -> None:
-        if self.cancel is not None and self.cancel.is_set():
-            raise GenerationCancelled("Generation cancelled.")
+        _check_cancel(self.cancel)
 
     def emit(self, **fields: Any) -> None:
         if self.on_step is not None:
@@ -80,16 +80,20 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
     Raises InvalidRequest, GenerationCancelled, OutOfMemory, NaNLatents or EngineError.
     """
     pipe = model.pipe
-    # 1. Check inputs (raises InvalidRequest with a message for the artist).
+    # 1. Check inputs (raises InvalidRequest with a message for the artist), including what only
+    #    this model and device can say: its scheduler's training steps and the memory it has.
     warnings = request.validate(pipe.tokenizer)
+    _check_model_limits(model, request)
     started = time.perf_counter()
     with _translate_device_errors(model.device):
         # 2. Encode the prompts once for the whole batch.
+        _check_cancel(cancel)
         cond, guidance = _encode(model, request)
         run = _Run(model, request, on_step, cancel, max(preview_every, 0), max(decode_preview_every, 0),
                    preview_wanted, started, cond, guidance)
         if pipe.unet.dtype == torch.float16:
             run.loss_scale = FP16_LOSS_SCALE
+        run.check_cancel()  # a cancel during the setup acts before the first UNet call
         latent_h, latent_w = request.height // pipe.vae_scale_factor, request.width // pipe.vae_scale_factor
         run.native_convs = prefers_native_convolutions(model.device, pipe.unet.dtype, latent_h, latent_w)
         images: list[ImageResult] = []
@@ -108,6 +112,19 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
             for i in range(request.num_images):
                 images.append(_render_one(run, i))
     return GenerationResult(request, images, time.perf_counter() - started, model.device, warnings)
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise GenerationCancelled("Generation cancelled.")
+
+
+def _check_model_limits(model: LoadedModel, request: GenerationRequest) -> None:
+    trained = getattr(model.pipe.scheduler.config, "num_train_timesteps", None)
+    if trained and request.steps > trained:
+        raise InvalidRequest(f"{{field}} must be at most {trained}, the number of noise levels this model was "
+                             f"trained with (got {request.steps}).", "steps")
+    check_fits(model, request)
 
 
 def _encode(model: LoadedModel, request: GenerationRequest) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -33,6 +34,11 @@ SCHEDULER_LABELS: dict[str, str] = {
 
 PAPER_THRESHOLDS: tuple[tuple[int, float], ...] = ((0, 0.05), (10, 0.5), (20, 0.8))
 MAX_PROMPT_TOKENS = 75  # CLIP's 77 positions minus start and end tokens
+# Beyond these no model gives a useful image, and the first UNet call alone would take hours.
+# The model's own limits (its scheduler's training steps, the device's memory) are checked when it runs.
+MAX_SIDE = 4096  # pixels; SD 1.x/2.x were trained at 512/768 and repeat subjects far beyond
+MAX_STEPS = 1000  # the number of noise levels every SD 1.x/2.x scheduler was trained with
+SEED_LIMIT = 2**63  # torch.Generator seeds are signed 64-bit
 
 
 @dataclass(frozen=True)
@@ -94,22 +100,34 @@ class GenerationRequest:
         Without a tokenizer only the checks that need no tokens run.
         """
         warnings: list[str] = []
-        if not self.prompt or not self.prompt.strip():
-            raise InvalidRequest("The prompt is empty: describe the image you want.")
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise InvalidRequest("The prompt is empty: describe the image you want.", "prompt")
         for name, value in (("width", self.width), ("height", self.height)):
             if value < 64 or value % 8:
-                raise InvalidRequest(f"{name} must be a multiple of 8 and at least 64 (got {value}).")
+                raise InvalidRequest(f"{{field}} must be a multiple of 8 and at least 64 (got {value}).", name)
+            if value > MAX_SIDE:
+                raise InvalidRequest(f"{{field}} must be at most {MAX_SIDE} pixels (got {value}).", name)
         if self.steps < 1:
-            raise InvalidRequest(f"steps must be at least 1 (got {self.steps}).")
+            raise InvalidRequest(f"{{field}} must be at least 1 (got {self.steps}).", "steps")
+        if self.steps > MAX_STEPS:
+            raise InvalidRequest(f"{{field}} must be at most {MAX_STEPS}, the number of noise levels Stable "
+                                 f"Diffusion is trained with (got {self.steps}).", "steps")
         if self.num_images < 1:
-            raise InvalidRequest(f"number of images must be at least 1 (got {self.num_images}).")
+            raise InvalidRequest(f"{{field}} must be at least 1 (got {self.num_images}).", "num_images")
+        _require_finite("guidance_scale", self.guidance_scale)
         if self.guidance_scale < 0:
-            raise InvalidRequest(f"guidance scale must not be negative (got {self.guidance_scale}).")
-        if not 0 <= self.seed < 2**63:
-            raise InvalidRequest(f"seed must be between 0 and 2^63-1 (got {self.seed}).")
+            raise InvalidRequest(f"{{field}} must not be negative (got {self.guidance_scale}).", "guidance_scale")
+        if not 0 <= self.seed < SEED_LIMIT:
+            raise InvalidRequest(f"{{field}} must be between 0 and 2^63-1 (got {self.seed}).", "seed")
+        last_seed = self.seed + self.num_images - 1
+        if last_seed >= SEED_LIMIT:
+            raise InvalidRequest(
+                f"{{field}} {self.seed} with {{images}} {self.num_images} runs past the largest seed, 2^63-1 "
+                f"(image i uses seed + i): use a seed of at most {SEED_LIMIT - self.num_images}.", "seed",
+                also={"images": "num_images"})
         if self.scheduler not in SCHEDULERS:
             known = ", ".join(SCHEDULERS)
-            raise InvalidRequest(f"Unknown scheduler '{self.scheduler}'. Choose one of: {known}.")
+            raise InvalidRequest(f"Unknown scheduler '{self.scheduler}'. Choose one of: {known}.", "scheduler")
         self._validate_excite()
         if tokenizer is not None:
             warnings += self._validate_tokens(tokenizer)
@@ -121,37 +139,51 @@ class GenerationRequest:
             return
         if not ex.token_indices:
             raise InvalidRequest(
-                "Choose at least one word to excite (or switch Attend-and-Excite off for plain Stable Diffusion)."
+                "Choose at least one word to excite (or switch Attend-and-Excite off for plain Stable Diffusion).",
+                "excite.token_indices",
             )
         if len(set(ex.token_indices)) != len(ex.token_indices):
-            raise InvalidRequest(f"Token indices contain duplicates: {list(ex.token_indices)}.")
+            raise InvalidRequest(f"Token indices contain duplicates: {list(ex.token_indices)}.", "excite.token_indices")
         if 0 in ex.token_indices:
-            raise InvalidRequest("Token index 0 is the start-of-text token; pick word tokens (1 and up).")
+            raise InvalidRequest("Token index 0 is the start-of-text token; pick word tokens (1 and up).",
+                                 "excite.token_indices")
         if any(i < 0 for i in ex.token_indices):
-            raise InvalidRequest(f"Token indices must be positive: {list(ex.token_indices)}.")
+            raise InvalidRequest(f"Token indices must be positive: {list(ex.token_indices)}.", "excite.token_indices")
         if ex.max_iter_to_alter < 0 or ex.max_iter_to_alter > self.steps:
             raise InvalidRequest(
-                f"max_iter_to_alter must be between 0 and the number of steps ({self.steps}); got {ex.max_iter_to_alter}."
+                f"{{field}} must be between 0 and the number of steps ({self.steps}); got {ex.max_iter_to_alter}.",
+                "excite.max_iter_to_alter",
             )
         steps_seen: set[int] = set()
         for step, value in ex.thresholds:
             if not 0 <= step < self.steps:
                 raise InvalidRequest(
-                    f"Threshold step {step} is out of range: steps run from 0 to {self.steps - 1}."
+                    f"{{field}}: step {step} is out of range: steps run from 0 to {self.steps - 1}.",
+                    "excite.thresholds",
                 )
             if step in steps_seen:
-                raise InvalidRequest(f"Threshold step {step} is listed twice.")
+                raise InvalidRequest(f"{{field}}: step {step} is listed twice.", "excite.thresholds")
             steps_seen.add(step)
+            _require_finite("excite.thresholds", value, f"the value at step {step}")
             if not 0 < value <= 1:
-                raise InvalidRequest(f"Threshold at step {step} must be in (0, 1]; got {value}.")
+                raise InvalidRequest(f"{{field}}: the value at step {step} must be in (0, 1]; got {value}.",
+                                     "excite.thresholds")
+        _require_finite("excite.scale_factor", ex.scale_factor)
         if ex.scale_factor < 0:
-            raise InvalidRequest(f"scale factor must not be negative (got {ex.scale_factor}).")
-        if ex.smooth_attentions and (ex.sigma <= 0 or ex.kernel_size < 1 or ex.kernel_size % 2 == 0):
-            raise InvalidRequest("Smoothing needs sigma > 0 and an odd kernel size.")
+            raise InvalidRequest(f"{{field}} must not be negative (got {ex.scale_factor}).", "excite.scale_factor")
+        for value in ex.scale_range:
+            _require_finite("excite.scale_range", value)
+        if ex.smooth_attentions:
+            _require_finite("excite.sigma", ex.sigma)
+            if ex.sigma <= 0:
+                raise InvalidRequest(f"Smoothing needs {{field}} > 0 (got {ex.sigma}).", "excite.sigma")
+            if ex.kernel_size < 1 or ex.kernel_size % 2 == 0:
+                raise InvalidRequest(f"Smoothing needs an odd {{field}} (got {ex.kernel_size}).",
+                                     "excite.kernel_size")
         if ex.max_refinement_steps < 0:
-            raise InvalidRequest("The refinement cap must not be negative.")
+            raise InvalidRequest("The {field} must not be negative.", "excite.max_refinement_steps")
         if ex.attn_res is not None and (len(ex.attn_res) != 2 or min(ex.attn_res) < 1):
-            raise InvalidRequest(f"attn_res must be two positive sizes (got {ex.attn_res}).")
+            raise InvalidRequest(f"{{field}} must be two positive sizes (got {ex.attn_res}).", "excite.attn_res")
 
     def _validate_tokens(self, tokenizer: Any) -> list[str]:
         from aae_desktop.engine.tokens import tokenize_prompt
@@ -184,33 +216,114 @@ class GenerationRequest:
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "GenerationRequest":
-        """Rebuild a request saved by to_dict(); unknown keys are ignored, missing ones default."""
+    def from_dict(cls, data: Any) -> "GenerationRequest":
+        """Rebuild a request saved by to_dict(); unknown keys are ignored, missing ones default.
+
+        `data` comes from files other programs may have written: every value is checked against
+        the field's type (and int64 / finite-number bounds) and anything else is InvalidRequest.
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidRequest("Saved settings are malformed: they are not a set of named values.")
         version = data.get("schema_version", SCHEMA_VERSION)
         if not isinstance(version, int) or version > SCHEMA_VERSION:
             raise InvalidRequest(f"Settings were saved by a newer version (schema {version}); please update the app.")
         try:
-            ex_data = dict(data.get("excite") or {})
-            excite_fields = {f.name for f in dataclasses.fields(ExciteSettings)}
-            ex_kwargs = {k: v for k, v in ex_data.items() if k in excite_fields}
-            if "token_indices" in ex_kwargs:
-                ex_kwargs["token_indices"] = tuple(int(i) for i in ex_kwargs["token_indices"])
-            if "thresholds" in ex_kwargs:
-                ex_kwargs["thresholds"] = parse_thresholds(ex_kwargs["thresholds"])
-            if "scale_range" in ex_kwargs:
-                ex_kwargs["scale_range"] = tuple(float(v) for v in ex_kwargs["scale_range"])
-            if ex_kwargs.get("attn_res") is not None:
-                ex_kwargs["attn_res"] = tuple(int(v) for v in ex_kwargs["attn_res"])
-            req_fields = {f.name for f in dataclasses.fields(cls)} - {"excite"}
-            kwargs = {k: v for k, v in data.items() if k in req_fields}
-            for key in ("seed", "num_images", "steps", "width", "height"):
-                if key in kwargs:
-                    kwargs[key] = int(kwargs[key])
-            if "guidance_scale" in kwargs:
-                kwargs["guidance_scale"] = float(kwargs["guidance_scale"])
-            return cls(excite=ExciteSettings(**ex_kwargs), **kwargs)
-        except (TypeError, ValueError) as exc:
+            ex_data = data.get("excite") or {}
+            if not isinstance(ex_data, Mapping):
+                raise TypeError("excite is not a set of named values")
+            excite = ExciteSettings(**_typed_fields(ExciteSettings, ex_data, _EXCITE_READERS))
+            return cls(excite=excite, **_typed_fields(cls, data, {"excite": None}))
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise InvalidRequest(f"Saved settings are malformed: {exc}") from exc
+
+
+# -- reading untrusted values -------------------------------------------------------------------------
+
+def _read_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError(f"{value!r} is not a whole number")
+    number = int(value) if not isinstance(value, float) or value.is_integer() else None
+    if number is None or not -SEED_LIMIT <= number < SEED_LIMIT:
+        raise ValueError(f"{value!r} is not a whole number a request can hold")
+    return number
+
+
+def _read_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise TypeError(f"{value!r} is not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _read_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not text")
+    return value
+
+
+def _read_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{value!r} is not true or false")
+    return value
+
+
+def _read_pair(read: Any) -> Any:
+    def pair(value: Any) -> tuple:
+        items = tuple(read(v) for v in value)
+        if len(items) != 2:
+            raise ValueError(f"{value!r} is not two values")
+        return items
+    return pair
+
+
+def _read_token_indices(value: Any) -> tuple[int, ...]:
+    indices = tuple(_read_int(i) for i in value)
+    if any(not 0 <= i < 1000 for i in indices):  # CLIP has 77 positions
+        raise ValueError(f"token indices {list(indices)} are not positions in a prompt")
+    return indices
+
+
+_READERS_BY_TYPE = {"str": _read_str, "int": _read_int, "float": _read_float, "bool": _read_bool}
+_EXCITE_READERS: dict[str, Any] = {
+    "token_indices": _read_token_indices,
+    "thresholds": lambda value: parse_thresholds(value),
+    "scale_range": _read_pair(_read_float),
+    "attn_res": _read_pair(_read_int),
+}
+
+
+def _typed_fields(kind: type, data: Mapping[str, Any], readers: Mapping[str, Any]) -> dict[str, Any]:
+    """The dataclass `kind`'s fields found in `data`, each read as its annotated type.
+
+    `readers` overrides a field's reader (None skips the field); "T | None" fields accept null.
+    """
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(kind):
+        if f.name not in data or readers.get(f.name, True) is None:
+            continue
+        value = data[f.name]
+        annotation = str(f.type).replace(" ", "")
+        optional = annotation.endswith("|None")
+        if value is None and optional:
+            values[f.name] = None
+            continue
+        read = readers.get(f.name) or _READERS_BY_TYPE.get(annotation.removesuffix("|None"))
+        if read is None:
+            raise TypeError(f"{f.name} cannot be read from saved settings")
+        try:
+            values[f.name] = read(value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise type(exc)(f"{f.name}: {exc}") from exc
+    return values
+
+
+def _require_finite(field_name: str, value: float, what: str = "") -> None:
+    """nan/inf compare false with every bound, so each float is checked for being a number first."""
+    if not math.isfinite(value):
+        where = f"{{field}}: {what}" if what else "{field}"
+        raise InvalidRequest(f"{where} must be a finite number (got {value}).", field_name)
 
 
 def parse_thresholds(value: Any) -> tuple[tuple[int, float], ...]:
@@ -222,16 +335,20 @@ def parse_thresholds(value: Any) -> tuple[tuple[int, float], ...]:
             if not part:
                 continue
             if ":" not in part:
-                raise InvalidRequest(f"Threshold '{part}' should look like STEP:VALUE, e.g. 10:0.5.")
+                raise InvalidRequest(f"{{field}}: '{part}' should look like STEP:VALUE, e.g. 10:0.5.",
+                                     "excite.thresholds")
             step, _, val = part.partition(":")
             try:
                 pairs.append((int(step), float(val)))
             except ValueError:
-                raise InvalidRequest(f"Threshold '{part}' should look like STEP:VALUE, e.g. 10:0.5.") from None
+                raise InvalidRequest(f"{{field}}: '{part}' should look like STEP:VALUE, e.g. 10:0.5.",
+                                     "excite.thresholds") from None
     elif isinstance(value, Mapping):
         pairs = [(int(k), float(v)) for k, v in value.items()]
     else:
         pairs = [(int(k), float(v)) for k, v in value]
+    for step, val in pairs:
+        _require_finite("excite.thresholds", val, f"the value at step {step}")
     return tuple(sorted(pairs))
 
 

@@ -241,6 +241,10 @@ class MainWindow(QMainWindow):
             excite=self.parameters.excite.settings(self.prompt_editor.token_indices()),
         )
 
+    def field_labels(self) -> dict[str, str]:
+        """Request field -> the label shown in this window, so messages name what the artist sees."""
+        return {"prompt": "Prompt", **self.parameters.field_labels()}
+
     def apply_request(self, request: GenerationRequest) -> None:
         """Restore prompt, negative prompt, chosen words, seed and every parameter (and the model)."""
         self.prompt_editor.set_prompt(request.prompt, request.negative_prompt, request.excite.token_indices)
@@ -265,7 +269,7 @@ class MainWindow(QMainWindow):
                 raise InvalidRequest("Choose a model first: Model ▸ Open model folder…")
             warnings = request.validate(self.prompt_editor.tokenizer)
         except InvalidRequest as exc:
-            self.banner.show_error("Check the settings", str(exc))
+            self.banner.show_error("Check the settings", exc.message_for(self.field_labels()))
             return
         if warnings:
             self.banner.show_info(" ".join(warnings))
@@ -358,6 +362,8 @@ class MainWindow(QMainWindow):
 
     def _on_failed(self, payload: RunFailed) -> None:
         message = payload.message
+        if isinstance(payload.error, InvalidRequest):
+            message = payload.error.message_for(self.field_labels())
         if payload.kind == "model":
             if self._loaded is not None:
                 # The worker keeps the model it had; point the window back at it.
@@ -398,7 +404,9 @@ class MainWindow(QMainWindow):
             self.restoreState(QByteArray.fromBase64(s.window_state.encode()))
         for splitter in (self.work_splitter, self.main_splitter):
             sizes = s.splitter_sizes.get(splitter.objectName())
-            if sizes and len(sizes) == splitter.count():
+            # A hand-edited file may hold anything here; only pixel sizes Qt can take are used.
+            if (isinstance(sizes, list) and len(sizes) == splitter.count()
+                    and all(type(v) is int and 0 <= v < 2**24 for v in sizes)):
                 splitter.setSizes(sizes)
 
     def save_settings(self) -> None:

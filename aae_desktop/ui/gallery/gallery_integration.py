@@ -145,7 +145,7 @@ class GalleryIntegration:
                 raise InvalidRequest("Choose a model first: Model ▸ Open model folder…")
             request.validate(self.window.prompt_editor.tokenizer)
         except InvalidRequest as exc:
-            self.window.banner.show_error("Check the settings", str(exc))
+            self.window.banner.show_error("Check the settings", exc.message_for(self.window.field_labels()))
             return None
         return request
 

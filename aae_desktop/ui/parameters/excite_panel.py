@@ -131,13 +131,24 @@ class ExcitePanel(QGroupBox):
             attn_res=(side, side) if side else None,
         )
 
+    @staticmethod
+    def field_labels() -> dict[str, str]:
+        """Request field -> this group's label for it (error messages name fields as the artist sees them)."""
+        return {"excite.max_iter_to_alter": "Excite steps", "excite.thresholds": "Thresholds",
+                "excite.scale_factor": "Scale factor", "excite.sigma": "σ",
+                "excite.max_refinement_steps": "Refinement cap", "excite.attn_res": "Attention res.",
+                "excite.token_indices": "Chosen words"}
+
     def reset_to_paper(self) -> None:
         self.set_settings(dataclasses.replace(ExciteSettings(), enabled=self.isChecked()))
 
     def _check_thresholds(self, text: str) -> None:
         try:
             parse_thresholds(text)
-        except (InvalidRequest, ValueError) as exc:
+        except InvalidRequest as exc:
+            self.threshold_problem.setText(exc.message_for(self.field_labels()))
+            self.threshold_problem.show()
+        except ValueError as exc:
             self.threshold_problem.setText(str(exc))
             self.threshold_problem.show()
         else:

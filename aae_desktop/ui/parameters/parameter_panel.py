@@ -167,6 +167,12 @@ class ParameterPanel(QWidget):
             scheduler=self.scheduler.currentData(),
         )
 
+    def field_labels(self) -> dict[str, str]:
+        """Request field -> the label the artist sees, for error messages (InvalidRequest.message_for)."""
+        return {"seed": "Seed", "num_images": "Images", "steps": "Steps", "guidance_scale": "Guidance",
+                "width": "Width", "height": "Height", "size": "Size", "scheduler": "Sampler",
+                **self.excite.field_labels()}
+
     def seed_mode_key(self) -> str:
         return self.seed_mode.currentData()
 

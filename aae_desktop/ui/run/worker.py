@@ -185,7 +185,7 @@ def _progress(run_id: int, event: StepEvent) -> Progress:
 def _describe_failure(run_id: int | None, exc: BaseException) -> RunFailed:
     """An artist-readable title and message for anything the engine can raise."""
     if isinstance(exc, InvalidRequest):
-        return RunFailed(run_id, "invalid", "Check the settings", str(exc))
+        return RunFailed(run_id, "invalid", "Check the settings", str(exc), exc)
     if isinstance(exc, OutOfMemory):
         return RunFailed(run_id, "out_of_memory", "Out of memory", str(exc))
     if isinstance(exc, (MemoryError,)) or "out of memory" in str(exc).lower():

@@ -73,6 +73,8 @@ class RunFailed:
     kind: str  # "invalid", "out_of_memory", "nan", "model", "engine", "unexpected"
     title: str
     message: str
+    # The InvalidRequest itself, so the window can name the field with its own label.
+    error: Exception | None = None
 
 
 @dataclass(frozen=True)
