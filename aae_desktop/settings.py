@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,23 @@ def _same_kind(value: Any, default: Any) -> bool:
     return isinstance(value, type(default))
 
 
+def _decode(raw: bytes) -> tuple[dict[str, Any], str | None]:
+    """(settings dict, None) or ({}, why it cannot be used); never raises for any bytes."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}, "is not UTF-8 text (a binary file, or saved in another encoding such as UTF-16)"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return {}, f"is not valid JSON ({exc})"
+    except RecursionError:
+        return {}, "is nested too deeply to be settings"
+    if not isinstance(data, dict):
+        return {}, "does not hold a JSON object"
+    return data, None
+
+
 class SettingsStore:
     """Loads and saves one Settings file; injected into the window so tests point it at tmp_path."""
 
@@ -91,30 +109,46 @@ class SettingsStore:
         # Set when the file existed but could not be used, so the UI can say why the defaults came back.
         self.load_problem: str | None = None
 
-    def load(self) -> Settings:
+    def load(self, set_aside: bool = True) -> Settings:
+        """The saved settings, or defaults with `load_problem` saying why.
+
+        A file that exists but cannot be used (undecodable bytes, not JSON, another shape, a newer
+        version) is renamed to settings.json.unusable-<time> when `set_aside` is on, so the next
+        save cannot overwrite what the artist may want back. Readers that never save (the CLI) pass
+        False and leave it for the window.
+        """
         self.load_problem = None
         try:
-            raw = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return Settings()
         except OSError as exc:
             self.load_problem = f"Could not read settings {self.path}: {exc}"
             return Settings()
+        data, reason = _decode(raw)
+        if reason is None:
+            version = data.get("schema_version", SETTINGS_SCHEMA_VERSION)
+            if not isinstance(version, int) or version > SETTINGS_SCHEMA_VERSION:
+                reason = f"were written by a newer version (schema {version})"
+        if reason is None:
+            return Settings.from_dict(data)
+        kept = self._set_aside() if set_aside else None
+        where = f" The old file was kept as {kept}." if kept else ""
+        self.load_problem = f"Settings file {self.path} {reason}; defaults are used.{where}"
+        return Settings()
+
+    def _set_aside(self) -> Path | None:
+        target = self.path.with_name(f"{self.path.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = target.with_name(f"{self.path.name}.unusable-{time.strftime('%Y%m%d-%H%M%S')}-{n}")
         try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            self.load_problem = f"Settings file {self.path} is not valid JSON ({exc}); defaults are used."
-            return Settings()
-        if not isinstance(data, dict):
-            self.load_problem = f"Settings file {self.path} does not hold a JSON object; defaults are used."
-            return Settings()
-        version = data.get("schema_version", SETTINGS_SCHEMA_VERSION)
-        if not isinstance(version, int) or version > SETTINGS_SCHEMA_VERSION:
-            self.load_problem = (
-                f"Settings in {self.path} were written by a newer version (schema {version}); defaults are used."
-            )
-            return Settings()
-        return Settings.from_dict(data)
+            os.replace(self.path, target)
+        except OSError as exc:
+            log.warning("could not keep the unusable settings file aside: %s", exc)
+            return None
+        return target
 
     def save(self, settings: Settings) -> None:
         """Atomic write: a crash mid-save never leaves a half-written settings file."""

@@ -39,7 +39,7 @@ def configured_gallery_dir() -> Path:
     try:
         from aae_desktop.settings import SettingsStore
 
-        chosen = getattr(SettingsStore().load(), "gallery_dir", "")
+        chosen = getattr(SettingsStore().load(set_aside=False), "gallery_dir", "")
     except Exception:  # unreadable settings only mean the default folder
         chosen = ""
     return Path(chosen).expanduser() if chosen else default_gallery_dir()
