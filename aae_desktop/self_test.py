@@ -69,8 +69,8 @@ class TinyEngine:
             self._model = tiny_model()
         return self._model
 
-    def generate(self, model, request, on_step, cancel):
-        return self._real.generate(model, request, on_step, cancel)
+    def generate(self, model, request, on_step, cancel, on_image=None):
+        return self._real.generate(model, request, on_step, cancel, on_image)
 
 
 def check_result(result, request) -> str:

@@ -46,19 +46,42 @@ def configured_gallery_dir() -> Path:
 
 
 def _open_store(folder: str | None):
+    """The gallery store for `folder` (default: the configured one); UsageError for a folder that cannot
+    be listed, a note on stderr for one that can be listed but takes no new images."""
+    import os
+
     from aae_desktop.cli import UsageError
     from aae_desktop.gallery.store import GalleryStore
 
     root = Path(folder).expanduser() if folder else configured_gallery_dir()
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"The gallery folder {root} is a file, not a folder.")
     if folder and not root.is_dir():
         raise UsageError(f"gallery folder not found: {root}")
+    if root.is_dir() and not os.access(root, os.R_OK | os.X_OK):
+        raise UsageError(f"The gallery folder {root} cannot be read (permission denied).")
+    if root.is_dir() and not os.access(root, os.W_OK):
+        note(f"the gallery folder {root} is read-only: it can be listed, but new images cannot be saved there.")
     return GalleryStore(root)
+
+
+def note(text: str) -> None:
+    from aae_desktop.cli.progress import echo
+
+    echo(f"aae-desktop: note: {text}", err=True)
+
+
+def print_notes(store) -> None:
+    """What the store wants the user to know (an index moved aside, images recovered), one line each."""
+    for text in store.take_notes():
+        note(text)
 
 
 def run_rebuild(args) -> int:
     store = _open_store(args.dir)
-    report = store.rebuild()
+    store.rebuild()
     total = len(store.entries())
+    print_notes(store)
     print(f"Indexed {total} image{'s' if total != 1 else ''} in {store.root} (index: {store.index.db_path}).")
     return 0
 
@@ -71,6 +94,7 @@ def run_list(args) -> int:
     store = _open_store(args.dir)
     store.resync()  # files added or removed since the window last ran
     entries = store.entries(args.search, args.model, args.favourites, limit=args.limit)
+    print_notes(store)
     if args.json:
         rows = []
         for e in entries:
@@ -99,19 +123,32 @@ def add_gallery_option(parser: argparse.ArgumentParser) -> None:
 
 
 def check_gallery_option(value: str | None) -> None:
-    """Checked before the slow model load, like every other argument."""
+    """Checked before the slow model load, like every other argument: the folder must take new images."""
     from aae_desktop.cli import UsageError
+    from aae_desktop.gallery.png_files import FolderUnusable, check_folder_writable
 
-    if value:
-        folder = Path(value).expanduser()
-        if folder.exists() and not folder.is_dir():
-            raise UsageError(f"--gallery must name a folder, not a file: {folder}")
+    if value is None:
+        return
+    folder = Path(value).expanduser() if value else configured_gallery_dir()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--gallery must name a folder, not a file: {folder}")
+    try:
+        check_folder_writable(folder)
+    except FolderUnusable as exc:
+        raise UsageError(f"--gallery: the gallery folder cannot take new images: {exc}.") from None
+
+
+def gallery_store(value: str | None):
+    """The store `render --gallery [DIR]` saves into (`value` "" = the configured folder)."""
+    from aae_desktop.engine.tokens import load_tokenizer
+    from aae_desktop.gallery.store import GalleryStore
+
+    return GalleryStore(Path(value).expanduser() if value else configured_gallery_dir(), tokenizer=load_tokenizer())
 
 
 def save_to_gallery(result, value: str | None) -> list[Path]:
     """Save a finished render into the gallery folder (`value` "" = the configured one)."""
-    from aae_desktop.engine.tokens import load_tokenizer
-    from aae_desktop.gallery.store import GalleryStore
-
-    store = GalleryStore(Path(value).expanduser() if value else configured_gallery_dir(), tokenizer=load_tokenizer())
-    return [saved.path for saved in store.save_result(result)]
+    store = gallery_store(value)
+    paths = [saved.path for saved in store.save_result(result)]
+    print_notes(store)
+    return paths

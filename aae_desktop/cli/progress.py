@@ -7,6 +7,17 @@ from typing import Any
 from aae_desktop.engine.events import StepEvent
 
 
+def echo(line: str, err: bool = False) -> None:
+    """Print a whole line on stdout or stderr; a progress bar on the terminal is lifted out of its way."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:
+        return
+    from tqdm.auto import tqdm
+
+    tqdm.write(line, file=stream)
+    stream.flush()
+
+
 class ProgressBar:
     """One bar over all denoising steps of all images; the postfix shows phase and loss."""
 

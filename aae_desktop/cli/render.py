@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 from pathlib import Path
@@ -42,7 +41,9 @@ def register(sub: Any) -> None:
     which.add_argument("--tokens", help="words to excite, comma-separated (e.g. cat,frog)")
     which.add_argument("--token-indices", help="token indices to excite, comma-separated (see `tokens`)")
     p.add_argument("--out", help="output PNG; with --num-images N, FILE-0.png ... FILE-(N-1).png "
-                                 "(optional with --gallery)")
+                                 "(optional with --gallery); an existing file is kept and the new one "
+                                 "gets -2, -3, ... unless --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace existing --out files")
     p.add_argument("--negative", default="", help="negative prompt")
     p.add_argument("--seed", type=int, help="random seed (default: a random one, stored in the PNG)")
     p.add_argument("--steps", type=int, default=50)
@@ -140,7 +141,7 @@ def model_tokenizer(model: str) -> Any:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from aae_desktop.cli.progress import ProgressBar
+    from aae_desktop.cli.progress import ProgressBar, echo
 
     # Everything the user typed is checked before the (slow) model load.
     request, warnings = build_request(args, model_tokenizer(args.model))
@@ -150,49 +151,42 @@ def run_render(args: argparse.Namespace) -> int:
         raise InvalidRequest("Say where the images go: --out FILE.png and/or --gallery [DIR].")
     check_gallery_option(args.gallery)
     paths = output_paths(args.out, request.num_images) if args.out else []
-    for path in paths:
-        if not path.parent.exists():
-            raise InvalidRequest(f"The output folder does not exist: {path.parent}")
+    if paths:
+        check_out_folder(paths[0].parent)
     for warning in warnings:
         print(f"aae-desktop: warning: {warning}", file=sys.stderr)
 
+    from aae_desktop.cli.interrupts import stop_on_signals
+    from aae_desktop.cli.models import load_options_from_args
+    from aae_desktop.cli.render_output import RenderOutput
+    from aae_desktop.engine.errors import GenerationCancelled
     from aae_desktop.engine.generate import generate
     from aae_desktop.engine.models import load_model
 
-    from aae_desktop.cli.models import load_options_from_args
-
     model = load_model(args.model, load_options_from_args(args))
-    with ProgressBar(request) as bar:
-        result = generate(model, request, on_step=bar.update, preview_every=0)
-    for path, item in zip(paths, result.images):
-        save_png(item, path, model)
-        print(path)
-    if args.gallery is not None:
-        from aae_desktop.cli.gallery import save_to_gallery
-
-        for path in save_to_gallery(result, args.gallery):
-            print(path)
+    with ProgressBar(request) as bar, stop_on_signals() as stop:
+        output = RenderOutput(model, paths, args.gallery, overwrite=args.overwrite, say=echo)
+        try:
+            # Each image is saved (and its path printed) as soon as it is decoded.
+            generate(model, request, on_step=bar.update, cancel=stop.event, preview_every=0, on_image=output)
+        except GenerationCancelled:
+            done = output.finished
+            kept = "the finished ones are saved (paths above)" if done else "nothing was finished"
+            echo(f"aae-desktop: stopped after {done} of {request.num_images} image"
+                 f"{'s' if request.num_images != 1 else ''}; {kept}.", err=True)
+            return stop.exit_code
     if args.seed is None:
         print(f"aae-desktop: seed {request.seed} (random)", file=sys.stderr)
-    return 0
+    return 1 if output.rescued else 0
 
 
-def save_png(item: Any, path: Path, model: Any) -> None:
-    """Write via a temporary file in the same folder so a crash never leaves half a PNG.
+def check_out_folder(folder: Path) -> None:
+    """The --out folder must exist and take files: found now, not after the render."""
+    from aae_desktop.gallery.png_files import FolderUnusable, check_folder_writable
 
-    The PNG gets the same metadata as a gallery image: the `aae` request and the A1111 text.
-    """
-    from aae_desktop.gallery.metadata import excited_words, png_info
-    from aae_desktop.gallery.store import GalleryStore
-
-    info = png_info(item.request, {"model_name": model.name}, model_name=model.name,
-                    model_hash=GalleryStore.model_hash(item.request.model),
-                    words=excited_words(item.request, model.pipe.tokenizer) or None,
-                    scheduler_class=item.scheduler or None)
-    tmp = path.with_name(f".{path.name}.partial")
+    if not folder.is_dir():
+        raise InvalidRequest(f"The output folder does not exist: {folder}")
     try:
-        item.image.save(tmp, format="PNG", pnginfo=info)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        check_folder_writable(folder)
+    except FolderUnusable as exc:
+        raise InvalidRequest(f"--out: {exc}.") from None

@@ -51,7 +51,15 @@ class InvalidRequest(EngineError, ValueError):
 
 
 class GenerationCancelled(EngineError):
-    """The user cancelled; the pipeline is left ready for the next run."""
+    """The user cancelled; the pipeline is left ready for the next run.
+
+    Cancelling means "make no more", not "throw away": `completed` holds the images of the batch
+    that were finished before the cancel (engine.events.ImageResult).
+    """
+
+    def __init__(self, message: str = "Generation cancelled.", completed: list | None = None):
+        super().__init__(message)
+        self.completed = list(completed or [])
 
 
 class OutOfMemory(EngineError):

@@ -74,3 +74,4 @@ class GenerationResult:
 
 
 StepCallback = Callable[[StepEvent], None]
+ImageCallback = Callable[[ImageResult], None]  # each image of a batch, as soon as it is decoded

@@ -17,7 +17,14 @@ from aae_desktop.engine import excite as ae
 from aae_desktop.engine.attention import CaptureState, StopForward, attention_capture
 from aae_desktop.engine.cpu_kernels import native_convolutions, prefers_native_convolutions
 from aae_desktop.engine.errors import EngineError, GenerationCancelled, InvalidRequest, NaNLatents, OutOfMemory
-from aae_desktop.engine.events import GenerationResult, ImageResult, LossRecord, StepCallback, StepEvent
+from aae_desktop.engine.events import (
+    GenerationResult,
+    ImageCallback,
+    ImageResult,
+    LossRecord,
+    StepCallback,
+    StepEvent,
+)
 from aae_desktop.engine.memory_estimate import check_fits
 from aae_desktop.engine.models import LoadedModel
 from aae_desktop.engine.preview import latent_to_rgb, predicted_clean_latent
@@ -69,7 +76,8 @@ class _Run:
 
 def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallback | None = None,
              cancel: threading.Event | None = None, preview_every: int = 1,
-             decode_preview_every: int = 0, preview_wanted: Callable[[], bool] | None = None) -> GenerationResult:
+             decode_preview_every: int = 0, preview_wanted: Callable[[], bool] | None = None,
+             on_image: ImageCallback | None = None) -> GenerationResult:
     """Render every image of `request`; image i reproduces alone with seed + i.
 
     Step events carry a PIL preview every `preview_every` steps (a latent approximation) or, where
@@ -77,6 +85,9 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
     from the device, so when `preview_wanted` is given it is asked first and a preview is only made
     when it says yes (the window shows a few a second, not one per step).
 
+    `on_image` gets each image as soon as it is decoded, so a caller can save it before the next
+    one starts: a batch that is cancelled or fails later keeps what it finished. A cancel raises
+    GenerationCancelled with those finished images in its `completed`.
     Raises InvalidRequest, GenerationCancelled, OutOfMemory, NaNLatents or EngineError.
     """
     pipe = model.pipe
@@ -107,10 +118,16 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
             # 3. Capture processors for the loss grid, restored whatever happens.
             capturing = attention_capture(pipe.unet, latent_h, latent_w, request.excite.attn_res,
                                           level=model.family_spec.loss_level)
-        with capturing as capture:
-            run.capture = capture
-            for i in range(request.num_images):
-                images.append(_render_one(run, i))
+        try:
+            with capturing as capture:
+                run.capture = capture
+                for i in range(request.num_images):
+                    images.append(_render_one(run, i))
+                    if on_image is not None:
+                        on_image(images[-1])
+        except GenerationCancelled as exc:
+            exc.completed = list(images)
+            raise
     return GenerationResult(request, images, time.perf_counter() - started, model.device, warnings)
 
 

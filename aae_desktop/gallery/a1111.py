@@ -7,11 +7,14 @@ newline are JSON-quoted, as A1111 does, so the last line splits unambiguously.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 from aae_desktop.engine.request import (
+    MAX_PROMPT_TOKENS,
     SCHEDULER_LABELS,
+    SEED_LIMIT,
     ExciteSettings,
     GenerationRequest,
     format_thresholds,
@@ -163,28 +166,54 @@ def request_from_parameters(text: str, model: str = "", tokenizer: Any | None = 
         raise ValueError("The image's parameters hold no prompt.")
     params = parsed["params"]
     kwargs: dict[str, Any] = {"prompt": parsed["prompt"], "negative_prompt": parsed["negative_prompt"]}
-    for key, field_name, kind in (("Steps", "steps", int), ("CFG scale", "guidance_scale", float), ("Seed", "seed", int)):
-        try:
-            kwargs[field_name] = kind(float(params[key])) if kind is int else kind(params[key])
-        except (KeyError, ValueError):
-            pass
+    # Text from any tool: a value out of range (a 23-digit seed, "inf") is left at our default.
+    for key, field_name, read in (("Steps", "steps", _whole(1, 10_000)), ("CFG scale", "guidance_scale", _finite),
+                                  ("Seed", "seed", _whole(0, SEED_LIMIT))):
+        value = read(params.get(key))
+        if value is not None:
+            kwargs[field_name] = value
     size = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", params.get("Size", ""))
     if size:
-        kwargs["width"], kwargs["height"] = int(size.group(1)), int(size.group(2))
+        width, height = (_whole(1, 2**31)(size.group(i)) for i in (1, 2))
+        if width is not None and height is not None:
+            kwargs["width"], kwargs["height"] = width, height
     kwargs["scheduler"] = _scheduler_from(params)
     kwargs["model"] = model or params.get("Model", "")
     kwargs["excite"] = _excite_from(params, parsed["prompt"], tokenizer)
     return GenerationRequest(**kwargs)
 
 
+def _whole(low: int, high: int) -> Any:
+    """A reader of whole numbers in [low, high): None for anything else ("20.0" counts as 20)."""
+    def read(text: str | None) -> int | None:
+        try:
+            number = float(text)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        if not math.isfinite(number) or not number.is_integer():
+            return None
+        try:
+            value = int(str(text).strip())  # exact, even past 2^53
+        except ValueError:
+            value = int(number)  # "20.0", "1e3"
+        return value if low <= value < high else None
+    return read
+
+
+def _finite(text: str | None) -> float | None:
+    try:
+        number = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _excite_from(params: dict[str, str], prompt: str, tokenizer: Any | None) -> ExciteSettings:
     if not any(key.startswith("AAE ") for key in params) or params.get("AAE", "").lower() == "off":
         return ExciteSettings(enabled=False)
     changes: dict[str, Any] = {}
-    try:
-        indices = tuple(int(p) for p in params.get("AAE indices", "").split(",") if p.strip())
-    except ValueError:
-        indices = ()
+    parts = [_whole(1, MAX_PROMPT_TOKENS + 2)(p) for p in params.get("AAE indices", "").split(",") if p.strip()]
+    indices = tuple(parts) if None not in parts else ()
     if not indices and params.get("AAE tokens") and tokenizer is not None:
         from aae_desktop.engine.errors import InvalidRequest
         from aae_desktop.engine.tokens import tokenize_prompt
@@ -194,11 +223,11 @@ def _excite_from(params: dict[str, str], prompt: str, tokenizer: Any | None) -> 
         except InvalidRequest:
             indices = ()
     changes["token_indices"] = indices
-    for key, field_name, kind in (("AAE max iter", "max_iter_to_alter", int), ("AAE scale", "scale_factor", float)):
-        try:
-            changes[field_name] = kind(params[key])
-        except (KeyError, ValueError):
-            pass
+    for key, field_name, read in (("AAE max iter", "max_iter_to_alter", _whole(0, 10_000)),
+                                  ("AAE scale", "scale_factor", _finite)):
+        value = read(params.get(key))
+        if value is not None:
+            changes[field_name] = value
     try:
         if "AAE thresholds" in params:
             changes["thresholds"] = parse_thresholds(params["AAE thresholds"])

@@ -2,22 +2,34 @@
 
 Each call opens its own short-lived connection, so the index can be used from any thread (the UI
 resyncs in the background) without sharing a connection across threads.
+
+The index is only a cache of what the PNGs say, so it is never trusted over them: a damaged file
+is moved aside (and `notes` says where) and an empty one takes its place, a rebuild fills a new
+file and swaps it in only once it is complete, and a PNG whose metadata cannot be used is listed
+without it.
 """
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
+import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.gallery.metadata import restore_from_png
+from aae_desktop.gallery.png_files import TEMP_SUFFIX  # noqa: F401  (re-exported: where callers look for it)
 
 INDEX_SCHEMA_VERSION = 1
-TEMP_SUFFIX = ".part"
+# SQLite's own verdicts on a file that is not (or no longer) a usable database.
+_DAMAGED = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}
+# ... and on a place where no database can be kept (a read-only or missing folder, a full disk).
+_UNUSABLE_PLACE = {"SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_IOERR", "SQLITE_FULL"}
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS images (
@@ -92,17 +104,32 @@ def scan_pngs(root: Path) -> dict[str, Path]:
 class GalleryIndex:
     def __init__(self, db_path: str | Path):
         self.db_path = Path(db_path)
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, INDEX_SCHEMA_VERSION):
-                # An index from another version is only a cache: start over and rebuild from the files.
-                db.execute("DROP TABLE IF EXISTS images")
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version = {INDEX_SCHEMA_VERSION}")
+        self.notes: list[str] = []  # what the user should hear about (a damaged index moved aside...)
+        self.recreated = False  # set when a damaged file was replaced by an empty index: resync it
+        try:
+            self._with_db(self._create_schema)
+        except (sqlite3.OperationalError, OSError) as exc:
+            if isinstance(exc, sqlite3.OperationalError) and _error_name(exc) not in _UNUSABLE_PLACE:
+                raise
+            # The gallery still works (saving, listing) with an index that lives for this session.
+            unusable = self.db_path
+            self.db_path = Path(tempfile.mkdtemp(prefix="aae-desktop-index-")) / self.db_path.name
+            self.notes.append(f"The gallery index {unusable} cannot be opened ({exc}); a temporary index is used "
+                              "for this session.")
+            self._with_db(self._create_schema)
+
+    @staticmethod
+    def _create_schema(db: sqlite3.Connection) -> None:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, INDEX_SCHEMA_VERSION):
+            # An index from another version is only a cache: start over and rebuild from the files.
+            db.execute("DROP TABLE IF EXISTS images")
+        db.executescript(_SCHEMA)
+        db.execute(f"PRAGMA user_version = {INDEX_SCHEMA_VERSION}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.db_path, timeout=15)
         try:
             with db:  # commit on success, roll back on error
@@ -110,31 +137,63 @@ class GalleryIndex:
         finally:
             db.close()
 
+    def _with_db(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on a connection; a damaged file is set aside once and `work` runs on a fresh one."""
+        try:
+            with self._connect() as db:
+                return work(db)
+        except sqlite3.DatabaseError as exc:
+            if _error_name(exc) not in _DAMAGED:
+                raise
+            self._set_aside(exc)
+        with self._connect() as db:
+            self._create_schema(db)
+            return work(db)
+
+    def _set_aside(self, exc: Exception) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.db_path.with_name(f"{self.db_path.name}.damaged-{stamp}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.db_path.with_name(f"{self.db_path.name}.damaged-{stamp}-{n}")
+        os.replace(self.db_path, target)
+        for extra in ("-journal", "-wal", "-shm"):  # a hot journal of the damaged file must not be replayed
+            side = self.db_path.with_name(self.db_path.name + extra)
+            if side.exists():
+                os.replace(side, target.with_name(target.name + extra))
+        self.recreated = True
+        self.notes.append(f"The gallery index {self.db_path} was damaged ({exc}); it was moved to {target} and "
+                          "rebuilt from the images.")
+
     # -- writing --------------------------------------------------------------------------------
     def add(self, path: str | Path, favourite: bool | None = None) -> GalleryEntry:
         """Index (or re-index) one PNG from what its metadata says."""
         entry = entry_for_file(Path(path))
-        with self._connect() as db:
-            if favourite is None:
+
+        def write(db: sqlite3.Connection) -> bool:
+            star = favourite
+            if star is None:
                 row = db.execute("SELECT favourite FROM images WHERE path = ?", (entry.path,)).fetchone()
-                favourite = bool(row and row[0])
+                star = bool(row and row[0])
             values = _row_values(entry)
-            values[10] = int(favourite)
+            values[10] = int(star)
             db.execute(f"INSERT OR REPLACE INTO images ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", values)
-        return GalleryEntry(**{**entry.__dict__, "favourite": bool(favourite)})
+            return bool(star)
+
+        return GalleryEntry(**{**entry.__dict__, "favourite": self._with_db(write)})
 
     def remove(self, path: str | Path) -> None:
-        with self._connect() as db:
-            db.execute("DELETE FROM images WHERE path = ?", (_key(path),))
+        self._with_db(lambda db: db.execute("DELETE FROM images WHERE path = ?", (_key(path),)))
 
     def set_favourite(self, path: str | Path, favourite: bool) -> None:
-        with self._connect() as db:
-            db.execute("UPDATE images SET favourite = ? WHERE path = ?", (int(favourite), _key(path)))
+        self._with_db(lambda db: db.execute("UPDATE images SET favourite = ? WHERE path = ?",
+                                            (int(favourite), _key(path))))
 
     # -- reading --------------------------------------------------------------------------------
     def get(self, path: str | Path) -> GalleryEntry | None:
-        with self._connect() as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM images WHERE path = ?", (_key(path),)).fetchone()
+        row = self._with_db(lambda db: db.execute(f"SELECT {_COLUMNS} FROM images WHERE path = ?",
+                                                  (_key(path),)).fetchone())
         return _entry(row) if row else None
 
     def query(self, search: str = "", model: str | None = None, favourites_only: bool = False,
@@ -161,16 +220,14 @@ class GalleryIndex:
         sql += " ORDER BY mtime_ns DESC, path DESC"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._connect() as db:
-            return [_entry(row) for row in db.execute(sql, args)]
+        return self._with_db(lambda db: [_entry(row) for row in db.execute(sql, args)])
 
     def models(self) -> list[str]:
-        with self._connect() as db:
-            return [r[0] for r in db.execute("SELECT DISTINCT model FROM images WHERE model != '' ORDER BY model")]
+        return self._with_db(lambda db: [r[0] for r in db.execute(
+            "SELECT DISTINCT model FROM images WHERE model != '' ORDER BY model")])
 
     def count(self) -> int:
-        with self._connect() as db:
-            return db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+        return self._with_db(lambda db: db.execute("SELECT COUNT(*) FROM images").fetchone()[0])
 
     # -- keeping up with the folder -------------------------------------------------------------
     def resync(self, root: str | Path) -> SyncReport:
@@ -179,13 +236,12 @@ class GalleryIndex:
         root = Path(root)
         report = SyncReport()
         on_disk = scan_pngs(root)
-        with self._connect() as db:
-            prefix = _folder_prefix(root)
-            known = {
-                r[0]: (r[1], r[2])
-                for r in db.execute("SELECT path, size, mtime_ns FROM images")
-                if r[0].startswith(prefix)
-            }
+        prefix = _folder_prefix(root)
+        known = self._with_db(lambda db: {
+            r[0]: (r[1], r[2])
+            for r in db.execute("SELECT path, size, mtime_ns FROM images")
+            if r[0].startswith(prefix)
+        })
         for key in known.keys() - on_disk.keys():
             self.remove(key)
             report.removed.append(key)
@@ -203,14 +259,33 @@ class GalleryIndex:
         return report
 
     def rebuild(self, root: str | Path) -> SyncReport:
-        """Forget every entry and re-read all PNGs under `root` (stars of files still there are kept)."""
-        with self._connect() as db:
-            stars = {r[0] for r in db.execute("SELECT path FROM images WHERE favourite = 1")}
-            db.execute("DELETE FROM images")
-        report = self.resync(root)
-        for path in stars:
-            self.set_favourite(path, True)
+        """Re-read all PNGs under `root` into a new index file (stars of files still there are kept)
+        and swap it in only once it is complete: an interrupted rebuild leaves the old index."""
+        stars = self._with_db(lambda db: {r[0] for r in db.execute("SELECT path FROM images WHERE favourite = 1")})
+        fresh_path = self.db_path.with_name(f".{self.db_path.name}.rebuild-{os.getpid()}")
+        try:
+            for leftover in fresh_path.parent.glob(fresh_path.name + "*"):
+                leftover.unlink()
+            fresh = GalleryIndex(fresh_path)
+            report = fresh.resync(root)
+            fresh._with_db(lambda db: db.executemany("UPDATE images SET favourite = 1 WHERE path = ?",
+                                                     [(p,) for p in stars]))
+            os.replace(fresh_path, self.db_path)
+        finally:
+            for leftover in fresh_path.parent.glob(fresh_path.name + "*"):
+                leftover.unlink(missing_ok=True)
+        self.recreated = False
         return report
+
+
+def _error_name(exc: BaseException) -> str:
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if not name:  # Python < 3.11 has no error names: read SQLite's wording
+        text = str(exc).lower()
+        name = ("SQLITE_NOTADB" if "not a database" in text else "SQLITE_CORRUPT" if "malformed" in text
+                else "SQLITE_CANTOPEN" if "unable to open" in text else "SQLITE_READONLY" if "readonly" in text
+                else "")
+    return "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
 
 
 def _folder_prefix(root: str | Path) -> str:
@@ -223,27 +298,28 @@ def _key(path: str | Path) -> str:
 
 
 def entry_for_file(path: Path) -> GalleryEntry:
+    """The entry for one PNG; a file whose settings cannot be used is listed without them."""
     stat = path.stat()
     base = {"path": _key(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     try:
         restored = restore_from_png(path)
-    except ValueError:
-        return GalleryEntry(**base)
-    request = restored.request
-    from aae_desktop.gallery.model_hash import model_display_name
+        request = restored.request
+        from aae_desktop.gallery.model_hash import model_display_name
 
-    return GalleryEntry(
-        **base,
-        prompt=request.prompt,
-        negative_prompt=request.negative_prompt,
-        model=model_display_name(request.model),
-        seed=request.seed,
-        width=request.width,
-        height=request.height,
-        excite=request.excite.enabled,
-        source=restored.source,
-        request_json=json.dumps(request.to_dict(), ensure_ascii=False),
-    )
+        return GalleryEntry(
+            **base,
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt,
+            model=model_display_name(request.model),
+            seed=request.seed,
+            width=request.width,
+            height=request.height,
+            excite=request.excite.enabled,
+            source=restored.source,
+            request_json=json.dumps(request.to_dict(), ensure_ascii=False),
+        )
+    except Exception:  # whatever another program wrote there, the image itself is still listed
+        return GalleryEntry(**base)
 
 
 def _row_values(entry: GalleryEntry) -> list:

@@ -87,8 +87,24 @@ def read_text_chunks(path: str | Path) -> dict[str, str]:
                 text = getattr(img, "text", None) or {}
             text = {k: v for k, v in text.items() if isinstance(v, str)}
             return {str(k): str(v) for k, v in text.items()}
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        # ValueError: Pillow's limit on decompressed text chunks; DecompressionBombError: absurd sizes.
         raise ValueError(f"{Path(path).name} is not an image this app can read ({exc}).") from exc
+
+
+def parse_request_json(raw: str) -> GenerationRequest:
+    """A request from the `aae` chunk's text; InvalidRequest for anything that is not one.
+
+    The text comes from a file anyone can write: besides bad JSON, a value nested deeper than
+    Python's recursion limit is a real (and cheap) way to make json.loads raise RecursionError.
+    """
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidRequest(f"The saved settings are not valid JSON ({exc}).") from exc
+    except RecursionError:
+        raise InvalidRequest("The saved settings are nested too deeply to be settings.") from None
+    return GenerationRequest.from_dict(data)
 
 
 def read_request(path: str | Path) -> GenerationRequest | None:
@@ -96,7 +112,7 @@ def read_request(path: str | Path) -> GenerationRequest | None:
     raw = read_text_chunks(path).get(AAE_CHUNK)
     if raw is None:
         return None
-    return GenerationRequest.from_dict(json.loads(raw))
+    return parse_request_json(raw)
 
 
 @dataclass(frozen=True)
@@ -114,8 +130,8 @@ def restore_from_png(path: str | Path, model: str = "", tokenizer: Any | None = 
     chunks = read_text_chunks(path)
     if AAE_CHUNK in chunks:
         try:
-            return RestoredSettings(GenerationRequest.from_dict(json.loads(chunks[AAE_CHUNK])), "aae")
-        except (ValueError, InvalidRequest):
+            return RestoredSettings(parse_request_json(chunks[AAE_CHUNK]), "aae")
+        except InvalidRequest:
             pass  # fall back to the A1111 text below
     if PARAMETERS_CHUNK in chunks:
         try:

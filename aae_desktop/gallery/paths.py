@@ -40,3 +40,8 @@ def cache_dir() -> Path:
 
 def default_index_path() -> Path:
     return data_dir() / "gallery.sqlite3"
+
+
+def fallback_dir() -> Path:
+    """Where finished images go when the gallery folder fails during a run (<user data>/rescued)."""
+    return data_dir() / "rescued"

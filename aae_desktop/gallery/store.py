@@ -1,16 +1,15 @@
 """Saving results into the gallery folder: atomic, never overwriting, with metadata and attention sidecars.
 
-A save writes a hidden temporary file in the destination folder, flushes it to disk, then gives it
-its final name with a hard link (which fails instead of replacing an existing file). A crash at any
-point leaves either the complete PNG or nothing under a visible name; stale temporary files are
-cleared by `clean_temporary_files` at the next start.
+The PNG is the record; everything else is secondary. A save writes the PNG first (png_files: a
+temporary file, then a link that never replaces a file), then the attention sidecar, then the
+index entry, and a failure of either of the latter is a note, not a lost image. When the gallery
+folder itself fails during a run, the image goes to a fallback folder and a note says where.
 """
 from __future__ import annotations
 
-import os
 import re
+import sqlite3
 import tempfile
-import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,15 +20,22 @@ from PIL import Image
 
 from aae_desktop.engine.events import GenerationResult, ImageResult
 from aae_desktop.engine.request import GenerationRequest
-from aae_desktop.gallery.index import TEMP_SUFFIX, GalleryEntry, GalleryIndex, SyncReport
+from aae_desktop.gallery.index import GalleryEntry, GalleryIndex, SyncReport
 from aae_desktop.gallery.metadata import excited_words, png_info
 from aae_desktop.gallery.model_hash import model_display_name, model_hash
-from aae_desktop.gallery.paths import default_gallery_dir, default_index_path
+from aae_desktop.gallery.paths import default_gallery_dir, default_index_path, fallback_dir
+from aae_desktop.gallery.png_files import (  # noqa: F401  (write_png_atomic and friends are used from here too)
+    STALE_TEMP_SECONDS,
+    TEMP_SUFFIX,
+    FolderUnusable,
+    check_folder_writable,
+    tidy_temporary_files,
+    write_png_atomic,
+)
 from aae_desktop.gallery.sidecar import AttentionData, save_attention, sidecar_path
 
 SLUG_WORDS = 6
 SLUG_CHARS = 40
-STALE_TEMP_SECONDS = 3600  # a save takes well under a second; older temp files are leftovers of a crash
 
 
 def prompt_slug(prompt: str) -> str:
@@ -48,53 +54,9 @@ def day_folder(root: Path, when: datetime) -> Path:
     return root / f"{when:%Y-%m-%d}"
 
 
-def write_png_atomic(image: Image.Image, folder: Path, stem: str, pnginfo: Any = None) -> Path:
-    """Write `image` as `<stem>.png` in `folder` (or `<stem>-2.png`, ... if taken); return the path."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}-", suffix=".png" + TEMP_SUFFIX, dir=folder)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            image.save(handle, format="PNG", pnginfo=pnginfo)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return _claim_name(tmp, folder, stem, ".png")
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _claim_name(tmp: Path, folder: Path, stem: str, suffix: str) -> Path:
-    for n in range(1, 10_000):
-        target = folder / (f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}")
-        try:
-            os.link(tmp, target)  # atomic, and refuses to replace an existing file
-            return target
-        except FileExistsError:
-            continue
-        except OSError:
-            # File systems without hard links (some FAT/network drives): rename cannot overwrite on
-            # Windows; elsewhere the exists() check narrows, but cannot close, the race.
-            if target.exists():
-                continue
-            os.rename(tmp, target)
-            return target
-    raise OSError(f"No free file name for {stem} in {folder}")
-
-
-def clean_temporary_files(root: Path, older_than: float = STALE_TEMP_SECONDS) -> list[Path]:
-    """Remove temporary files that a killed save left behind (never complete images)."""
-    removed = []
-    if not root.is_dir():
-        return removed
-    cutoff = time.time() - older_than
-    for path in root.rglob(f".*{TEMP_SUFFIX}"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed.append(path)
-        except OSError:
-            pass
-    return removed
+def clean_temporary_files(root: Path) -> list[Path]:
+    """Tidy the temporary files killed saves left (complete images are recovered); return those removed."""
+    return tidy_temporary_files(root).removed
 
 
 @dataclass(frozen=True)
@@ -102,7 +64,8 @@ class SavedImage:
     path: Path
     request: GenerationRequest
     attention_path: Path | None
-    entry: GalleryEntry | None
+    entry: GalleryEntry | None  # None when the index could not take it (the PNG is there all the same)
+    in_fallback: bool = False  # saved to paths.fallback_dir() because the gallery folder failed
 
 
 class GalleryStore:
@@ -114,20 +77,74 @@ class GalleryStore:
         self.index = GalleryIndex(index_path or default_index_path())
         self._trash = trash
         self.tokenizer = tokenizer  # turns token indices into words for the A1111 text; optional
+        self._notes: list[str] = []
+
+    # -- what the user should hear about ------------------------------------------------------------
+    def take_notes(self) -> list[str]:
+        """Notes since the last call (an index moved aside, images recovered or saved elsewhere)."""
+        notes, self._notes = self.index.notes + self._notes, []
+        self.index.notes = []
+        return notes
+
+    def check_writable(self) -> None:
+        """Raise FolderUnusable (a one-sentence message) unless new images can be saved into the gallery."""
+        try:
+            check_folder_writable(self.root)
+        except FolderUnusable as exc:
+            raise FolderUnusable(f"The gallery folder cannot take new images: {exc}.") from exc
+
+    def _repair_index(self) -> None:
+        """A damaged index was replaced by an empty one: fill it from the PNGs, as the note promised."""
+        if self.index.recreated:
+            self.index.recreated = False
+            self.index.resync(self.root)
 
     # -- saving ---------------------------------------------------------------------------------
     def save_image(self, image: Image.Image, request: GenerationRequest, *, attention: AttentionData | None = None,
                    model_name: str | None = None, hash_: str | None = None, when: datetime | None = None,
                    extra: dict[str, Any] | None = None, scheduler_class: str | None = None) -> SavedImage:
-        """Save one image whose `request` reproduces it alone (num_images=1, its own seed)."""
+        """Save one image whose `request` reproduces it alone (num_images=1, its own seed).
+
+        Raises OSError only when neither the gallery folder nor the fallback folder can take it.
+        """
         when = when or datetime.now()
         info = png_info(request, extra, model_name=model_name or model_display_name(request.model) or None,
                         model_hash=hash_, words=excited_words(request, self.tokenizer) or None,
                         scheduler_class=scheduler_class)
-        path = write_png_atomic(image, day_folder(self.root, when), image_name(request, when), info)
-        attention_path = save_attention(path, attention) if attention else None
-        entry = self.index.add(path)
+        stem = image_name(request, when)
+        try:
+            path = write_png_atomic(image, day_folder(self.root, when), stem, info)
+        except OSError as exc:
+            path = self._save_elsewhere(image, stem, info, exc)
+            return SavedImage(path, request, None, None, in_fallback=True)
+        attention_path = None
+        if attention:
+            try:
+                attention_path = save_attention(path, attention)
+            except OSError as exc:
+                self._notes.append(f"The heat maps of {path.name} could not be saved ({exc}); the image is saved.")
+        try:
+            entry = self.index.add(path)
+            self._repair_index()
+        except (sqlite3.Error, OSError) as exc:
+            entry = None
+            self._notes.append(f"{path.name} is saved but not in the gallery index ({exc}); it will appear after "
+                               "the next start or `aae-desktop gallery rebuild`.")
         return SavedImage(path, request, attention_path, entry)
+
+    def _save_elsewhere(self, image: Image.Image, stem: str, info: Any, failure: OSError) -> Path:
+        """The gallery folder failed mid-run (removed, full, made read-only): keep the image anyway."""
+        last: OSError = failure
+        for folder in (fallback_dir(), Path(tempfile.gettempdir()) / "aae-desktop-rescued"):
+            try:
+                path = write_png_atomic(image, folder, stem, info)
+            except OSError as exc:
+                last = exc
+                continue
+            self._notes.append(f"The gallery folder {self.root} could not be written ({failure.strerror or failure}); "
+                               f"the image was saved to {path} instead.")
+            return path
+        raise last
 
     def save_result(self, result: GenerationResult, extra: dict[str, Any] | None = None,
                     when: datetime | None = None) -> list[SavedImage]:
@@ -154,7 +171,11 @@ class GalleryStore:
     # -- browsing -------------------------------------------------------------------------------
     def entries(self, search: str = "", model: str | None = None, favourites_only: bool = False,
                 limit: int | None = None) -> list[GalleryEntry]:
-        return self.index.query(search, model, favourites_only, root=self.root, limit=limit)
+        found = self.index.query(search, model, favourites_only, root=self.root, limit=limit)
+        if self.index.recreated:  # the index was found damaged just now: answer from the rebuilt one
+            self._repair_index()
+            found = self.index.query(search, model, favourites_only, root=self.root, limit=limit)
+        return found
 
     def set_favourite(self, path: str | Path, favourite: bool) -> None:
         self.index.set_favourite(path, favourite)
@@ -173,9 +194,18 @@ class GalleryStore:
         self.index.remove(path)
 
     def resync(self) -> SyncReport:
-        clean_temporary_files(self.root)
+        self._tidy()
+        self.index.recreated = False
         return self.index.resync(self.root)
 
     def rebuild(self) -> SyncReport:
-        clean_temporary_files(self.root)
+        self._tidy()
         return self.index.rebuild(self.root)
+
+    def _tidy(self) -> None:
+        recovered = tidy_temporary_files(self.root).recovered
+        if recovered:
+            n = len(recovered)
+            names = ", ".join(str(p) for p in recovered[:3]) + (", ..." if n > 3 else "")
+            self._notes.append(f"Recovered {n} image{'s' if n != 1 else ''} that an interrupted save left unfinished: "
+                               f"{names}.")

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -35,6 +36,7 @@ from aae_desktop.ui.iterate.result_strip import ResultItem, ResultStrip
 from aae_desktop.ui.run.run_status import RunStatus
 from aae_desktop.ui.run.worker import WorkerController
 from aae_desktop.ui.run.worker_events import (
+    ImageFinished,
     ModelLoaded,
     ModelLoadStarted,
     PreviewImage,
@@ -49,7 +51,10 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    results_ready = Signal(object)  # GenerationResult, once per finished run (the gallery saves it)
+    # Each image as soon as it is finished (engine.events.ImageResult): the gallery saves it then, so
+    # a batch that is cancelled, fails or is closed later keeps every image it finished.
+    image_ready = Signal(object)
+    results_ready = Signal(object)  # GenerationResult, once per finished run (heat maps, self-test)
 
     def __init__(self, store: SettingsStore, engine: Engine | None = None, settings: Settings | None = None):
         super().__init__()
@@ -62,6 +67,12 @@ class MainWindow(QMainWindow):
         self._load_options = LoadOptions(device=self.settings.device, precision=self.settings.precision)
         self._run_words: dict[int, str] = {}
         self._loaded: ModelLoaded | None = None  # what the worker holds now
+        # Checks a run must pass before it starts, besides the request's own validation: each returns
+        # None or (title, message) for the banner. The gallery adds "can the folder take the images?".
+        self.run_checks: list[Callable[[GenerationRequest], tuple[str, str] | None]] = []
+        # Run when the window closes, after the worker has stopped and its last images have arrived
+        # (the gallery waits there for its saves to reach the disk).
+        self.close_hooks: list[Callable[[], None]] = []
         self._build_widgets()
         self._build_menus()
         self._connect_worker()
@@ -271,6 +282,8 @@ class MainWindow(QMainWindow):
         except InvalidRequest as exc:
             self.banner.show_error("Check the settings", exc.message_for(self.field_labels()))
             return
+        if not self.preflight(request):
+            return
         if warnings:
             self.banner.show_info(" ".join(warnings))
         parsed = tokenize_prompt(self.prompt_editor.tokenizer, request.prompt) if self.prompt_editor.tokenizer else None
@@ -284,6 +297,15 @@ class MainWindow(QMainWindow):
         self.run_status.readout.clear()
         self.run_status.busy("Starting…")
         self._set_busy(True)
+
+    def preflight(self, request: GenerationRequest) -> bool:
+        """Run the extra checks (see run_checks); show the first problem in the banner."""
+        for check in self.run_checks:
+            problem = check(request)
+            if problem is not None:
+                self.banner.show_error(*problem)
+                return False
+        return True
 
     def cancel(self) -> None:
         if self.worker.busy:
@@ -311,6 +333,7 @@ class MainWindow(QMainWindow):
         w.model_loaded.connect(self._on_model_loaded)
         w.progressed.connect(self._on_progressed)
         w.preview_ready.connect(self._on_preview)
+        w.image_finished.connect(self._on_image_finished)
         w.finished.connect(self._on_finished)
         w.failed.connect(self._on_failed)
         w.cancelled.connect(self._on_cancelled)
@@ -347,12 +370,17 @@ class MainWindow(QMainWindow):
             # Engine previews come with denoising events, whose step counts the steps finished.
             self.preview.show_image(payload.image, f"preview · step {payload.step}")
 
+    def _on_image_finished(self, payload: ImageFinished) -> None:
+        if isinstance(self.gallery_widget, ResultStrip):
+            self.gallery_widget.results.add(payload.image, payload.result)
+        caption = f"seed {payload.result.seed}"
+        if payload.num_images > 1:
+            caption += f" · image {payload.index + 1} of {payload.num_images}"
+        self.preview.show_image(payload.image, caption)
+        self.image_ready.emit(payload.result)
+
     def _on_finished(self, payload: RunFinished) -> None:
         result: GenerationResult = payload.result
-        strip = self.gallery_widget if isinstance(self.gallery_widget, ResultStrip) else None
-        for image, image_result in zip(payload.images, result.images):
-            if strip is not None:
-                strip.results.add(image, image_result)
         if payload.images:
             self.preview.show_image(payload.images[0], f"seed {result.images[0].seed}")
         self.run_status.done(f"Done in {result.elapsed:.1f} s on {result.device}")
@@ -372,12 +400,20 @@ class MainWindow(QMainWindow):
                 message += f" Still using {self._loaded.name}."
             else:
                 self.model_status.setText("No model loaded")
+        if payload.completed:
+            verb = "is" if payload.completed == 1 else "are"
+            message += f" The {_images(payload.completed)} finished before that {verb} kept."
         self.banner.show_error(payload.title, message)
         if not self.worker.busy or payload.run_id is not None:
             self.run_status.idle(payload.title)
 
-    def _on_cancelled(self, _payload: RunCancelled) -> None:
-        self.run_status.idle("Cancelled")
+    def _on_cancelled(self, payload: RunCancelled) -> None:
+        # Cancel means "make no more": what was finished is shown and saved, and the bar says so.
+        if payload.completed:
+            self.run_status.idle(f"Cancelled after {payload.completed} of {_images(payload.num_images)} "
+                                 "(the finished ones are kept)")
+        else:
+            self.run_status.idle("Cancelled")
 
     def _show_result_item(self, item: ResultItem) -> None:
         self.preview.show_image(item.image, f"seed {item.result.seed}")
@@ -430,4 +466,13 @@ class MainWindow(QMainWindow):
         self.save_settings()
         # Cancel stops the run within one UNet call, so this returns quickly even mid-generation.
         self.worker.shutdown(timeout_ms=2000)
+        # Images the worker finished just before it stopped are still queued as events: deliver them
+        # now (the gallery saves them), since the event loop may not run again.
+        QCoreApplication.sendPostedEvents()
+        for hook in self.close_hooks:
+            hook()
         super().closeEvent(event)
+
+
+def _images(count: int) -> str:
+    return f"{count} image{'s' if count != 1 else ''}"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aae_desktop.gallery import store as store_module
+from aae_desktop.gallery import png_files as store_module  # where the atomic write lives
 from aae_desktop.gallery.metadata import read_request
 from aae_desktop.gallery.sidecar import load_attention, sidecar_path
 from aae_desktop.gallery.store import GalleryStore, clean_temporary_files, prompt_slug, write_png_atomic

@@ -46,7 +46,7 @@ class FakeEngine:
             raise ModelLoadError(f"{source} is not a diffusers model folder (model_index.json is missing).")
         return FakeModel(source)
 
-    def generate(self, model, request, on_step, cancel):
+    def generate(self, model, request, on_step, cancel, on_image=None):
         self.runs.append(request)
         request.validate()
         started = time.perf_counter()
@@ -68,6 +68,8 @@ class FakeEngine:
                     cancel.wait(self.step_seconds)
             image = Image.new("RGB", (request.width // 8, request.height // 8), (0, 128, 255))
             images.append(ImageResult(image=image, seed=request.seed + i, request=request.for_image(i)))
+            if on_image is not None:  # like the real engine: each image as soon as it is finished
+                on_image(images[-1])
         return GenerationResult(request, images, time.perf_counter() - started, "cpu")
 
 

@@ -163,9 +163,10 @@ def test_ab_and_seed_sweep_end_to_end_on_tiny_model(qtbot, window_with_gallery, 
     assert kinds == [False, True]  # both halves are in the gallery, A&E on and off
 
     integration.sweep_count.setValue(2)
-    with qtbot.waitSignal(integration.gallery.saved, timeout=SLOW):
-        with qtbot.waitSignal(integration.runner.sweep_ready, timeout=SLOW) as sweep:
-            window.findChild(QPushButton, "sweepRunButton").click()
+    with qtbot.waitSignal(integration.runner.sweep_ready, timeout=SLOW) as sweep:
+        window.findChild(QPushButton, "sweepRunButton").click()
+    # Each image is saved as soon as it is finished; the grid learns where each one went.
+    qtbot.waitUntil(lambda: sorted(integration.grid.paths) == [5, 6], timeout=SLOW)
     assert sweep.args[0].seeds == [5, 6]
     assert sorted(integration.grid.cells) == [5, 6]
     integration.grid.cells[6].click()

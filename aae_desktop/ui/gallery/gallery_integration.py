@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QTabWi
 from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.events import GenerationResult
 from aae_desktop.gallery.grid import save_grid
+from aae_desktop.gallery.png_files import FolderUnusable
 from aae_desktop.gallery.store import GalleryStore
 from aae_desktop.ui.iterate.ab_view import ABView
 from aae_desktop.ui.gallery.gallery_view import GalleryView
@@ -47,6 +48,7 @@ class GalleryIntegration:
         self.drop = PngDropHandler(window, current_model=lambda: window.model_source,
                                    tokenizer=lambda: window.prompt_editor.tokenizer)
         self._connect()
+        window.run_checks.append(self.check_folder)
         window.set_gallery_widget(self.tabs)
         self._default_split(window)
         window.gallery = self
@@ -81,12 +83,15 @@ class GalleryIntegration:
 
     def _connect(self) -> None:
         w = self.window
+        w.image_ready.connect(self.on_image)
         w.results_ready.connect(self.on_results)
+        w.close_hooks.append(lambda: self.gallery.background.wait(60_000))
         self.gallery.restore_requested.connect(self._restore)
         self.gallery.seed_requested.connect(w.apply_seed)
         self.gallery.heatmaps_requested.connect(self._show_heatmaps_of_file)
         self.gallery.image_selected.connect(self._preview_file)
         self.gallery.message.connect(lambda text: w.statusBar().showMessage(text, 8000))
+        self.gallery.problem.connect(w.banner.show_info)
         self.gallery.saved.connect(self.grid.set_saved_paths)
         self.gallery.folder_changed.connect(self._folder_changed)
         self.gallery.autosave_changed.connect(lambda on: setattr(self.window.settings, "autosave", on))
@@ -99,10 +104,13 @@ class GalleryIntegration:
         self.drop.failed.connect(lambda text: w.banner.show_error("Nothing to restore", text))
 
     # -- results ------------------------------------------------------------------------------------
-    def on_results(self, result: GenerationResult) -> None:
+    def on_image(self, item) -> None:
+        """Save each image as soon as it is finished, not when the whole batch is."""
         # The words behind the token indices go into the A1111 text ("AAE tokens") for other tools.
         self.store.tokenizer = self.window.prompt_editor.tokenizer
-        self.gallery.save_result(result)
+        self.gallery.save_image(item)
+
+    def on_results(self, result: GenerationResult) -> None:
         # A plain-SD run (the B half of an A/B) has no maps: keep showing the last one that had.
         with_maps = [item for item in result.images if item.attention_maps]
         if with_maps:
@@ -147,7 +155,18 @@ class GalleryIntegration:
         except InvalidRequest as exc:
             self.window.banner.show_error("Check the settings", exc.message_for(self.window.field_labels()))
             return None
-        return request
+        return request if self.window.preflight(request) else None
+
+    def check_folder(self, _request) -> tuple[str, str] | None:
+        """Before a run: the images it makes must have somewhere to go."""
+        if not self.gallery.autosave:
+            return None
+        try:
+            self.store.check_writable()
+        except FolderUnusable as exc:
+            return ("Gallery folder", f"{exc} Choose another folder (Gallery ▸ Folder…) or switch off "
+                                      "“Save every image”.")
+        return None
 
     def run_ab(self) -> None:
         request = self._request()

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aae_desktop.engine.events import GenerationResult
+from aae_desktop.engine.events import GenerationResult, ImageResult
 from aae_desktop.gallery.a1111 import format_parameters
 from aae_desktop.gallery.index import GalleryEntry
 from aae_desktop.gallery.paths import cache_dir
@@ -42,6 +42,7 @@ class GalleryView(QWidget):
     heatmaps_requested = Signal(str)  # image path: show its attention maps
     saved = Signal(object)  # list[SavedImage], once a result is on disk and indexed
     message = Signal(str)  # for the status bar: what happened, or why it could not
+    problem = Signal(str)  # worth a banner: an index moved aside, images recovered or saved elsewhere
     folder_changed = Signal(str)  # the artist picked another gallery folder
     autosave_changed = Signal(bool)
     image_selected = Signal(str, str)  # path, caption: the window shows it large in its preview
@@ -145,7 +146,13 @@ class GalleryView(QWidget):
     def start(self) -> None:
         """Show what the index knows now, then resync with the folder in the background."""
         self.model.refresh()
+        self._emit_notes()
         self.background.call(self.store.resync, self._resynced, self._report_error)
+
+    def _emit_notes(self) -> None:
+        notes = self.store.take_notes()
+        if notes:
+            self.problem.emit(" ".join(notes))
 
     def set_root(self, folder: str | Path) -> None:
         """Save into and list `folder` from now on (created when missing)."""
@@ -162,6 +169,7 @@ class GalleryView(QWidget):
         # Refresh even when this resync changed nothing: another process (the CLI, a second
         # window) may have brought the index up to date since our first listing.
         self.refresh()
+        self._emit_notes()
 
     def refresh(self) -> None:
         selected = self.selected_entry()
@@ -195,10 +203,28 @@ class GalleryView(QWidget):
         """Save a finished generation in the background; `saved` fires when it is on disk."""
         if not self.autosave:
             return
-        self.background.call(lambda: self.store.save_result(result), self._on_saved, self._report_error)
+        self.background.call(lambda: self.store.save_result(result), self._on_saved, self._report_save_error)
+
+    def save_image(self, item: ImageResult) -> None:
+        """Save one finished image in the background; `saved` fires (with a one-item list) when it is on disk."""
+        if not self.autosave:
+            return
+        store = self.store
+
+        def save() -> list[SavedImage]:
+            return [store.save_image_result(item, hash_=store.model_hash(item.request.model))]
+
+        self.background.call(save, self._on_saved, self._report_save_error)
+
+    def _report_save_error(self, exc: Exception) -> None:
+        """Neither the gallery folder nor the fallback folder took the image: say so loudly."""
+        self._report_error(exc)
+        self.problem.emit(f"An image could not be saved, neither in the gallery folder nor in the fallback folder "
+                          f"({exc}). Choose another folder with Folder… before the next run.")
 
     def _on_saved(self, saved: list[SavedImage]) -> None:
         self.refresh()
+        self._emit_notes()
         self.saved.emit(saved)
         if saved:
             self.message.emit(f"Saved {len(saved)} image{'s' if len(saved) != 1 else ''} to {saved[0].path.parent}")

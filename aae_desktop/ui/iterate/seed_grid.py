@@ -25,6 +25,9 @@ class SeedGridView(QWidget):
         self.setObjectName("seedGridView")
         self.result: GenerationResult | None = None
         self.paths: dict[int, str] = {}
+        # Every image the gallery reported saved, by its request: images are saved one by one as they
+        # finish, so most are on disk before the sweep (and this grid) is complete.
+        self._saved: dict = {}
         self.cells: dict[int, QToolButton] = {}
         self.title = QLabel("Seed sweep: render N seeds to compare them here.", objectName="seedGridTitle")
         self.save_button = QPushButton("Save grid", objectName="seedGridSave", enabled=False)
@@ -40,7 +43,7 @@ class SeedGridView(QWidget):
 
     def set_result(self, result: GenerationResult) -> None:
         self.result = result
-        self.paths = {}
+        self.paths = {r.seed: self._saved[r.request] for r in result.images if r.request in self._saved}
         while self.grid.count():
             item = self.grid.takeAt(0)
             if item.widget():
@@ -63,12 +66,12 @@ class SeedGridView(QWidget):
 
     def set_saved_paths(self, saved) -> None:
         """Map cells to gallery files once the autosave reports them (list of SavedImage)."""
-        if self.result is None:
-            return
-        wanted = {r.request for r in self.result.images}
+        for item in saved:
+            self._saved[item.request] = str(Path(item.path).resolve())
+        wanted = {r.request for r in self.result.images} if self.result is not None else set()
         for item in saved:
             if item.request in wanted:
-                self.paths[item.request.seed] = str(Path(item.path).resolve())
+                self.paths[item.request.seed] = self._saved[item.request]
 
     def images(self) -> list[Image.Image]:
         return [r.image for r in self.result.images] if self.result else []

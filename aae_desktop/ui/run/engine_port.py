@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Protocol
 
-from aae_desktop.engine.events import GenerationResult, StepEvent
+from aae_desktop.engine.events import GenerationResult, ImageResult, StepEvent
 from aae_desktop.engine.models import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
 
@@ -24,10 +24,12 @@ class Engine(Protocol):
         request: GenerationRequest,
         on_step: Callable[[StepEvent], None],
         cancel: threading.Event,
+        on_image: Callable[[ImageResult], None] | None = None,
     ) -> GenerationResult:
         """Run a request; raise engine.errors.GenerationCancelled when `cancel` is set.
 
         `on_step` may have a `wants_preview()` method: previews are then made only when it says yes.
+        `on_image` gets each image as soon as it is finished (engine.generate's on_image).
         """
 
 
@@ -48,13 +50,13 @@ class DiffusersEngine:
             _leave_a_core_for_the_ui()
         return model
 
-    def generate(self, model, request, on_step, cancel) -> GenerationResult:
+    def generate(self, model, request, on_step, cancel, on_image=None) -> GenerationResult:
         from aae_desktop.engine.generate import generate
 
         # Latent previews are cheap approximations, but each copies data off the device: the worker's
         # throttle says when one would reach the screen.
         return generate(model, request, on_step=on_step, cancel=cancel, preview_every=1,
-                        preview_wanted=getattr(on_step, "wants_preview", None))
+                        preview_wanted=getattr(on_step, "wants_preview", None), on_image=on_image)
 
 
 def _leave_a_core_for_the_ui() -> None:

@@ -1,6 +1,8 @@
 """The generation worker: one long-lived QThread that owns the loaded model and runs requests."""
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import itertools
 import logging
 import threading
@@ -23,6 +25,7 @@ from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.ui.run.engine_port import Engine, model_tokenizer
 from aae_desktop.ui.image_convert import pil_to_qimage
 from aae_desktop.ui.run.worker_events import (
+    ImageFinished,
     ModelLoaded,
     ModelLoadStarted,
     PreviewImage,
@@ -51,6 +54,7 @@ class GenerationWorker(QObject):
     tokenizer_loaded = Signal(object)  # TokenizerLoaded
     progressed = Signal(object)  # Progress
     preview_ready = Signal(object)  # PreviewImage
+    image_finished = Signal(object)  # ImageFinished, once per image, as soon as it is decoded
     finished = Signal(object)  # RunFinished
     failed = Signal(object)  # RunFailed
     cancelled = Signal(object)  # RunCancelled
@@ -82,21 +86,33 @@ class GenerationWorker(QObject):
     @Slot(object)
     def run(self, job: "_Job") -> None:
         if job.cancel.is_set():  # cancelled while it waited in the queue
-            self.cancelled.emit(RunCancelled(job.run_id))
+            self.cancelled.emit(RunCancelled(job.run_id, 0, job.request.num_images))
             return
         self.started.emit(RunStarted(job.run_id, job.request))
+        handed_out: list[Any] = []
+
+        def hand_out(item: Any) -> None:
+            # Each image leaves the worker as soon as it exists, so the window can show and save it
+            # while the next one renders: a cancel or a failure later in the batch cannot lose it.
+            handed_out.append(item)
+            self.image_finished.emit(ImageFinished(job.run_id, len(handed_out) - 1, job.request.num_images, item,
+                                                   pil_to_qimage(item.image)))
+
         try:
             self._ensure_model(job.request.model, job.options)
             if job.cancel.is_set():
                 raise GenerationCancelled("Cancelled before the first step.")
             throttle = _StepThrottle(self, job.run_id)
-            result = self._engine.generate(self._model, job.request, throttle, job.cancel)
+            result = _generate(self._engine, self._model, job.request, throttle, job.cancel, hand_out)
         except GenerationCancelled:
-            self.cancelled.emit(RunCancelled(job.run_id))
+            self.cancelled.emit(RunCancelled(job.run_id, len(handed_out), job.request.num_images))
             return
         except Exception as exc:
-            self.failed.emit(_describe_failure(job.run_id, exc))
+            failure = _describe_failure(job.run_id, exc)
+            self.failed.emit(dataclasses.replace(failure, completed=len(handed_out)))
             return
+        for item in result.images[len(handed_out):]:  # an engine that does not hand images out one by one
+            hand_out(item)
         images = tuple(pil_to_qimage(r.image) for r in result.images)
         self.finished.emit(RunFinished(job.run_id, result, images))
 
@@ -133,6 +149,15 @@ class GenerationWorker(QObject):
                 tokenizer=model_tokenizer(model),
             )
         )
+
+
+def _generate(engine: Engine, model: Any, request: GenerationRequest, on_step: Any, cancel: threading.Event,
+              on_image: Any) -> Any:
+    """engine.generate with on_image when the engine takes it (engines written before it still work:
+    their images are handed out when the run ends)."""
+    if "on_image" in inspect.signature(engine.generate).parameters:
+        return engine.generate(model, request, on_step, cancel, on_image=on_image)
+    return engine.generate(model, request, on_step, cancel)
 
 
 class _StepThrottle:
@@ -220,6 +245,7 @@ class WorkerController(QObject):
     tokenizer_loaded = Signal(object)
     progressed = Signal(object)
     preview_ready = Signal(object)
+    image_finished = Signal(object)
     finished = Signal(object)
     failed = Signal(object)
     cancelled = Signal(object)
@@ -239,7 +265,7 @@ class WorkerController(QObject):
         self._ids = itertools.count(1)
         self._job: _Job | None = None
         for name in ("started", "model_load_started", "model_loaded", "tokenizer_loaded", "progressed",
-                     "preview_ready"):
+                     "preview_ready", "image_finished"):
             getattr(self._worker, name).connect(getattr(self, name))
         # The end-of-run signals pass through the controller so that `busy` is already False
         # when anyone hears them (a listener may submit the next run straight away).

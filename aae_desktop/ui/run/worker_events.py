@@ -61,6 +61,17 @@ class PreviewImage:
 
 
 @dataclass(frozen=True)
+class ImageFinished:
+    """One image of a run, sent the moment it is decoded (before the next one starts)."""
+
+    run_id: int
+    index: int  # 0-based position in the batch
+    num_images: int
+    result: Any  # engine.events.ImageResult
+    image: QImage
+
+
+@dataclass(frozen=True)
 class RunFinished:
     run_id: int
     result: GenerationResult
@@ -75,8 +86,11 @@ class RunFailed:
     message: str
     # The InvalidRequest itself, so the window can name the field with its own label.
     error: Exception | None = None
+    completed: int = 0  # images of the batch finished (and handed out) before the failure
 
 
 @dataclass(frozen=True)
 class RunCancelled:
     run_id: int
+    completed: int = 0  # images finished (and handed out) before the cancel: kept, not discarded
+    num_images: int = 0

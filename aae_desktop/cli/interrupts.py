@@ -1,0 +1,53 @@
+"""Ctrl-C and SIGTERM during a CLI render: stop making images, keep the finished ones.
+
+Python's default turns Ctrl-C into KeyboardInterrupt wherever the interpreter happens to be, which
+could be halfway through saving an image. Here the first Ctrl-C (or a SIGTERM from a service
+manager or `kill`) only sets the engine's cancel event: the run stops before its next UNet call,
+and images already handed to the saver are on disk. A second Ctrl-C stops at once.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+
+@dataclass
+class StopRequest:
+    event: threading.Event = field(default_factory=threading.Event)
+    signum: int | None = None  # what asked for the stop
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM)."""
+        return 128 + (self.signum or signal.SIGINT)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[StopRequest]:
+    stop = StopRequest()
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.event.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # the second Ctrl-C: the user does not want to wait for the step
+        stop.signum = signum
+        stop.event.set()
+        try:  # a raw write: a signal handler must not wait on the locks of the progress bar or sys.stderr
+            os.write(2, b"\naae-desktop: stopping after the current step; finished images are kept "
+                        b"(Ctrl-C again stops at once).\n")
+        except OSError:
+            pass
+
+    wanted = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # signal handlers live on the main thread
+        for signum in wanted:
+            previous[signum] = signal.signal(signum, handler)
+    try:
+        yield stop
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
