@@ -1,4 +1,4 @@
-"""`aae-desktop models`: the Stable Diffusion models in the Hugging Face cache and the recent list; `--inspect FILE`."""
+"""`aae-desktop models`: the SD 1.x/2.x/SDXL models in the Hugging Face cache and the recent list; `--inspect FILE`."""
 from __future__ import annotations
 
 import argparse
@@ -28,7 +28,9 @@ def run_models(args: argparse.Namespace) -> int:
     from aae_desktop.engine.model_library import ModelLibrary
 
     cache_dir = args.cache_dir or str(hf_cache_dir())
-    cached = list_cached_models(cache_dir)
+    found = list_cached_models(cache_dir, include_unsupported=True)
+    cached = [m for m in found if not m.refusal]
+    unusable = [m for m in found if m.refusal]  # listed with the reason, so nobody wonders where they went
     recent = ModelLibrary().recent()
     if args.json:
         print(json.dumps({
@@ -38,6 +40,8 @@ def run_models(args: argparse.Namespace) -> int:
                  "snapshot": str(m.snapshot), "complete": m.complete, "missing": list(m.missing)}
                 for m in cached
             ],
+            "not_supported": [{"repo_id": m.repo_id, "pipeline_class": m.pipeline_class, "reason": m.refusal}
+                              for m in unusable],
             "recent": [{"source": r.source, "name": r.name, "kind": r.kind, "family": r.family} for r in recent],
         }, indent=2))
         return 0
@@ -47,6 +51,10 @@ def run_models(args: argparse.Namespace) -> int:
     for m in cached:
         state = "" if m.complete else f"  INCOMPLETE (missing {', '.join(m.missing)})"
         print(f"  {m.repo_id:<45} {family_label(m.family):<30} {format_size(m.size_on_disk):>9}{state}")
+    if unusable:
+        print("  Also there, but not models this app runs:")
+        for m in unusable:
+            print(f"    {m.refusal}")
     print("Recent:")
     if not recent:
         print("  (none yet)")
@@ -61,16 +69,17 @@ def _inspect(path: str, as_json: bool) -> int:
     from aae_desktop.engine.families import family_label
     from aae_desktop.engine.single_file import inspect_checkpoint
 
-    info = inspect_checkpoint(path)  # ModelLoadError -> one line on stderr, exit 2
-    family = family_label(info.family) if info.family else "SD 2.x, 512 px or 768 px unknown (choose sd2 or sd2v)"
+    info = inspect_checkpoint(path)  # ModelLoadError (incl. files we cannot run) -> one line on stderr, exit 2
+    family = family_label(info.family) if info.family else f"{info.family_reason} (render asks for --family)"
     if as_json:
-        print(json.dumps({"path": str(info.path), "family": info.family, "reason": info.family_reason,
-                          "text_encoder": info.text_encoder, "cross_attention_dim": info.cross_attention_dim,
-                          "size_bytes": info.size}, indent=2))
+        print(json.dumps({"path": str(info.path), "family": info.family, "family_label": family,
+                          "reason": info.family_reason, "text_encoder": info.text_encoder,
+                          "cross_attention_dim": info.cross_attention_dim, "size_bytes": info.size}, indent=2))
         return 0
     print(f"{info.path.name}: {family}")
     print(f"  because: {info.family_reason}")
-    print(f"  size: {format_size(info.size)}; text encoder: {info.text_encoder} ({info.cross_attention_dim} wide)")
+    print(f"  size: {format_size(info.size)}; text encoders: {info.text_encoder_description}, "
+          f"{info.cross_attention_dim} wide")
     return 0
 
 

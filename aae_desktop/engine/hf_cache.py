@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.families import family_from_configs, get_family, supported_pipeline_classes
+from aae_desktop.engine.families import family_from_configs, get_family
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -25,6 +25,7 @@ class CachedModel:
     pipeline_class: str
     family: str  # a families.FAMILIES key, from its configs
     missing: tuple[str, ...] = ()  # components whose weights are not in the snapshot
+    refusal: str | None = None  # why the app cannot run it (an SDXL refiner, a FLUX model, ...); None = it can
 
     @property
     def complete(self) -> bool:
@@ -47,10 +48,16 @@ def looks_like_repo_id(text: str) -> bool:
     return bool(_REPO_ID.match(text)) and not Path(text).expanduser().exists()
 
 
-def list_cached_models(cache_dir: str | Path | None = None) -> list[CachedModel]:
-    """Every supported pipeline (families.FAMILIES) in the cache, newest first (never touches the network)."""
+def list_cached_models(cache_dir: str | Path | None = None, include_unsupported: bool = False) -> list[CachedModel]:
+    """Every supported pipeline (families.FAMILIES) in the cache, newest first (never touches the network).
+
+    `include_unsupported` adds the other diffusers pipelines found there (refiners, inpainting, SD3, FLUX,
+    ...) with `refusal` saying why they cannot be used, so a list can explain their absence.
+    """
     from huggingface_hub import scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
+
+    from aae_desktop.engine.unsupported import folder_refusal
 
     folder = Path(cache_dir) if cache_dir else hf_cache_dir()
     try:
@@ -64,7 +71,10 @@ def list_cached_models(cache_dir: str | Path | None = None) -> list[CachedModel]
         revision = _preferred_revision(repo.revisions)
         snapshot = Path(revision.snapshot_path)
         pipeline_class = _pipeline_class(snapshot)
-        if pipeline_class not in supported_pipeline_classes():
+        if not pipeline_class:
+            continue  # not a diffusers pipeline (a tokenizer, a LoRA repo, a dataset...)
+        refusal = folder_refusal(snapshot, name=repo.repo_id)  # the repo's name, not its commit folder's
+        if refusal and not include_unsupported:
             continue
         family = folder_family(snapshot)
         models.append(
@@ -76,7 +86,8 @@ def list_cached_models(cache_dir: str | Path | None = None) -> list[CachedModel]
                 last_modified=revision.last_modified,
                 pipeline_class=pipeline_class,
                 family=family,
-                missing=tuple(c for c in required_weights(family) if not _has_weights(snapshot / c)),
+                missing=() if refusal else tuple(c for c in required_weights(family) if not _has_weights(snapshot / c)),
+                refusal=refusal,
             )
         )
     return sorted(models, key=lambda m: m.last_modified, reverse=True)
@@ -85,8 +96,10 @@ def list_cached_models(cache_dir: str | Path | None = None) -> list[CachedModel]
 def resolve_cached_repo(repo_id: str, cache_dir: str | Path | None = None) -> CachedModel:
     """The cached snapshot of `repo_id`, or a ModelLoadError that says what to do."""
     folder = Path(cache_dir) if cache_dir else hf_cache_dir()
-    for model in list_cached_models(folder):
+    for model in list_cached_models(folder, include_unsupported=True):
         if model.repo_id.lower() == repo_id.lower():
+            if model.refusal:
+                raise ModelLoadError(model.refusal)
             if model.missing:
                 raise ModelLoadError(
                     f"{model.repo_id} is only partly in the Hugging Face cache (no weights for: "

@@ -1,45 +1,65 @@
-"""Single-file SD 1.x / 2.x checkpoints: which family is inside, and loading them offline with bundled configs.
+"""Single-file checkpoints (SD 1.x, SD 2.x, SDXL): which family is inside, and loading them offline with bundled configs.
 
 diffusers' `from_single_file` would fetch configs from the Hub (and the SD 2 repos it names were
 deleted), so the family is read from the weights and the matching folder under resources/configs
 is passed explicitly with local_files_only. Key names and layouts are facts from the original
-Stable Diffusion (LDM) checkpoints.
+Stable Diffusion (LDM) and SDXL (SGM) checkpoints; files we cannot run are named by unsupported.py.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aae_desktop.engine.checkpoint_file import (  # noqa: F401  (re-exported: callers read files through here)
+    CHECKPOINT_SUFFIXES,
+    is_checkpoint_file,
+    read_tensor_shapes,
+)
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.families import FAMILIES, family_label, get_family
+from aae_desktop.engine.families import FAMILIES, ModelFamily, family_label, get_family
+from aae_desktop.engine.unsupported import UNET_PREFIX, checkpoint_refusal, supported_text
 
-CHECKPOINT_SUFFIXES = (".safetensors", ".ckpt")
-
-UNET_PREFIX = "model.diffusion_model."
 VAE_PREFIX = "first_stage_model."
-CLIP_PREFIX = "cond_stage_model.transformer."  # SD 1.x: OpenAI CLIP, already in transformers' layout
-OPEN_CLIP_PREFIX = "cond_stage_model.model."  # SD 2.x: OpenCLIP's own layout
-# The text encoder width each family's bundled config expects; anything else needs a config override.
-TEXT_WIDTH = {"clip": 768, "open_clip": 1024}
 
+
+@dataclass(frozen=True)
+class TextLayout:
+    """Where a checkpoint layout (families.ModelFamily.checkpoint_layout) keeps its text encoders."""
+
+    description: str  # what --inspect and the window say about it
+    prefixes: tuple[str, ...]  # one per text encoder, in the family's text_encoders order
+    embeddings: tuple[str, ...]  # each encoder's token embedding (its width is the encoder's width)
+
+
+TEXT_LAYOUTS = {
+    "clip": TextLayout("OpenAI CLIP text encoder (SD 1.x layout)", ("cond_stage_model.transformer.",),
+                       ("cond_stage_model.transformer.text_model.embeddings.token_embedding.weight",)),
+    "open_clip": TextLayout("OpenCLIP ViT-H text encoder (SD 2.x layout)", ("cond_stage_model.model.",),
+                            ("cond_stage_model.model.token_embedding.weight",)),
+    "sdxl": TextLayout("CLIP ViT-L and OpenCLIP ViT-bigG text encoders (SDXL layout)",
+                       ("conditioner.embedders.0.transformer.", "conditioner.embedders.1.model."),
+                       ("conditioner.embedders.0.transformer.text_model.embeddings.token_embedding.weight",
+                        "conditioner.embedders.1.model.token_embedding.weight")),
+}
 
 # Ends FamilyUnknown's message, so a caller that only sees the text (the worker's failure payload) knows to ask.
 FAMILY_UNKNOWN_HINT = "Choose the family explicitly."
 
 
 class FamilyUnknown(ModelLoadError):
-    """SD 2.x 512 (epsilon) and 768 (v-prediction) share every key: the user has to say which."""
+    """Families that share every key (SD 2.x 512-epsilon and 768-v): the user has to say which."""
 
-    choices = ("sd2", "sd2v")
-
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, choices: tuple[str, ...] = ("sd2", "sd2v")):
         self.path = Path(path)
+        self.choices = tuple(choices)
+        labels = [family_label(c) for c in self.choices]
         super().__init__(
-            f"{self.path.name} is an SD 2.x model, but nothing in its name or metadata says whether it is "
-            f"the 512 px (epsilon) or the 768 px (v-prediction) kind. {FAMILY_UNKNOWN_HINT}"
+            f"{self.path.name} is an {_series(labels[0])} model, but nothing in its name or metadata says whether it "
+            f"is {' or '.join(labels)}. {FAMILY_UNKNOWN_HINT}"
         )
 
 
@@ -49,15 +69,15 @@ class CheckpointInfo:
 
     path: Path
     size: int
-    family: str | None  # None: SD 2.x, 512 vs 768 unknown
+    family: str | None  # None: several families share the layout and nothing tells them apart
     family_reason: str
-    text_encoder: str  # "clip" or "open_clip"
+    text_encoder: str  # the checkpoint layout: a TEXT_LAYOUTS key
     cross_attention_dim: int
     metadata: dict[str, str] = field(default_factory=dict)
 
-
-def is_checkpoint_file(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in CHECKPOINT_SUFFIXES
+    @property
+    def text_encoder_description(self) -> str:
+        return TEXT_LAYOUTS[self.text_encoder].description
 
 
 def single_file_families() -> tuple[str, ...]:
@@ -77,55 +97,6 @@ def bundled_config_dir(family: str) -> Path:
     return resource("configs", get_family(family).config_folder)
 
 
-def read_tensor_shapes(path: str | Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
-    """{key: shape} and the safetensors metadata; .ckpt files are unpickled with weights_only=True."""
-    path = Path(path)
-    if path.suffix.lower() == ".safetensors":
-        return _safetensors_shapes(path)
-    state = _load_ckpt(path)
-    shapes = {k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")}
-    return shapes, {}
-
-
-def _safetensors_shapes(path: Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
-    from safetensors import safe_open
-
-    try:
-        # Reads the JSON header only: cheap even for a 7 GB file.
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = dict(handle.metadata() or {})
-            shapes = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
-    except Exception as exc:  # safetensors raises its own SafetensorError, or OSError/ValueError
-        raise ModelLoadError(
-            f"{path.name} is not a readable .safetensors file (corrupt or incomplete download?): {_first_line(exc)}"
-        ) from exc
-    return shapes, metadata
-
-
-def _load_ckpt(path: Path) -> dict[str, Any]:
-    import pickle
-
-    import torch
-
-    try:
-        try:
-            state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError:  # old (non-zip) pickles cannot be memory-mapped
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise ModelLoadError(
-            f"{path.name} contains more than plain weights (Python objects that could run code), so it was not "
-            "opened. Use a .safetensors version of this model."
-        ) from exc
-    except (OSError, EOFError, RuntimeError, ValueError) as exc:
-        raise ModelLoadError(f"{path.name} is not a readable .ckpt file (corrupt?): {_first_line(exc)}") from exc
-    while isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]  # Lightning checkpoints nest the weights
-    if not isinstance(state, dict):
-        raise ModelLoadError(f"{path.name} does not hold a dictionary of weights.")
-    return state
-
-
 def family_from_keys(
     shapes: dict[str, tuple[int, ...]],
     name: str = "",
@@ -133,88 +104,113 @@ def family_from_keys(
     sidecar_yaml: str | None = None,
     standard_widths: bool = True,
 ) -> tuple[str | None, str, str, int]:
-    """(family or None when SD 2.x 512/768 is undecided, reason, text encoder layout, cross-attention width).
+    """(family or None when undecided between families sharing a layout, reason, layout, cross-attention width).
 
-    SD 1.x vs 2.x is certain from the keys: OpenAI CLIP vs OpenCLIP text encoder layout, confirmed by
-    the UNet's cross-attention width. Raises ModelLoadError for anything that is not SD 1.x/2.x.
+    The text encoder layout is certain from the keys (OpenAI CLIP, OpenCLIP, or SDXL's pair), confirmed
+    by the UNet's cross-attention width. Raises ModelLoadError, naming the file's kind, for anything else.
     """
-    _reject_non_sd(shapes, name)
+    label = name or "The file"
+    reason = checkpoint_refusal(shapes, label)
+    if reason:
+        raise ModelLoadError(reason)
     widths = [shape[-1] for key, shape in shapes.items() if key.startswith(UNET_PREFIX) and key.endswith("attn2.to_k.weight")]
     if not widths:
-        raise ModelLoadError(f"{name or 'The file'} has UNet weights but no cross-attention layers: not a text-to-image SD model.")
+        raise ModelLoadError(f"{label} has UNet weights but no cross-attention layers: not a text-to-image SD model.")
     width = widths[0]
-    if any(key.startswith(CLIP_PREFIX) for key in shapes):
-        layout, embed_key = "clip", CLIP_PREFIX + "text_model.embeddings.token_embedding.weight"
-    elif any(key.startswith(OPEN_CLIP_PREFIX) for key in shapes):
-        layout, embed_key = "open_clip", OPEN_CLIP_PREFIX + "token_embedding.weight"
-    else:
-        raise ModelLoadError(f"{name or 'The file'} has no text encoder weights, so it cannot be loaded on its own.")
+    layout = _text_layout(shapes, label)
     if not any(key.startswith(VAE_PREFIX) for key in shapes):
-        raise ModelLoadError(f"{name or 'The file'} has no VAE weights, so it cannot be loaded on its own.")
-    text_width = shapes.get(embed_key, (0, width))[-1]
+        raise ModelLoadError(f"{label} has no VAE weights, so it cannot be loaded on its own.")
+    text_width = sum(shapes.get(key, (0,))[-1] for key in TEXT_LAYOUTS[layout].embeddings)
     if text_width != width:
         raise ModelLoadError(
-            f"{name or 'The file'} is inconsistent: its text encoder is {text_width} wide but the UNet expects "
+            f"{label} is inconsistent: its text encoder is {text_width} wide but the UNet expects "
             f"{width} (a broken merge?)."
         )
-    if standard_widths and width != TEXT_WIDTH[layout]:
+    candidates = [spec for spec in FAMILIES.values() if spec.checkpoint_layout == layout]
+    if standard_widths and width != candidates[0].text_width:
+        standard = ", ".join(f"{_series(f.label)} {f.text_width}" for f in _one_per_layout())
         raise ModelLoadError(
-            f"{name or 'The file'} has a {width}-wide text encoder; SD 1.x uses 768 and SD 2.x 1024. "
-            "It is not a standard Stable Diffusion 1.x/2.x model."
+            f"{label} has a {width}-wide text encoder (standard: {standard}). "
+            f"It is not a standard {supported_text()} model."
         )
-    if layout == "clip":
-        return "sd1", "OpenAI CLIP text encoder (SD 1.x layout)", layout, width
-    family, reason = _sd2_prediction(shapes, name, metadata or {}, sidecar_yaml)
-    return family, reason, layout, width
+    family, reason = _choose_by_prediction(candidates, shapes, label, metadata or {}, sidecar_yaml)
+    return family, reason or TEXT_LAYOUTS[layout].description, layout, width
 
 
-def _reject_non_sd(shapes: dict[str, tuple[int, ...]], name: str) -> None:
-    label = name or "The file"
-    if any(key.startswith("conditioner.embedders.") for key in shapes):
-        raise ModelLoadError(f"{label} is an SDXL model; this app runs Stable Diffusion 1.x and 2.x only.")
-    if not any(key.startswith(UNET_PREFIX) for key in shapes):
-        if any("lora_" in key or ".lora" in key for key in shapes):
-            raise ModelLoadError(f"{label} is a LoRA (an add-on), not a full Stable Diffusion model.")
-        if "encoder.conv_in.weight" in shapes and "decoder.conv_out.weight" in shapes:
-            raise ModelLoadError(f"{label} is a standalone VAE, not a full Stable Diffusion model.")
-        raise ModelLoadError(f"{label} is not a Stable Diffusion checkpoint (it has no UNet weights).")
-    conv_in = shapes.get(UNET_PREFIX + "input_blocks.0.0.weight")
-    if conv_in is not None and len(conv_in) == 4 and conv_in[1] != 4:
-        kind = {9: "an inpainting", 8: "an instruct-pix2pix", 7: "an upscaler"}.get(conv_in[1], "a non-text-to-image")
-        raise ModelLoadError(f"{label} is {kind} model; only text-to-image SD 1.x/2.x models are supported.")
+def _text_layout(shapes: dict[str, tuple[int, ...]], label: str) -> str:
+    """The layout whose every text encoder is in the file; a partial one is named."""
+    found = {key: [any(k.startswith(p) for k in shapes) for p in layout.prefixes] for key, layout in TEXT_LAYOUTS.items()}
+    complete = [key for key, present in found.items() if all(present)]
+    if complete:
+        return max(complete, key=lambda key: len(TEXT_LAYOUTS[key].prefixes))
+    partial = [key for key, present in found.items() if any(present)]
+    if partial:
+        count = len(TEXT_LAYOUTS[partial[0]].prefixes)
+        raise ModelLoadError(f"{label} has only some of its {count} text encoders' weights (an incomplete file?).")
+    raise ModelLoadError(f"{label} has no text encoder weights, so it cannot be loaded on its own.")
 
 
+def _one_per_layout() -> list[ModelFamily]:
+    return list({spec.checkpoint_layout: spec for spec in reversed(list(FAMILIES.values()))}.values())[::-1]
+
+
+def _choose_by_prediction(candidates: list[ModelFamily], shapes, label: str, metadata: dict[str, str],
+                          sidecar_yaml: str | None) -> tuple[str | None, str]:
+    """Among families sharing a layout, the one whose prediction type the file declares (or its name suggests)."""
+    prediction, reason = _declared_prediction(shapes, metadata, sidecar_yaml)
+    if prediction is not None:
+        matches = [spec for spec in candidates if spec.prediction_type == prediction]
+        if not matches:
+            series = _series(candidates[0].label)
+            kinds = " or ".join(dict.fromkeys(_PREDICTION_WORDS[spec.prediction_type] for spec in candidates))
+            raise ModelLoadError(f"{label} is an {series} {_PREDICTION_WORDS[prediction]} model ({reason}); "
+                                 f"this app runs {series} models of the {kinds} kind only.")
+        return matches[0].key, reason
+    if len(candidates) == 1:
+        return candidates[0].key, ""
+    prediction, reason = _named_prediction(label)
+    matches = [spec for spec in candidates if spec.prediction_type == prediction]
+    if matches:
+        return matches[0].key, reason
+    return None, " or ".join(spec.label for spec in candidates) + ": the file does not say which"
+
+
+_PREDICTION_WORDS = {"epsilon": "noise-predicting (epsilon)", "v_prediction": "v-prediction"}
 _V_NAME = re.compile(r"768|(?<![a-z0-9])v[-_ ]?pred|(?<![a-z0-9])v(?![a-z0-9])")
 _EPS_NAME = re.compile(r"512|base|eps")
 
 
-def _sd2_prediction(shapes, name: str, metadata: dict[str, str], sidecar_yaml: str | None) -> tuple[str | None, str]:
-    """SD 2.x 512-epsilon vs 768-v: ask the weights, then metadata, the A1111 .yaml sidecar, then the name."""
+def _declared_prediction(shapes, metadata: dict[str, str], sidecar_yaml: str | None) -> tuple[str | None, str]:
+    """Prediction type the weights, the metadata or an A1111 .yaml sidecar declare ('epsilon', 'v_prediction')."""
     if "v_pred" in shapes:  # ComfyUI marks v-prediction checkpoints with this key
-        return "sd2v", "the checkpoint carries a v_pred marker"
+        return "v_prediction", "the checkpoint carries a v_pred marker"
     prediction = (metadata.get("modelspec.prediction_type") or "").lower()
     if prediction in ("v", "v_prediction", "v-prediction"):
-        return "sd2v", "metadata: modelspec.prediction_type = v"
+        return "v_prediction", "metadata: modelspec.prediction_type = v"
     if prediction in ("epsilon", "eps"):
-        return "sd2", "metadata: modelspec.prediction_type = epsilon"
+        return "epsilon", "metadata: modelspec.prediction_type = epsilon"
     architecture = (metadata.get("modelspec.architecture") or "").lower()
     if "768-v" in architecture:
-        return "sd2v", f"metadata: modelspec.architecture = {architecture}"
+        return "v_prediction", f"metadata: modelspec.architecture = {architecture}"
     if "512" in architecture:
-        return "sd2", f"metadata: modelspec.architecture = {architecture}"
+        return "epsilon", f"metadata: modelspec.architecture = {architecture}"
     v_param = (metadata.get("ss_v_parameterization") or "").lower()
     if v_param in ("true", "false"):
-        return ("sd2v" if v_param == "true" else "sd2"), f"metadata: ss_v_parameterization = {v_param}"
+        return ("v_prediction" if v_param == "true" else "epsilon"), f"metadata: ss_v_parameterization = {v_param}"
     if sidecar_yaml is not None:
         if re.search(r"parameterization:\s*[\"']?v[\"']?\s*$", sidecar_yaml, re.MULTILINE):
-            return "sd2v", "the .yaml beside the file sets parameterization: v"
-        return "sd2", "the .yaml beside the file has no v parameterization"
+            return "v_prediction", "the .yaml beside the file sets parameterization: v"
+        return "epsilon", "the .yaml beside the file has no v parameterization"
+    return None, ""
+
+
+def _named_prediction(name: str) -> tuple[str | None, str]:
     stem = Path(name).stem.lower()
     if _V_NAME.search(stem):
-        return "sd2v", "the file name suggests 768 / v-prediction"
+        return "v_prediction", "the file name suggests 768 / v-prediction"
     if _EPS_NAME.search(stem):
-        return "sd2", "the file name suggests 512 / base (epsilon)"
-    return None, "SD 2.x: 512 (epsilon) or 768 (v-prediction) cannot be told from the file"
+        return "epsilon", "the file name suggests 512 / base (epsilon)"
+    return None, ""
 
 
 def inspect_checkpoint(path: str | Path, standard_widths: bool = True) -> CheckpointInfo:
@@ -231,21 +227,36 @@ def inspect_checkpoint(path: str | Path, standard_widths: bool = True) -> Checkp
     return CheckpointInfo(path, path.stat().st_size, family, reason, layout, width, metadata)
 
 
-def family_tokenizer(family: str, config_dir: Path | None = None) -> Any:
-    """The CLIP tokenizer for a family: the shared bundled vocabulary with the family's special tokens."""
+def family_tokenizer(family: str, config_dir: Path | None = None, subfolder: str = "tokenizer") -> Any:
+    """A CLIP tokenizer of a family: the shared bundled vocabulary with that tokenizer's special tokens.
+
+    `subfolder` is "tokenizer" or, for a second text encoder, "tokenizer_2" (SDXL's pads with "!").
+    """
     from transformers import CLIPTokenizer
 
     from aae_desktop.resources_path import tokenizer_dir
 
-    folder = (config_dir or bundled_config_dir(family)) / "tokenizer"
+    folder = (config_dir or bundled_config_dir(family)) / subfolder
     if any((folder / name).is_file() for name in ("vocab.json", "tokenizer.json")):  # a complete tokenizer
         return CLIPTokenizer.from_pretrained(str(folder), local_files_only=True)
     special: dict[str, Any] = {}
     if (folder / "special_tokens_map.json").is_file():
         special = json.loads((folder / "special_tokens_map.json").read_text(encoding="utf-8"))
-    elif get_family(family).pad_tokens[0] != "<|endoftext|>":
-        special = {"pad_token": get_family(family).pad_tokens[0]}  # OpenCLIP pads with "!" (id 0)
+    else:
+        pad = get_family(family).pad_tokens[_tokenizer_names(family).index(subfolder)]
+        if pad != "<|endoftext|>":
+            special = {"pad_token": pad}  # OpenCLIP pads with "!" (id 0)
     return CLIPTokenizer.from_pretrained(str(tokenizer_dir()), local_files_only=True, **special)
+
+
+def family_tokenizers(family: str, config_dir: Path | None = None) -> dict[str, Any]:
+    """{"tokenizer": ..., "tokenizer_2": ...}: one tokenizer per text encoder of the family."""
+    return {name: family_tokenizer(family, config_dir, name) for name in _tokenizer_names(family)}
+
+
+def _tokenizer_names(family: str) -> list[str]:
+    # diffusers pairs text_encoder with tokenizer and text_encoder_2 with tokenizer_2.
+    return [name.replace("text_encoder", "tokenizer") for name in get_family(family).text_encoders]
 
 
 def load_single_file(path: str | Path, options: Any = None) -> Any:
@@ -265,7 +276,8 @@ def load_single_file(path: str | Path, options: Any = None) -> Any:
         raise ModelLoadError(f"Config folder {config_dir} has no model_index.json.")
     device = resolve_device(options.device)
     dtype = resolve_dtype(device, options.precision)
-    pipe = _from_single_file(info.path, config_dir, family_tokenizer(family, config_dir), dtype, device)
+    pipe = _from_single_file(info.path, get_family(family), config_dir, family_tokenizers(family, config_dir), dtype,
+                             device)
     model = wrap_pipeline(pipe, str(info.path), options, name=info.path.stem, family=family)
     model.info.update(
         kind="single file", file_size=info.size, family_reason=info.family_reason, config_dir=str(config_dir)
@@ -282,7 +294,8 @@ def _choose_family(info: CheckpointInfo, choice: str) -> str:
         # The answer the user gave for this very file before (the window asks once, the CLI reuses it).
         remembered = ModelLibrary().family_for(info.path)
         if remembered is None:
-            raise FamilyUnknown(info.path)
+            raise FamilyUnknown(info.path, tuple(spec.key for spec in FAMILIES.values()
+                                                 if spec.checkpoint_layout == info.text_encoder))
         choice = remembered
     known = single_file_families()
     if choice not in known:
@@ -299,34 +312,36 @@ def _series(label: str) -> str:
     return label.split(" (")[0]
 
 
-def _from_single_file(path: Path, config_dir: Path, tokenizer: Any, dtype: Any, device: str) -> Any:
-    from diffusers import StableDiffusionPipeline
+def _from_single_file(path: Path, spec: ModelFamily, config_dir: Path, tokenizers: dict[str, Any], dtype: Any,
+                      device: str) -> Any:
+    import diffusers
 
     from aae_desktop.engine.models import load_failure
 
+    pipeline_class = getattr(diffusers, spec.pipeline_class)
     try:
-        pipe = StableDiffusionPipeline.from_single_file(
-            str(path),
-            config=str(config_dir),
-            local_files_only=True,
-            tokenizer=tokenizer,
-            safety_checker=None,
-            feature_extractor=None,
-            requires_safety_checker=False,
-            dtype=dtype,
+        pipe = pipeline_class.from_single_file(
+            str(path), config=str(config_dir), local_files_only=True, dtype=dtype, **tokenizers,
+            **_switched_off_extras(pipeline_class),
         )
     except ModelLoadError:
         raise
     except Exception as exc:  # diffusers raises many types here (ValueError, OSError, its own errors)
         raise load_failure(exc, device, f"Could not load {path.name}") from exc
     # Weights the file lacked stay on the "meta" device and would fail only at the first render.
-    for name in ("unet", "vae", "text_encoder"):
+    for name in ("unet", "vae", *spec.text_encoders):
         module = getattr(pipe, name)
         if any(p.device.type == "meta" for p in module.parameters()):
             raise ModelLoadError(f"{path.name} is missing weights for the {name.replace('_', ' ')} (incomplete file?).")
     return pipe
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+# Pipeline extras that would change or censor pixels, or fetch weights: off, for the classes that have them
+# (SD 1.x/2.x pipelines have a safety checker, SDXL's an invisible watermark).
+_EXTRAS_OFF = {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False,
+               "add_watermarker": False}
+
+
+def _switched_off_extras(pipeline_class: type) -> dict[str, Any]:
+    accepted = inspect.signature(pipeline_class.__init__).parameters
+    return {name: value for name, value in _EXTRAS_OFF.items() if name in accepted}

@@ -30,6 +30,9 @@ def unet_to_ldm(unet: Any) -> dict[str, Any]:
         "conv_in": "input_blocks.0.0",
         "conv_norm_out": "out.0",
         "conv_out": "out.2",
+        # SDXL's added (pooled text + size/crop) conditioning MLP; SGM calls it the label embedding.
+        "add_embedding.linear_1": "label_emb.0.0",
+        "add_embedding.linear_2": "label_emb.0.2",
     }
     up_has_attention = {i: "CrossAttn" in t for i, t in enumerate(unet.config.up_block_types)}
     out: dict[str, Any] = {}
@@ -100,12 +103,12 @@ def vae_to_ldm(vae: Any) -> dict[str, Any]:
     return out
 
 
-def clip_to_ldm(text_encoder: Any) -> dict[str, Any]:
-    """transformers CLIPTextModel -> 'cond_stage_model.transformer.text_model.*' keys (SD 1.x)."""
+def clip_to_ldm(text_encoder: Any, prefix: str = "cond_stage_model.transformer.") -> dict[str, Any]:
+    """transformers CLIPTextModel -> '<prefix>text_model.*' keys (SD 1.x; SDXL's first encoder under another prefix)."""
     out: dict[str, Any] = {}
     for key, tensor in text_encoder.state_dict().items():
         key = key if key.startswith("text_model.") else "text_model." + key
-        out["cond_stage_model.transformer." + key] = tensor
+        out[prefix + key] = tensor
     return out
 
 

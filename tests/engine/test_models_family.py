@@ -85,7 +85,7 @@ def test_sd2_prediction_from_a1111_yaml_sidecar():
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda s: {"conditioner.embedders.0.transformer.x": (1,)} | s, "SDXL"),
+        (lambda s: {"conditioner.embedders.0.model.token_embedding.weight": (49408, 1280)} | s, "SDXL refiner"),
         (lambda s: {"lora_unet_down_blocks_0.alpha": ()}, "LoRA"),
         (lambda s: {"encoder.conv_in.weight": (1,), "decoder.conv_out.weight": (1,)}, "standalone VAE"),
         (lambda s: {"fc.weight": (2, 2)}, "not a Stable Diffusion checkpoint"),

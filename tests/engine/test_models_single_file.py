@@ -93,8 +93,10 @@ def test_family_choice_must_match_the_file(single_files):
     options = LoadOptions(**CPU, family="sd2v", config_dir=str(single_files["config"]))
     with pytest.raises(ModelLoadError, match="SD 1.x model, not SD 2.x"):
         load_model(single_files["safetensors"], options)
-    with pytest.raises(ModelLoadError, match="Unknown model family"):
+    with pytest.raises(ModelLoadError, match="SD 1.x model, not SDXL"):
         load_model(single_files["safetensors"], LoadOptions(**CPU, family="sdxl", config_dir=str(single_files["config"])))
+    with pytest.raises(ModelLoadError, match="Unknown model family"):
+        load_model(single_files["safetensors"], LoadOptions(**CPU, family="sd9", config_dir=str(single_files["config"])))
 
 
 def test_corrupt_safetensors_is_a_clear_error(single_files, tmp_path):
