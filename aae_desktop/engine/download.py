@@ -3,9 +3,9 @@
 The size is known before anything is fetched (`plan_download`), progress is reported in bytes and
 cancel is checked on every chunk. Resume works per file: every finished file stays in the cache and
 the next plan skips it. (huggingface_hub 2.x discards a half-downloaded file, so the file in flight
-starts over; for Xet-backed repos its chunk cache spares most of that.) Only the files a
-StableDiffusionPipeline needs are fetched, in one weight format (safetensors), so a 4 GB model does
-not become 10 GB.
+starts over; for Xet-backed repos its chunk cache spares most of that.) Only the files the pipeline
+needs are fetched (SDXL's second text encoder and tokenizer included), in one weight format
+(safetensors), so a 4 GB model does not become 10 GB.
 """
 from __future__ import annotations
 
@@ -23,16 +23,22 @@ from aae_desktop.engine.offline import network_allowed
 SUGGESTED_DOWNLOADS = (
     ("CompVis/stable-diffusion-v1-4", "Stable Diffusion 1.4: the model the Attend-and-Excite paper used"),
     ("stable-diffusion-v1-5/stable-diffusion-v1-5", "Stable Diffusion 1.5: a popular SD 1.x base"),
+    ("stabilityai/stable-diffusion-xl-base-1.0", "SDXL 1.0 base: 1024 px, two text encoders; the base of most "
+                                                  "SDXL fine-tunes (a larger download)"),
 )
 
-_CONFIGS = ["model_index.json", "scheduler/scheduler_config.json", "tokenizer/*", "text_encoder/config.json",
-            "unet/config.json", "vae/config.json"]
-_WEIGHTS = {
-    None: ["text_encoder/model.safetensors", "unet/diffusion_pytorch_model.safetensors",
-           "vae/diffusion_pytorch_model.safetensors"],
-    "fp16": ["text_encoder/model.fp16.safetensors", "unet/diffusion_pytorch_model.fp16.safetensors",
-             "vae/diffusion_pytorch_model.fp16.safetensors"],
-}
+# A pipeline's parts: a weights file each (a text encoder's is model.*, the others diffusion_pytorch_model.*),
+# plus its config. The second text encoder (SDXL) is fetched when the repo has one.
+_REQUIRED_PARTS = ("unet", "vae", "text_encoder")
+_OPTIONAL_PARTS = ("text_encoder_2",)
+_CONFIGS = ["model_index.json", "scheduler/scheduler_config.json", "tokenizer/*", "tokenizer_2/*",
+            *(f"{part}/config.json" for part in _REQUIRED_PARTS + _OPTIONAL_PARTS)]
+_VARIANT_SUFFIX = {None: "", "fp16": ".fp16"}
+
+
+def _weights_file(part: str, variant: str | None) -> str:
+    stem = "model" if part.startswith("text_encoder") else "diffusion_pytorch_model"
+    return f"{part}/{stem}{_VARIANT_SUFFIX[variant]}.safetensors"
 
 ProgressCallback = Callable[[int, int, str], None]  # (bytes done, bytes total, current file)
 
@@ -73,7 +79,7 @@ def plan_download(repo_id: str, variant: str | None = None, cache_dir: str | Pat
     """Ask the Hub (one request) which files would be fetched and how big they are."""
     from huggingface_hub import HfApi, try_to_load_from_cache
 
-    if variant not in _WEIGHTS:
+    if variant not in _VARIANT_SUFFIX:
         raise DownloadError(f"Unknown weights variant '{variant}' (use fp32 or fp16).")
     cache = str(cache_dir or hf_cache_dir())
     try:
@@ -81,7 +87,10 @@ def plan_download(repo_id: str, variant: str | None = None, cache_dir: str | Pat
             info = HfApi(endpoint=endpoint).model_info(repo_id, revision="main", files_metadata=True, token=_token())
     except Exception as exc:  # httpx / huggingface_hub raise many kinds; all mean "could not ask"
         raise DownloadError(_explain(repo_id, exc)) from exc
-    wanted = _CONFIGS + _WEIGHTS[variant]
+    listed = {sibling.rfilename for sibling in info.siblings or []}
+    parts = [*_REQUIRED_PARTS, *(part for part in _OPTIONAL_PARTS if f"{part}/config.json" in listed)]
+    weights = [_weights_file(part, variant) for part in parts]
+    wanted = _CONFIGS + weights
     files = []
     for sibling in info.siblings or []:
         name = sibling.rfilename
@@ -91,7 +100,7 @@ def plan_download(repo_id: str, variant: str | None = None, cache_dir: str | Pat
         cached = isinstance(try_to_load_from_cache(repo_id, name, cache_dir=cache, revision=info.sha), str)
         files.append(DownloadFile(name, int(size), cached))
     names = {f.filename for f in files}
-    missing = [w for w in ["model_index.json", *_WEIGHTS[variant]] if w not in names]
+    missing = [w for w in ["model_index.json", *weights] if w not in names]
     if missing:
         raise DownloadError(
             f"{repo_id} is not a Stable Diffusion model in diffusers format with safetensors weights "

@@ -139,7 +139,9 @@ def _preferred_revision(revisions):
 
 
 def _pipeline_class(snapshot: Path) -> str:
-    return str(_read_json(snapshot / "model_index.json").get("_class_name", ""))
+    from aae_desktop.engine.unsupported import pipeline_class_of
+
+    return pipeline_class_of(snapshot)
 
 
 def _has_weights(component: Path) -> bool:

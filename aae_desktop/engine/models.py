@@ -118,13 +118,13 @@ def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None, 
                           source: str | None = None) -> LoadedModel:
     """Load a diffusers-format folder with local files only (never the network)."""
     from aae_desktop.engine.hf_cache import folder_family
-    from aae_desktop.engine.unsupported import check_folder
+    from aae_desktop.engine.unsupported import check_folder_supported
 
     options = options or LoadOptions()
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise ModelLoadError(f"Model folder not found: {folder}")
-    check_folder(folder)  # refiners, inpainting, SD3, FLUX, ...: one sentence, before diffusers is even imported
+    check_folder_supported(folder)  # refiners, inpainting, SD3, FLUX, ...: one sentence, before diffusers is even imported
     if not (folder / "model_index.json").is_file():
         raise ModelLoadError(f"{folder} is not a diffusers model folder (model_index.json is missing).")
     from diffusers import StableDiffusionPipeline

@@ -30,7 +30,15 @@ def supported_text() -> str:
 
 def refusal(name: str, kind: str) -> str:
     """The one sentence: what the thing is, and what the app runs instead."""
-    return f"{name} is {kind}; this app runs complete {supported_text()} text-to-image models."
+    return f"{name} is {kind}; {_RUNS} {supported_text()} text-to-image models."
+
+
+def refused_kind(sentence: str, name: str) -> str:
+    """The 'what it is' part of a refusal() sentence, for a list column ('an SDXL refiner, which ...')."""
+    return sentence.removeprefix(f"{name} is ").split(f"; {_RUNS} ")[0]
+
+
+_RUNS = "this app runs complete"
 
 
 # -- single files ---------------------------------------------------------------------------------
@@ -117,17 +125,22 @@ def _series(keys: list[str]) -> str:
 
 
 # -- diffusers folders ----------------------------------------------------------------------------------
-# Pipeline class name patterns (model_index.json "_class_name") -> what the folder is.
+# Pipeline class name patterns (model_index.json "_class_name") -> what the folder is. First match wins.
 _PIPELINE_KINDS: tuple[tuple[str, str], ...] = (
     (r"XLImg2Img|Refiner", "an SDXL refiner, which only polishes images SDXL base made and cannot start from a prompt"),
-    (r"Inpaint", "an inpainting model (it fills in a masked part of a picture)"),
+    (r"Inpaint|Fill", "an inpainting model (it fills in a masked part of a picture)"),
     (r"ControlNet", "a ControlNet pipeline (it needs a guide image)"),
     (r"StableDiffusion3", "a Stable Diffusion 3 model (a different architecture, MMDiT)"),
     (r"Flux", "a FLUX model (a different architecture)"),
-    (r"Video|AnimateDiff|I2VGen|Text2Video", "a video model"),
+    (r"Video|AnimateDiff|I2VGen|^LTX|^Wan|^Mochi", "a video model"),
     (r"Upscale", "an upscaler"),
     (r"InstructPix2Pix", "an instruct-pix2pix model (it edits a picture)"),
     (r"Depth2Img", "a depth-to-image model"),
+    (r"ImageVariation|UnCLIP", "an image-variation model"),
+    (r"LatentConsistency", "a latent consistency (LCM) model"),
+    (r"StableCascade", "a Stable Cascade model (a different architecture)"),
+    (r"PixArt|Sana|AuraFlow|HunyuanDiT|Kolors|Kandinsky|Lumina|CogView",
+     "a model of another architecture"),
     (r"Img2Img", "an image-to-image pipeline"),
 )
 
@@ -145,16 +158,32 @@ def folder_refusal(folder: Path, name: str | None = None) -> str | None:
         if component:
             return refusal(name, f"a single model component ({component}), not a whole model folder")
         return None  # the loader says model_index.json is missing
+    if index.get("requires_aesthetics_score") is True:  # SDXL refiner, whatever class it was saved under
+        return refusal(name, _PIPELINE_KINDS[0][1])
+    unet = _read_json(folder / "unet" / "config.json") or {}
+    channels = unet.get("in_channels", 4)
+    if channels != 4:
+        return refusal(name, "an " + _CHANNEL_KINDS.get(channels, f"model with {channels} input channels"))
     class_name = str(index.get("_class_name", ""))
-    if class_name in supported_pipeline_classes():
-        if index.get("requires_aesthetics_score") is True:
-            return refusal(name, _PIPELINE_KINDS[0][1])
-        unet = _read_json(folder / "unet" / "config.json") or {}
-        channels = unet.get("in_channels", 4)
-        if channels != 4:
-            return refusal(name, "an " + _CHANNEL_KINDS.get(channels, f"model with {channels} input channels"))
+    if class_name in supported_pipeline_classes() or _has_family_components(index, unet):
         return None
-    return refusal(name, pipeline_kind(class_name))
+    kind = pipeline_kind(class_name)
+    if kind.startswith("a model of another architecture"):
+        kind = f"{kind} ({class_name})"
+    return refusal(name, kind)
+
+
+def _has_family_components(index: Mapping[str, Any], unet: Mapping[str, Any]) -> bool:
+    """A folder saved under another class name (an SDXL base saved as image-to-image, a community pipeline)
+    whose parts are exactly some family's: every text encoder that family needs, and its UNet width."""
+    for spec in FAMILIES.values():
+        encoders = all(isinstance(index.get(name), list) and index[name][0] for name in spec.text_encoders)
+        width = unet.get("cross_attention_dim")
+        if encoders and width == spec.text_width and not any(
+                isinstance(index.get(name), list) and index[name][0]
+                for other in FAMILIES.values() for name in other.text_encoders if name not in spec.text_encoders):
+            return True
+    return False
 
 
 def pipeline_kind(class_name: str) -> str:
@@ -162,14 +191,19 @@ def pipeline_kind(class_name: str) -> str:
     for pattern, kind in _PIPELINE_KINDS:
         if re.search(pattern, class_name):
             return kind
-    return f"a {class_name or 'non-Stable-Diffusion'} model" if class_name else "not a Stable Diffusion model"
+    return f"a {class_name} model" if class_name else "not a Stable Diffusion model"
 
 
-def check_folder(folder: Path) -> None:
+def check_folder_supported(folder: Path) -> None:
     """Raise ModelLoadError with the refusal sentence for a folder we cannot run."""
     message = folder_refusal(folder)
     if message:
         raise ModelLoadError(message)
+
+
+def pipeline_class_of(folder: Path) -> str:
+    """model_index.json's "_class_name", or "" when it cannot be read."""
+    return str((_read_json(Path(folder) / "model_index.json") or {}).get("_class_name", ""))
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

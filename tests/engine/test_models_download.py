@@ -191,3 +191,54 @@ def test_the_hub_is_offline_again_after_downloading(hub, cache):
 
     download(plan_download(REPO, cache_dir=cache, endpoint=hub.endpoint), cache_dir=cache, endpoint=hub.endpoint)
     assert constants.HF_HUB_OFFLINE is True
+
+
+def sdxl_repo_files() -> dict[str, bytes]:
+    """An SDXL base repo's layout: a second text encoder and tokenizer, fp32 and fp16 weights side by side."""
+    files = {
+        "model_index.json": json.dumps({"_class_name": "StableDiffusionXLPipeline"}).encode(),
+        "scheduler/scheduler_config.json": b'{"prediction_type": "epsilon"}',
+        "unet/config.json": json.dumps({"cross_attention_dim": 2048, "addition_embed_type": "text_time"}).encode(),
+        "vae/config.json": b'{"vae": 1}',
+        "vae_1_0/config.json": b'{"vae": 2}',  # an older VAE the repo keeps: not needed
+        "vae_1_0/diffusion_pytorch_model.safetensors": b"old" * 3000,
+        "sd_xl_base_1.0.safetensors": b"s" * 9000,  # the same model as one file: not needed
+    }
+    for part, size in (("text_encoder", 3000), ("text_encoder_2", 7000), ("unet", 20000), ("vae", 4000)):
+        stem = "model" if part.startswith("text_encoder") else "diffusion_pytorch_model"
+        files[f"{part}/config.json"] = json.dumps({"part": part}).encode()
+        files[f"{part}/{stem}.safetensors"] = part.encode()[:1] * size
+        files[f"{part}/{stem}.fp16.safetensors"] = part.encode()[:2] * (size // 4)
+    for tokenizer in ("tokenizer", "tokenizer_2"):
+        files[f"{tokenizer}/vocab.json"] = json.dumps({"which": tokenizer}).encode()
+    return files
+
+
+@pytest.mark.parametrize("variant", [None, "fp16"])
+def test_sdxl_plan_includes_the_second_text_encoder_and_its_size(hub, cache, variant):
+    hub.files = sdxl_repo_files()
+    plan = plan_download(REPO, variant, cache_dir=cache, endpoint=hub.endpoint)
+    suffix = ".fp16" if variant else ""
+    weights = {f"text_encoder/model{suffix}.safetensors", f"text_encoder_2/model{suffix}.safetensors",
+               f"unet/diffusion_pytorch_model{suffix}.safetensors", f"vae/diffusion_pytorch_model{suffix}.safetensors"}
+    configs = {n for n in hub.files if n.endswith(".json") and not n.startswith("vae_1_0/")}
+    assert {f.filename for f in plan.files} == weights | configs
+    assert plan.total_bytes == sum(len(hub.files[n]) for n in weights | configs)
+    assert not [entry for entry in hub.log if entry[0] == "GET"]  # the size is known before anything is fetched
+    download(plan, cache_dir=cache, endpoint=hub.endpoint)
+    [found] = list_cached_models(cache)
+    assert (found.family, found.complete) == ("sdxl", True)
+
+
+def test_a_repo_without_the_first_text_encoder_is_refused_before_downloading(hub, cache):
+    # The SDXL refiner's layout: only text_encoder_2.
+    hub.files = {k: v for k, v in sdxl_repo_files().items() if not k.startswith(("text_encoder/", "tokenizer/"))}
+    with pytest.raises(DownloadError, match=r"missing: text_encoder/model.safetensors"):
+        plan_download(REPO, cache_dir=cache, endpoint=hub.endpoint)
+    assert not [entry for entry in hub.log if entry[0] == "GET"]
+
+
+def test_sdxl_base_is_offered():
+    from aae_desktop.engine.download import SUGGESTED_DOWNLOADS
+
+    assert "stabilityai/stable-diffusion-xl-base-1.0" in [repo for repo, _ in SUGGESTED_DOWNLOADS]

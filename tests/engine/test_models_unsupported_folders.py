@@ -42,7 +42,8 @@ FOLDERS = [
     ("animatediff-motion", pipeline_files("AnimateDiffPipeline"), "is a video model"),
     ("controlnet-canny-sdxl-1.0", {"config.json": b'{"_class_name": "ControlNetModel"}'},
      "is a single model component (ControlNetModel), not a whole model folder"),
-    ("kandinsky", pipeline_files("KandinskyV22Pipeline"), "is a KandinskyV22Pipeline model"),
+    ("kandinsky", pipeline_files("KandinskyV22Pipeline"), "is a model of another architecture (KandinskyV22Pipeline)"),
+    ("some-community-pipeline", pipeline_files("MyMagicPipeline"), "is a MyMagicPipeline model"),
 ]
 
 
@@ -57,6 +58,18 @@ def test_folders_we_cannot_run_get_one_sentence(name, files, kind, tmp_path, cap
                 "--out", str(tmp_path / "x.png"), "--device", "cpu"])
     assert code == 2
     assert capsys.readouterr().err == f"aae-desktop: error: {message}\n"
+
+
+def test_an_sdxl_base_saved_under_another_class_is_not_refused(tmp_path):
+    from aae_desktop.engine.unsupported import folder_refusal
+
+    components = {"text_encoder": ["transformers", "CLIPTextModel"],
+                  "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"]}
+    base = write_folder(tmp_path / "base-as-img2img", pipeline_files("StableDiffusionXLImg2ImgPipeline", **components))
+    assert folder_refusal(base) is None
+    refiner = write_folder(tmp_path / "refiner", pipeline_files(
+        "StableDiffusionXLImg2ImgPipeline", text_encoder_2=components["text_encoder_2"]))
+    assert folder_refusal(refiner).startswith("refiner is an SDXL refiner")
 
 
 @pytest.fixture
