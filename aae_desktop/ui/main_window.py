@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.events import GenerationResult
+from aae_desktop.engine.families import FAMILIES, family_label
 from aae_desktop.engine.models import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.engine.tokens import tokenize_prompt
@@ -351,6 +352,9 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, payload: ModelLoaded) -> None:
         self._loaded = payload
         self._show_loaded_model()
+        if payload.family in FAMILIES:
+            # Size presets, default size and guidance follow the family; the prompt and chosen words stay.
+            self.parameters.set_family(FAMILIES[payload.family])
         if not self.worker.busy:
             self.run_status.idle(f"Model ready ({payload.seconds:.1f} s)")
         if payload.tokenizer is not None and payload.tokenizer is not self.prompt_editor.tokenizer:
@@ -358,7 +362,7 @@ class MainWindow(QMainWindow):
 
     def _show_loaded_model(self) -> None:
         m = self._loaded
-        self.model_status.setText(f"{m.name} · {m.device} · {m.dtype}")
+        self.model_status.setText(" · ".join(p for p in (m.name, family_label(m.family), m.device, m.dtype) if p))
         self.model_status.setToolTip(f"{m.source}\nloaded in {m.seconds:.1f} s")
 
     def _on_progressed(self, p: Progress) -> None:

@@ -16,6 +16,7 @@ QToolButton#wordChip:checked {{ background: {ACCENT}; border-color: {ACCENT}; co
 QToolButton#wordChip:disabled {{ color: #6b6f7a; border-style: dashed; }}
 QLabel#caption {{ color: #9aa0ad; font-weight: bold; }}
 QLabel[role="problem"] {{ color: #ff8a80; }}
+QLabel[role="note"] {{ color: #9ec1ff; }}
 QFrame#messageBanner[kind="error"] {{ background: #5a2a2a; border: 1px solid #a84a4a; border-radius: 6px; }}
 QFrame#messageBanner[kind="info"] {{ background: #2a3a5a; border: 1px solid #4a6aa8; border-radius: 6px; }}
 QPushButton#generateButton {{

@@ -20,6 +20,13 @@ class FakeModel:
     device: str = "cpu"
     dtype: str = "float32"
 
+    @property
+    def family(self) -> str:  # the fake's family is in its file name, so tests can switch families
+        from pathlib import Path
+
+        name = Path(self.source).name
+        return next((key for key in ("sdxl", "sd2v", "sd2") if key in name), "sd1")
+
 
 @dataclass
 class FakeEngine:

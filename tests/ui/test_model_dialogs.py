@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 
 from aae_desktop.engine.models import LoadOptions
-from tests.engine.test_models_download import REPO, FakeHub, repo_files
+from tests.engine.test_models_download import REPO, FakeHub, repo_files, sdxl_repo_files
 from tests.engine.test_models_hf_cache import SD1_UNET, SD2_UNET, add_repo, sd_files
 
 
@@ -118,6 +118,23 @@ def test_download_dialog_shows_size_then_downloads(qtbot, tmp_path, hub):
     assert any(snapshot.rglob("diffusion_pytorch_model.safetensors"))
 
 
+def test_download_dialog_offers_sdxl_and_shows_its_size_first(qtbot, tmp_path, hub):
+    from aae_desktop.ui.models.model_download_dialog import DownloadDialog
+
+    dialog = DownloadDialog(cache_dir=str(tmp_path / "hub"), endpoint=hub.endpoint)
+    qtbot.addWidget(dialog)
+    offered = [dialog.repo_combo.itemText(i) for i in range(dialog.repo_combo.count())]
+    assert "stabilityai/stable-diffusion-xl-base-1.0" in offered
+    hub.files = sdxl_repo_files()
+    dialog.repo_combo.setEditText(REPO)
+    with qtbot.waitSignal(dialog.planned, timeout=10000) as planned:
+        dialog.check_button.click()
+    plan = planned.args[0]
+    assert "text_encoder_2/model.safetensors" in {f.filename for f in plan.files}
+    assert dialog.size_label.text().startswith(f"{plan.remaining_bytes / 1024:.1f} KB to download")
+    assert not [entry for entry in hub.log if entry[0] == "GET"]
+
+
 def test_download_dialog_cancel_keeps_the_app_responsive(qtbot, tmp_path, hub):
     dialog, plan = _download_dialog(qtbot, tmp_path, hub)
     gate = hub.gates["unet/diffusion_pytorch_model.safetensors"] = threading.Event()
@@ -168,3 +185,43 @@ def test_first_run_dialog_offers_the_choices(qtbot, tmp_path):
     with qtbot.waitSignal(dialog.source_chosen, timeout=2000) as chosen:
         dialog.file_button.click()
     assert chosen.args == ["/models/dreamy.safetensors"] and not dialog.isVisible()
+
+
+def test_first_run_dialog_says_what_is_supported(qtbot, tmp_path):
+    from aae_desktop.ui.models.model_dialog import FirstRunDialog
+
+    dialog = FirstRunDialog(cache_dir=str(tmp_path / "none"))
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.cache_scanned, timeout=10000):
+        dialog.show()
+    intro = dialog.findChild(type(dialog.cache_note), "firstRunIntro").text()
+    assert "1.x or 2.x model" not in intro
+    assert "SD 1.x, SD 2.x and SDXL text-to-image models" in intro
+    assert "SDXL refiners" in intro and "LoRAs" in intro  # what is not a model it can run
+    assert "SDXL" in dialog.file_button.toolTip() and "SDXL" in dialog.download_button.toolTip()
+
+
+def test_cache_picker_lists_sdxl_and_greys_what_it_cannot_run(qtbot, tmp_path):
+    from aae_desktop.ui.models.model_cache_dialog import CachePickerDialog
+
+    from tests.engine.test_models_unsupported_folders import pipeline_files
+
+    cache = tmp_path / "hub"
+    add_repo(cache, "stabilityai/stable-diffusion-xl-refiner-1.0",
+             pipeline_files("StableDiffusionXLImg2ImgPipeline", requires_aesthetics_score=True), commit="2" * 40)
+    add_repo(cache, "stabilityai/stable-diffusion-xl-base-1.0", pipeline_files("StableDiffusionXLPipeline"))
+    dialog = CachePickerDialog(cache_dir=str(cache))
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.scanned, timeout=10000) as scanned:
+        dialog.show()
+    assert scanned.args == [1]
+    rows = [dialog.tree.topLevelItem(i) for i in range(dialog.tree.topLevelItemCount())]
+    assert [r.text(0) for r in rows] == ["stabilityai/stable-diffusion-xl-base-1.0",
+                                         "stabilityai/stable-diffusion-xl-refiner-1.0"]
+    base, refiner = rows
+    assert (base.text(1), base.text(3)) == ("SDXL", "ready")
+    assert refiner.text(3).startswith("not supported: an SDXL refiner")
+    assert refiner.toolTip(3).endswith("this app runs complete SD 1.x, SD 2.x and SDXL text-to-image models.")
+    assert not refiner.flags() & refiner.flags().ItemIsEnabled
+    assert dialog.tree.currentItem() is base
+    assert dialog.status.text().startswith("1 Stable Diffusion model(s) in")

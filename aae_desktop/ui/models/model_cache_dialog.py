@@ -1,4 +1,4 @@
-"""Picks a Stable Diffusion model that is already in the local Hugging Face cache (found without the network)."""
+"""Picks an SD 1.x/2.x/SDXL model that is already in the local Hugging Face cache (found without the network)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
@@ -15,11 +15,13 @@ from PySide6.QtWidgets import (
 from aae_desktop.engine.hf_cache import CachedModel, hf_cache_dir, list_cached_models
 from aae_desktop.engine.model_info import format_size
 from aae_desktop.engine.families import family_label
+from aae_desktop.engine.unsupported import refused_kind, supported_text
 from aae_desktop.ui.background import Background
 
 
 class CachePickerDialog(QDialog):
-    """Lists cached SD pipelines (scanned on a pool thread); `chosen` emits the repo id."""
+    """Lists cached pipelines (scanned on a pool thread), the ones we cannot run greyed with the reason;
+    `chosen` emits the repo id."""
 
     chosen = Signal(str)
     scanned = Signal(int)  # how many models were found (tests wait on it)
@@ -48,28 +50,36 @@ class CachePickerDialog(QDialog):
         layout.addWidget(self.buttons)
         self._update_ok()
         self._background = Background(parent=self)
-        self._background.call(lambda: list_cached_models(self._cache_dir), self._show, self._show_error)
+        self._background.call(lambda: list_cached_models(self._cache_dir, include_unsupported=True), self._show,
+                              self._show_error)
 
     def _show(self, models: list[CachedModel]) -> None:
+        # Models the app runs first; the others stay visible (greyed, with the reason) so none seems lost.
+        models = sorted(models, key=lambda m: m.refusal is not None)
         for model in models:
-            state = "ready" if model.complete else f"incomplete: no {', '.join(model.missing)}"
-            item = QTreeWidgetItem([model.repo_id, family_label(model.family),
-                                    format_size(model.size_on_disk), state])
+            if model.refusal:
+                family, state = "—", "not supported: " + refused_kind(model.refusal, model.repo_id)
+            else:
+                family = family_label(model.family)
+                state = "ready" if model.complete else f"incomplete: no {', '.join(model.missing)}"
+            item = QTreeWidgetItem([model.repo_id, family, format_size(model.size_on_disk), state])
             item.setData(0, Qt.ItemDataRole.UserRole, model.repo_id)
             item.setToolTip(0, str(model.snapshot))
-            if not model.complete:
+            item.setToolTip(3, model.refusal or state)
+            if model.refusal or not model.complete:
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
             self.tree.addTopLevelItem(item)
-        ready = [m for m in models if m.complete]
-        if models:
-            self.status.setText(f"{len(models)} Stable Diffusion model(s) in {self._cache_dir}.")
+        usable = [m for m in models if not m.refusal]
+        ready = [m for m in usable if m.complete]
+        if usable:
+            self.status.setText(f"{len(usable)} Stable Diffusion model(s) in {self._cache_dir}.")
         else:
-            self.status.setText(f"No Stable Diffusion 1.x/2.x models in {self._cache_dir}. "
+            self.status.setText(f"No Stable Diffusion models ({supported_text()}) in {self._cache_dir}. "
                                 "Use Model ▸ Download a model… to get one.")
         if ready:
             index = models.index(ready[0])
             self.tree.setCurrentItem(self.tree.topLevelItem(index))
-        self.scanned.emit(len(models))
+        self.scanned.emit(len(usable))
 
     def _show_error(self, exc: Exception) -> None:
         self.status.setText(f"The cache could not be read: {exc}")

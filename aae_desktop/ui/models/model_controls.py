@@ -44,6 +44,7 @@ class ModelControls(QObject):
         self._build_menu()
         self._restore_memory_options()
         self._fill_combo()
+        self._restore_family()
         worker = window.worker
         worker.model_load_started.connect(self._on_load_started)
         worker.model_loaded.connect(self._on_loaded)
@@ -56,9 +57,10 @@ class ModelControls(QObject):
         self.recent_menu.setObjectName("recentModelsMenu")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         entries = [
-            ("Open &checkpoint file…", "A single .safetensors / .ckpt file (SD 1.x, SD 2.x).", self.open_checkpoint),
+            ("Open &checkpoint file…", "A single .safetensors / .ckpt file (SD 1.x, SD 2.x, SDXL).", self.open_checkpoint),
             ("From &Hugging Face cache…", "Models already downloaded by any Hugging Face tool.", self.choose_from_cache),
-            ("&Download a model…", "Fetch SD 1.4 / 1.5 into the Hugging Face cache (asks first).", self.download),
+            ("&Download a model…", "Fetch SD 1.4, SD 1.5 or SDXL base into the Hugging Face cache (asks first).",
+             self.download),
             None,
             ("&Device and memory…", "GPU or CPU, precision, VAE slicing/tiling, CPU offload.", self.edit_options),
             ("Model &info…", "Family, precision, device and size of the loaded model.", self.show_info),
@@ -220,6 +222,14 @@ class ModelControls(QObject):
         self.active_dialog = dialog
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
+
+    def _restore_family(self) -> None:
+        """Before the remembered model loads, show its family's size presets (its restored values are its own)."""
+        from aae_desktop.engine.families import FAMILIES
+
+        family = next((r.family for r in self.library.recent() if r.source == self.window.model_source), "")
+        if family in FAMILIES:
+            self.window.parameters.set_family(FAMILIES[family], follow_defaults=False)
 
     def _restore_memory_options(self) -> None:
         saved = self.library.load_options()

@@ -1,4 +1,4 @@
-"""First run: choose where the Stable Diffusion model comes from (folder, checkpoint, HF cache, or download)."""
+"""First run: choose where the model (SD 1.x, SD 2.x or SDXL) comes from (folder, checkpoint, HF cache, or download)."""
 from __future__ import annotations
 
 from typing import Callable
@@ -7,6 +7,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QFileDialog, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from aae_desktop.engine.hf_cache import CachedModel, list_cached_models
+from aae_desktop.engine.unsupported import supported_text
 from aae_desktop.ui.background import Background
 
 CHECKPOINT_FILTER = "Stable Diffusion checkpoints (*.safetensors *.ckpt);;All files (*)"
@@ -17,9 +18,15 @@ def pick_folder(parent: QWidget | None, start: str = "") -> str:
 
 
 def pick_checkpoint(parent: QWidget | None, start: str = "") -> str:
-    path, _ = QFileDialog.getOpenFileName(parent, "Choose a Stable Diffusion 1.x / 2.x checkpoint", start,
-                                          CHECKPOINT_FILTER)
+    path, _ = QFileDialog.getOpenFileName(parent, f"Choose a {supported_text()} checkpoint", start, CHECKPOINT_FILTER)
     return path
+
+
+def _supported_list() -> str:
+    """What the first-run dialog lists: whole text-to-image models of each family, and what that excludes."""
+    return (f"{supported_text()} text-to-image models (base models and their fine-tunes: diffusers folders, "
+            "single .safetensors files, or the Hugging Face cache). Not: SDXL refiners, inpainting models, "
+            "SD3, FLUX, video models, or add-ons such as LoRAs, embeddings and VAEs")
 
 
 class FirstRunDialog(QDialog):
@@ -40,10 +47,12 @@ class FirstRunDialog(QDialog):
         self.pick_folder: Callable[[QWidget | None], str] = pick_folder
         self.pick_checkpoint: Callable[[QWidget | None], str] = pick_checkpoint
         intro = QLabel(
-            "<b>Attend-and-Excite needs a Stable Diffusion 1.x or 2.x model.</b><br>"
+            "<b>Choose the Stable Diffusion model that draws your images.</b><br>"
+            f"Supported: {_supported_list()}. "
             "Pick one you already have; nothing is downloaded unless you click Download. "
             "The choice is remembered (Model menu to change it)."
         )
+        intro.setObjectName("firstRunIntro")
         intro.setWordWrap(True)
         self.folder_button = QPushButton("Open a model folder…")
         self.folder_button.setObjectName("firstRunFolder")
@@ -58,10 +67,11 @@ class FirstRunDialog(QDialog):
         self.cache_note.setObjectName("firstRunCacheNote")
         explanations = [
             (self.folder_button, "A diffusers folder: model_index.json with unet/, vae/, text_encoder/ … beside it."),
-            (self.file_button, "One .safetensors or .ckpt file (SD 1.x, SD 2.x 512 or 768), as shared on model sites."),
+            (self.file_button, "One .safetensors or .ckpt file (SD 1.x, SD 2.x 512 or 768, SDXL), as shared on "
+                               "model sites; its family is read from the file."),
             (self.cache_button, self.cache_note),
-            (self.download_button, "Stable Diffusion 1.4 (the paper's model) or 1.5 from huggingface.co; "
-                                   "the size is shown before anything is fetched."),
+            (self.download_button, "Stable Diffusion 1.4 (the paper's model), 1.5 or SDXL base 1.0 from "
+                                   "huggingface.co; the size is shown before anything is fetched."),
         ]
         grid = QGridLayout()
         for row, (button, text) in enumerate(explanations):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -56,6 +56,7 @@ class DownloadDialog(QDialog):
         self.repo_combo.setToolTip("A Hugging Face model id (owner/name) in diffusers format.")
         for repo_id, label in SUGGESTED_DOWNLOADS:
             self.repo_combo.addItem(repo_id, label)
+            self.repo_combo.setItemData(self.repo_combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
         self.variant_combo = QComboBox()
         self.variant_combo.setObjectName("downloadVariant")
         self.variant_combo.setToolTip("fp16 files are half the size; fp32 files also run in fp16.")

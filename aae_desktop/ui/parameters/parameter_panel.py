@@ -18,8 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aae_desktop.engine.families import DEFAULT_FAMILY, ModelFamily, get_family
 from aae_desktop.engine.request import SCHEDULER_LABELS, GenerationRequest
 from aae_desktop.ui.parameters.excite_panel import ExcitePanel
+from aae_desktop.ui.parameters.family_switch import switch_values
 
 # QSpinBox holds a C int; 2^31-1 is also what most SD tools use for random seeds.
 MAX_SEED = 2**31 - 1
@@ -28,14 +30,6 @@ SEED_MODES = {
     "locked": "Locked (repeat this seed)",
     "increment": "Increment after each run",
 }
-SIZE_PRESETS = [
-    ("Square 512 × 512", 512, 512),
-    ("Portrait 512 × 768", 512, 768),
-    ("Landscape 768 × 512", 768, 512),
-    ("Square 768 × 768 (SD 2)", 768, 768),
-    ("Wide 912 × 512", 912, 512),
-    ("Small 256 × 256 (fast drafts)", 256, 256),
-]
 CUSTOM_SIZE = "Custom"
 
 
@@ -87,17 +81,16 @@ class ParameterPanel(QWidget):
         self.guidance.setRange(0.0, 30.0)
         self.guidance.setSingleStep(0.5)
         self.guidance.setDecimals(1)
-        self.guidance.setToolTip(
-            "How strictly the image follows the prompt (classifier-free guidance). Low: looser and more "
-            "natural; high: literal and saturated. 7-8 is typical.")
         self.size_preset = QComboBox()
         self.size_preset.setObjectName("sizePresetCombo")
-        for label, w, h in SIZE_PRESETS:
-            self.size_preset.addItem(label, _size_key(w, h))
-        self.size_preset.addItem(CUSTOM_SIZE, None)
-        self.size_preset.setToolTip(
-            "Image size presets. Models draw best near the size they were trained at (512 for SD 1.x, "
-            "768 for SD 2.x); far larger sizes tend to repeat subjects.")
+        # The loaded model's family: its size presets and defaults (SD 1.x until a model says otherwise).
+        self.family: ModelFamily = get_family(DEFAULT_FAMILY)
+        self._fill_presets()
+        self.family_note = QLabel()
+        self.family_note.setObjectName("familyNote")
+        self.family_note.setProperty("role", "note")
+        self.family_note.setWordWrap(True)
+        self.family_note.hide()
         self.width = self._size_spin("widthSpin", "Image width in pixels (a multiple of 8). Wider frames suit landscapes.")
         self.height = self._size_spin("heightSpin", "Image height in pixels (a multiple of 8). Taller frames suit portraits.")
         self.size_problem = QLabel()
@@ -128,6 +121,7 @@ class ParameterPanel(QWidget):
         image_box = QGroupBox("Image")
         form = QFormLayout(image_box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow(self.family_note)
         form.addRow("Seed", seed_row)
         form.addRow("", self.seed_mode)
         form.addRow("Size", self.size_preset)
@@ -137,18 +131,20 @@ class ParameterPanel(QWidget):
         form.addRow("Guidance", self.guidance)
         form.addRow("Sampler", self.scheduler)
         form.addRow("Images", self.num_images)
-        for widget in (self.seed_mode, self.size_preset, self.steps, self.guidance, self.scheduler, self.num_images):
-            label = form.labelForField(widget)
-            if label is not None:
-                label.setToolTip(widget.toolTip())
+        self._form = form
+        self._copy_tooltips_to_labels()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(image_box)
         layout.addWidget(self.excite)
         layout.addStretch(1)
 
-        self.set_base(BaseParameters(0, 1, 50, 7.5, 512, 512, "default"))
+        self.set_base(BaseParameters(0, 1, 50, self.family.default_guidance, self.family.default_width,
+                                     self.family.default_height, "default"))
         self.size_preset.activated.connect(self._on_preset)
+        # The note explains values the last model switch set; once the artist changes them it is stale.
+        for signal in (self.width.valueChanged, self.height.valueChanged, self.guidance.valueChanged):
+            signal.connect(self.family_note.hide)
         for spin in (self.width, self.height):
             spin.valueChanged.connect(self._on_size_edited)
         for signal in (self.seed.valueChanged, self.steps.valueChanged, self.guidance.valueChanged,
@@ -211,6 +207,47 @@ class ParameterPanel(QWidget):
         """'increment' mode moves past every seed this batch used, so no image repeats."""
         if self.seed_mode_key() == "increment":
             self.seed.setValue(min(request.seed + request.num_images, MAX_SEED))
+
+    # -- model family ------------------------------------------------------------------------------
+    def set_family(self, family: ModelFamily, follow_defaults: bool = True) -> str:
+        """A model of `family` is loaded: its size presets, and (see family_switch) its default size and
+        guidance where the values were still the previous family's. Returns the note shown ("" if none)."""
+        previous, self.family = self.family, family
+        switch = switch_values(previous, family, self.width.value(), self.height.value(), self.guidance.value())
+        self._fill_presets()
+        if follow_defaults:
+            self.width.setValue(switch.width)
+            self.height.setValue(switch.height)
+            self.guidance.setValue(switch.guidance)
+        self._on_size_edited()
+        note = switch.note if follow_defaults else ""
+        self.family_note.setText(note)
+        self.family_note.setVisible(bool(note))
+        return note
+
+    def _fill_presets(self) -> None:
+        self.size_preset.clear()
+        for preset in self.family.size_presets:
+            self.size_preset.addItem(preset.label, _size_key(preset.width, preset.height))
+        self.size_preset.addItem(CUSTOM_SIZE, None)
+        native = f"{self.family.default_width} × {self.family.default_height}"
+        self.size_preset.setToolTip(
+            f"Sizes {self.family.label} models were trained for. A model draws best near its own size "
+            f"({native} here); far larger sizes tend to repeat subjects, far smaller ones lose detail.")
+        self.guidance.setToolTip(
+            "How strictly the image follows the prompt (classifier-free guidance). Low: looser and more "
+            f"natural; high: literal and saturated. {self.family.default_guidance:g} is typical for "
+            f"{self.family.label} models.")
+        self._copy_tooltips_to_labels()
+
+    def _copy_tooltips_to_labels(self) -> None:
+        form = getattr(self, "_form", None)  # None while the panel is being built
+        if form is None:
+            return
+        for widget in (self.seed_mode, self.size_preset, self.steps, self.guidance, self.scheduler, self.num_images):
+            label = form.labelForField(widget)
+            if label is not None:
+                label.setToolTip(widget.toolTip())
 
     # -- size -----------------------------------------------------------------------------------
     def _size_spin(self, name: str, tip: str) -> QSpinBox:

@@ -146,6 +146,7 @@ class GenerationWorker(QObject):
                 device=getattr(model, "device", "?"),
                 dtype=getattr(model, "dtype", "?"),
                 seconds=time.monotonic() - began,
+                family=getattr(model, "family", ""),
                 tokenizer=model_tokenizer(model),
             )
         )

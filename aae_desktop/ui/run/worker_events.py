@@ -28,6 +28,7 @@ class ModelLoaded:
     device: str
     dtype: str
     seconds: float
+    family: str = ""  # a families.FAMILIES key ("" from an engine that does not say)
     tokenizer: Any = None  # the model's own tokenizer, when it has one
 
 
