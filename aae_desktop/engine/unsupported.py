@@ -34,8 +34,9 @@ def refusal(name: str, kind: str) -> str:
 
 
 def refused_kind(sentence: str, name: str) -> str:
-    """The 'what it is' part of a refusal() sentence, for a list column ('an SDXL refiner, which ...')."""
-    return sentence.removeprefix(f"{name} is ").split(f"; {_RUNS} ")[0]
+    """The 'what it is' part of a refusal() sentence, short enough for a list column ('an SDXL refiner')."""
+    kind = sentence.removeprefix(f"{name} is ").split(f"; {_RUNS} ")[0]
+    return kind.split(", ")[0].split(" (")[0]
 
 
 _RUNS = "this app runs complete"

@@ -30,7 +30,7 @@ class CachePickerDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("cachePickerDialog")
         self.setWindowTitle("Models in the Hugging Face cache")
-        self.resize(720, 360)
+        self.resize(800, 360)
         self._cache_dir = cache_dir or str(hf_cache_dir())
         self.status = QLabel(f"Looking in {self._cache_dir}…")
         self.status.setWordWrap(True)
@@ -38,7 +38,8 @@ class CachePickerDialog(QDialog):
         self.tree.setObjectName("cacheTree")
         self.tree.setHeaderLabels(["Model", "Family", "Size", "State"])
         self.tree.setRootIsDecorated(False)
-        self.tree.setColumnWidth(0, 330)
+        for column, width in enumerate((320, 90, 70)):  # the State column takes the rest
+            self.tree.setColumnWidth(column, width)
         self.tree.itemDoubleClicked.connect(lambda *_: self._accept_current())
         self.tree.currentItemChanged.connect(lambda *_: self._update_ok())
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
@@ -71,8 +72,11 @@ class CachePickerDialog(QDialog):
             self.tree.addTopLevelItem(item)
         usable = [m for m in models if not m.refusal]
         ready = [m for m in usable if m.complete]
+        others = len(models) - len(usable)
         if usable:
-            self.status.setText(f"{len(usable)} Stable Diffusion model(s) in {self._cache_dir}.")
+            self.status.setText(f"{len(usable)} Stable Diffusion model(s) in {self._cache_dir}."
+                                + (f" {others} other pipeline(s) it cannot run are greyed (hover for why)."
+                                   if others else ""))
         else:
             self.status.setText(f"No Stable Diffusion models ({supported_text()}) in {self._cache_dir}. "
                                 "Use Model ▸ Download a model… to get one.")

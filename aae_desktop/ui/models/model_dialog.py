@@ -22,11 +22,9 @@ def pick_checkpoint(parent: QWidget | None, start: str = "") -> str:
     return path
 
 
-def _supported_list() -> str:
-    """What the first-run dialog lists: whole text-to-image models of each family, and what that excludes."""
-    return (f"{supported_text()} text-to-image models (base models and their fine-tunes: diffusers folders, "
-            "single .safetensors files, or the Hugging Face cache). Not: SDXL refiners, inpainting models, "
-            "SD3, FLUX, video models, or add-ons such as LoRAs, embeddings and VAEs")
+# What people often have on disk beside their models (see engine/unsupported.py for the full list).
+_NOT_SUPPORTED = ("SDXL refiners, inpainting models, SD3, FLUX, video models, or add-ons such as LoRAs, "
+                  "embeddings and VAEs")
 
 
 class FirstRunDialog(QDialog):
@@ -44,13 +42,15 @@ class FirstRunDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("firstRunDialog")
         self.setWindowTitle("Choose a Stable Diffusion model")
+        self.setMinimumWidth(640)
         self.pick_folder: Callable[[QWidget | None], str] = pick_folder
         self.pick_checkpoint: Callable[[QWidget | None], str] = pick_checkpoint
         intro = QLabel(
-            "<b>Choose the Stable Diffusion model that draws your images.</b><br>"
-            f"Supported: {_supported_list()}. "
-            "Pick one you already have; nothing is downloaded unless you click Download. "
-            "The choice is remembered (Model menu to change it)."
+            "<b>Choose the Stable Diffusion model that draws your images.</b>"
+            f"<p>Runs: {supported_text()} text-to-image models, base models and their fine-tunes.<br>"
+            f"Not: {_NOT_SUPPORTED}.</p>"
+            "<p>Pick one you already have; nothing is downloaded unless you click Download. "
+            "The choice is remembered (Model menu to change it).</p>"
         )
         intro.setObjectName("firstRunIntro")
         intro.setWordWrap(True)
