@@ -23,9 +23,10 @@ Shapes = Mapping[str, tuple[int, ...]]
 
 
 def supported_text() -> str:
-    """'SD 1.x, SD 2.x and SDXL', from the family descriptions (one series per label)."""
-    series = list(dict.fromkeys(spec.label.split(" (")[0] for spec in FAMILIES.values()))
-    return ", ".join(series[:-1]) + " and " + series[-1] if len(series) > 1 else series[0]
+    """'Stable Diffusion 1.x, 2.x and SDXL', from the family descriptions (one series per label)."""
+    series = list(dict.fromkeys(spec.label.split(" (")[0].removeprefix("SD ") for spec in FAMILIES.values()))
+    listed = ", ".join(series[:-1]) + " and " + series[-1] if len(series) > 1 else series[0]
+    return "Stable Diffusion " + listed
 
 
 def refusal(name: str, kind: str) -> str:
@@ -126,24 +127,40 @@ def _series(keys: list[str]) -> str:
 
 
 # -- diffusers folders ----------------------------------------------------------------------------------
-# Pipeline class name patterns (model_index.json "_class_name") -> what the folder is. First match wins.
-_PIPELINE_KINDS: tuple[tuple[str, str], ...] = (
-    (r"XLImg2Img|Refiner", "an SDXL refiner, which only polishes images SDXL base made and cannot start from a prompt"),
+_REFINER = "an SDXL refiner, which only polishes images SDXL base made and cannot start from a prompt"
+# Pipeline classes (model_index.json "_class_name") -> what such a folder is.
+_PIPELINES: dict[str, str] = {
+    "StableDiffusionXLImg2ImgPipeline": _REFINER,
+    "StableDiffusionXLInpaintPipeline": "an SDXL inpainting model",
+    "StableDiffusionInpaintPipeline": "an inpainting model",
+    "StableDiffusionImg2ImgPipeline": "an image-to-image model",
+    "StableDiffusionInstructPix2PixPipeline": "an instruct-pix2pix model (it edits a picture)",
+    "StableDiffusionXLInstructPix2PixPipeline": "an instruct-pix2pix model (it edits a picture)",
+    "StableDiffusionUpscalePipeline": "an upscaler",
+    "StableDiffusionLatentUpscalePipeline": "an upscaler",
+    "StableDiffusionDepth2ImgPipeline": "a depth-to-image model",
+    "StableDiffusionImageVariationPipeline": "an image-variation model",
+    "StableUnCLIPPipeline": "an image-variation (unCLIP) model",
+    "LatentConsistencyModelPipeline": "a latent consistency (LCM) model",
+    "StableVideoDiffusionPipeline": "a Stable Video Diffusion video model",
+    "AnimateDiffPipeline": "an AnimateDiff video model",
+    "I2VGenXLPipeline": "a video model",
+}
+# Families of classes, for the names not listed above. First match wins.
+_PIPELINE_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"XLInpaint", "an SDXL inpainting model"),
     (r"Inpaint|Fill", "an inpainting model (it fills in a masked part of a picture)"),
     (r"ControlNet", "a ControlNet pipeline (it needs a guide image)"),
     (r"StableDiffusion3", "a Stable Diffusion 3 model (a different architecture, MMDiT)"),
     (r"Flux", "a FLUX model (a different architecture)"),
-    (r"Video|AnimateDiff|I2VGen|^LTX|^Wan|^Mochi", "a video model"),
+    (r"Video|AnimateDiff|^LTX|^Wan|^Mochi", "a video model"),
     (r"Upscale", "an upscaler"),
-    (r"InstructPix2Pix", "an instruct-pix2pix model (it edits a picture)"),
-    (r"Depth2Img", "a depth-to-image model"),
-    (r"ImageVariation|UnCLIP", "an image-variation model"),
-    (r"LatentConsistency", "a latent consistency (LCM) model"),
     (r"StableCascade", "a Stable Cascade model (a different architecture)"),
-    (r"PixArt|Sana|AuraFlow|HunyuanDiT|Kolors|Kandinsky|Lumina|CogView",
-     "a model of another architecture"),
+    (r"PixArt|Sana|AuraFlow|HunyuanDiT|Kolors|Kandinsky|Lumina|CogView", "a model of another architecture"),
     (r"Img2Img", "an image-to-image pipeline"),
 )
+# Pipelines made of exactly a family's parts: a folder saved under them loads as that family.
+_SAME_PARTS = {"StableDiffusionXLImg2ImgPipeline", "StableDiffusionImg2ImgPipeline"}
 
 
 def folder_refusal(folder: Path, name: str | None = None) -> str | None:
@@ -159,40 +176,42 @@ def folder_refusal(folder: Path, name: str | None = None) -> str | None:
         if component:
             return refusal(name, f"a single model component ({component}), not a whole model folder")
         return None  # the loader says model_index.json is missing
+    class_name = str(index.get("_class_name", ""))
     if index.get("requires_aesthetics_score") is True:  # SDXL refiner, whatever class it was saved under
-        return refusal(name, _PIPELINE_KINDS[0][1])
+        return refusal(name, f"{_REFINER} ({class_name})")
     unet = _read_json(folder / "unet" / "config.json") or {}
     channels = unet.get("in_channels", 4)
     if channels != 4:
         return refusal(name, "an " + _CHANNEL_KINDS.get(channels, f"model with {channels} input channels"))
-    class_name = str(index.get("_class_name", ""))
-    if class_name in supported_pipeline_classes() or _has_family_components(index, unet):
+    if class_name in supported_pipeline_classes():
         return None
     kind = pipeline_kind(class_name)
-    if kind.startswith("a model of another architecture"):
-        kind = f"{kind} ({class_name})"
-    return refusal(name, kind)
+    if (kind is None or class_name in _SAME_PARTS) and _has_family_components(index, unet):
+        return None  # an SDXL base saved as image-to-image, a community pipeline of SD parts
+    return refusal(name, f"{kind} ({class_name})" if kind else f"a {class_name or 'non-Stable-Diffusion'} pipeline")
 
 
 def _has_family_components(index: Mapping[str, Any], unet: Mapping[str, Any]) -> bool:
-    """A folder saved under another class name (an SDXL base saved as image-to-image, a community pipeline)
-    whose parts are exactly some family's: every text encoder that family needs, and its UNet width."""
-    for spec in FAMILIES.values():
-        encoders = all(isinstance(index.get(name), list) and index[name][0] for name in spec.text_encoders)
-        width = unet.get("cross_attention_dim")
-        if encoders and width == spec.text_width and not any(
-                isinstance(index.get(name), list) and index[name][0]
-                for other in FAMILIES.values() for name in other.text_encoders if name not in spec.text_encoders):
-            return True
-    return False
+    """Whether the folder holds exactly some family's parts: its text encoders (no others) and its UNet width."""
+    def present(part: str) -> bool:
+        return isinstance(index.get(part), list) and bool(index[part][0])
+
+    all_encoders = {part for spec in FAMILIES.values() for part in spec.text_encoders}
+    return any(
+        unet.get("cross_attention_dim") == spec.text_width
+        and {part for part in all_encoders if present(part)} == set(spec.text_encoders)
+        for spec in FAMILIES.values()
+    )
 
 
-def pipeline_kind(class_name: str) -> str:
-    """What a pipeline class we do not run is, in words ('a FLUX model', ...)."""
-    for pattern, kind in _PIPELINE_KINDS:
+def pipeline_kind(class_name: str) -> str | None:
+    """What a pipeline class we do not run is, in words ('a FLUX model', ...); None for a name we do not know."""
+    if class_name in _PIPELINES:
+        return _PIPELINES[class_name]
+    for pattern, kind in _PIPELINE_PATTERNS:
         if re.search(pattern, class_name):
             return kind
-    return f"a {class_name} model" if class_name else "not a Stable Diffusion model"
+    return None
 
 
 def check_folder_supported(folder: Path) -> None:

@@ -15,7 +15,7 @@ from aae_desktop.engine.single_file import family_from_keys, inspect_checkpoint
 from .sgm_layout import sdxl_meta_shapes
 
 U = "model.diffusion_model."
-SUPPORTED = "this app runs complete SD 1.x, SD 2.x and SDXL text-to-image models."
+SUPPORTED = "this app runs complete Stable Diffusion 1.x, 2.x and SDXL text-to-image models."
 
 
 @pytest.fixture(scope="module")

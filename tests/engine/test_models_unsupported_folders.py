@@ -10,7 +10,7 @@ from aae_desktop.engine.errors import ModelLoadError
 from aae_desktop.engine.models import LoadOptions, load_model
 from .test_models_hf_cache import add_repo, sd_files
 
-SUPPORTED = "this app runs complete SD 1.x, SD 2.x and SDXL text-to-image models."
+SUPPORTED = "this app runs complete Stable Diffusion 1.x, 2.x and SDXL text-to-image models."
 SDXL_UNET = {"cross_attention_dim": 2048, "addition_embed_type": "text_time", "in_channels": 4}
 
 
@@ -33,17 +33,17 @@ FOLDERS = [
      "is an SDXL refiner"),
     # A refiner saved under the base pipeline's class still says what it is in its index.
     ("my-refiner", pipeline_files("StableDiffusionXLPipeline", requires_aesthetics_score=True), "is an SDXL refiner"),
-    ("sdxl-inpainting-0.1", pipeline_files("StableDiffusionXLInpaintPipeline"), "is an inpainting model"),
+    ("sdxl-inpainting-0.1", pipeline_files("StableDiffusionXLInpaintPipeline"), "is an SDXL inpainting model (StableDiffusionXLInpaintPipeline)"),
     ("sd-inpainting", pipeline_files("StableDiffusionPipeline", {"cross_attention_dim": 768, "in_channels": 9}),
      "is an inpainting model"),
     ("stable-diffusion-3-medium-diffusers", pipeline_files("StableDiffusion3Pipeline"), "is a Stable Diffusion 3 model"),
     ("FLUX.1-dev", pipeline_files("FluxPipeline"), "is a FLUX model"),
-    ("stable-video-diffusion-img2vid-xt", pipeline_files("StableVideoDiffusionPipeline"), "is a video model"),
-    ("animatediff-motion", pipeline_files("AnimateDiffPipeline"), "is a video model"),
+    ("stable-video-diffusion-img2vid-xt", pipeline_files("StableVideoDiffusionPipeline"), "is a Stable Video Diffusion video model"),
+    ("animatediff-motion", pipeline_files("AnimateDiffPipeline"), "is an AnimateDiff video model"),
     ("controlnet-canny-sdxl-1.0", {"config.json": b'{"_class_name": "ControlNetModel"}'},
      "is a single model component (ControlNetModel), not a whole model folder"),
     ("kandinsky", pipeline_files("KandinskyV22Pipeline"), "is a model of another architecture (KandinskyV22Pipeline)"),
-    ("some-community-pipeline", pipeline_files("MyMagicPipeline"), "is a MyMagicPipeline model"),
+    ("some-community-pipeline", pipeline_files("MyMagicPipeline"), "is a MyMagicPipeline pipeline"),
 ]
 
 
@@ -93,7 +93,7 @@ def test_models_lists_sdxl_and_names_what_it_cannot_run(cache, capsys):
     [base] = [line for line in out.splitlines() if "stable-diffusion-xl-base-1.0" in line]
     assert " SDXL " in base and "INCOMPLETE" not in base
     assert ("    stabilityai/stable-diffusion-xl-refiner-1.0 is an SDXL refiner, which only polishes images SDXL base "
-            "made and cannot start from a prompt; " + SUPPORTED) in out
+            "made and cannot start from a prompt (StableDiffusionXLImg2ImgPipeline); " + SUPPORTED) in out
     assert "    black-forest-labs/FLUX.1-schnell is a FLUX model" in out
     assert "clip-vit-large-patch14" not in out
 

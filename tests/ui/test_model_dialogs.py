@@ -196,7 +196,7 @@ def test_first_run_dialog_says_what_is_supported(qtbot, tmp_path):
         dialog.show()
     intro = dialog.findChild(type(dialog.cache_note), "firstRunIntro").text()
     assert "1.x or 2.x model" not in intro
-    assert "SD 1.x, SD 2.x and SDXL text-to-image models" in intro
+    assert "Stable Diffusion 1.x, 2.x and SDXL text-to-image models" in intro
     assert "SDXL refiners" in intro and "LoRAs" in intro  # what is not a model it can run
     assert "SDXL" in dialog.file_button.toolTip() and "SDXL" in dialog.download_button.toolTip()
 
@@ -221,7 +221,7 @@ def test_cache_picker_lists_sdxl_and_greys_what_it_cannot_run(qtbot, tmp_path):
     base, refiner = rows
     assert (base.text(1), base.text(3)) == ("SDXL", "ready")
     assert refiner.text(3) == "not supported: an SDXL refiner"
-    assert refiner.toolTip(3).endswith("this app runs complete SD 1.x, SD 2.x and SDXL text-to-image models.")
+    assert refiner.toolTip(3).endswith("this app runs complete Stable Diffusion 1.x, 2.x and SDXL text-to-image models.")
     assert not refiner.flags() & refiner.flags().ItemIsEnabled
     assert dialog.tree.currentItem() is base
     assert dialog.status.text().startswith("1 Stable Diffusion model(s) in")

@@ -48,7 +48,7 @@ def test_refused_model_keeps_the_loaded_one_usable(real_window, qtbot, tiny_mode
         window.request_model_load(str(refused))
     sentence = failed.args[0].message
     assert sentence.startswith(f"{refused.name} {kind}")
-    assert sentence.endswith("this app runs complete SD 1.x, SD 2.x and SDXL text-to-image models.")
+    assert sentence.endswith("this app runs complete Stable Diffusion 1.x, 2.x and SDXL text-to-image models.")
     assert "Traceback" not in sentence and "\n" not in sentence
     assert window.banner.isVisible() and window.banner.kind == "error"
     assert sentence.replace("&", "&amp;") in window.banner.message()
