@@ -53,6 +53,8 @@ def test_controller_is_idle_when_end_signals_arrive(fake_engine, qtbot):
     try:
         with qtbot.waitSignal(controller.finished, timeout=10000):
             controller.submit(request, LoadOptions())
+        # Slow steps, so the 2-step run cannot finish in the moment between submit() and cancel().
+        fake_engine.step_seconds = 5.0
         with qtbot.waitSignal(controller.cancelled, timeout=10000):
             controller.submit(request, LoadOptions())
             controller.cancel()
