@@ -55,6 +55,8 @@ def test_loaded_model_is_remembered_and_described(controlled, qtbot, library, ti
     # A new window lists the recent model in its combo without loading it.
     window2, _ = controlled()
     assert window2.model_combo.findData(str(tiny_model_dir)) >= 0
+    assert window2.model_combo.itemText(window2.model_combo.findData(str(tiny_model_dir))) == "fake-model  ·  SD 1.x"
+    assert window.model_combo.currentText() == "fake-model  ·  SD 1.x"  # the family shows where the model is chosen
     controls.show_info()
     rows = {k: v.text() for k, v in controls.active_dialog.values.items()}
     assert rows["Family"] == "SD 1.x" and rows["Kind"] == "diffusers folder" and rows["Source"] == str(tiny_model_dir)

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QMenu
 
+from aae_desktop.engine.families import family_label
 from aae_desktop.engine.model_library import ModelLibrary
 from aae_desktop.engine.models import LoadOptions
 from aae_desktop.ui.background import Background
@@ -85,15 +86,21 @@ class ModelControls(QObject):
         if not recent:
             self.recent_menu.addAction("(none yet)").setEnabled(False)
         for item in recent:
-            action = self.recent_menu.addAction(f"{item.name}  —  {item.source}")
+            family = f"  ({family_label(item.family)})" if item.family else ""
+            action = self.recent_menu.addAction(f"{item.name}{family}  —  {item.source}")
             action.triggered.connect(lambda _=False, s=item.source: self.load(s))
 
     def _fill_combo(self) -> None:
+        """Recent models in the combo, each with its family ("juggernautXL  ·  SDXL")."""
         combo = self.window.model_combo
         for item in self.library.recent():
-            if combo.findData(item.source) < 0:
-                combo.addItem(item.name or Path(item.source).name, item.source)
-                combo.setItemData(combo.count() - 1, item.source, 3)  # Qt.ToolTipRole
+            index = combo.findData(item.source)
+            if index < 0:
+                combo.addItem("", item.source)
+                index = combo.count() - 1
+                combo.setItemData(index, item.source, 3)  # Qt.ToolTipRole
+            name = item.name or Path(item.source).name
+            combo.setItemText(index, f"{name}  ·  {family_label(item.family)}" if item.family else name)
 
     # -- choosing ----------------------------------------------------------------------------------
     def load(self, source: str, options: LoadOptions | None = None) -> None:
