@@ -186,22 +186,20 @@ def folder_refusal(folder: Path, name: str | None = None) -> str | None:
     if class_name in supported_pipeline_classes():
         return None
     kind = pipeline_kind(class_name)
-    if (kind is None or class_name in _SAME_PARTS) and _has_family_components(index, unet):
+    if (kind is None or class_name in _SAME_PARTS) and _has_family_components(index):
         return None  # an SDXL base saved as image-to-image, a community pipeline of SD parts
     return refusal(name, f"{kind} ({class_name})" if kind else f"a {class_name or 'non-Stable-Diffusion'} pipeline")
 
 
-def _has_family_components(index: Mapping[str, Any], unet: Mapping[str, Any]) -> bool:
-    """Whether the folder holds exactly some family's parts: its text encoders (no others) and its UNet width."""
+def _has_family_components(index: Mapping[str, Any]) -> bool:
+    """Whether the folder holds exactly some family's text encoders (no more, no fewer): the SDXL refiner,
+    saved under the same image-to-image class as a base model can be, has only the second one."""
     def present(part: str) -> bool:
         return isinstance(index.get(part), list) and bool(index[part][0])
 
     all_encoders = {part for spec in FAMILIES.values() for part in spec.text_encoders}
-    return any(
-        unet.get("cross_attention_dim") == spec.text_width
-        and {part for part in all_encoders if present(part)} == set(spec.text_encoders)
-        for spec in FAMILIES.values()
-    )
+    found = {part for part in all_encoders if present(part)}
+    return any(found == set(spec.text_encoders) for spec in FAMILIES.values())
 
 
 def pipeline_kind(class_name: str) -> str | None:

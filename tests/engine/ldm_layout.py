@@ -144,8 +144,9 @@ def save_config_folder(pipe: Any, folder: Path) -> Path:
         dst = folder / src.relative_to(folder / "_full")
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_text(src.read_text())
-    for src in (folder / "_full" / "tokenizer").glob("*"):
-        (folder / "tokenizer" / src.name).write_bytes(src.read_bytes())
+    for tokenizer in (folder / "_full").glob("tokenizer*"):  # SDXL has tokenizer_2 too
+        for src in tokenizer.glob("*"):
+            (folder / tokenizer.name / src.name).write_bytes(src.read_bytes())
     import shutil
 
     shutil.rmtree(folder / "_full")

@@ -102,7 +102,7 @@ def test_not_supported_files_are_named(change, message):
 
 
 def test_non_standard_width_only_with_override():
-    with pytest.raises(ModelLoadError, match="not a standard"):
+    with pytest.raises(ModelLoadError, match="which no standard Stable Diffusion 1.x, 2.x and SDXL model has"):
         family_from_keys(sd_keys("clip", 512), "f.safetensors")
     assert family_from_keys(sd_keys("clip", 512), "f.safetensors", standard_widths=False)[0] == "sd1"
 
