@@ -63,13 +63,21 @@ class GenerationCancelled(EngineError):
 
 
 class OutOfMemory(EngineError):
-    """The device ran out of memory."""
+    """The device ran out of memory. `suggestions` are keys of engine.memory_advice (options that help there)."""
 
-    ADVICE = "Try a smaller size, fewer images per run, fp16 precision, or CPU offload."
+    def __init__(self, device: str, detail: str = "", suggestions: tuple[str, ...] | None = None):
+        from aae_desktop.engine import memory_advice
 
-    def __init__(self, device: str, detail: str = ""):
         self.device = device
-        super().__init__(f"Out of memory on {device}. {self.ADVICE}" + (f" ({detail})" if detail else ""))
+        self.detail = detail
+        self.suggestions = tuple(suggestions) if suggestions is not None else memory_advice.suggestions(device)
+        super().__init__(self.describe())
+
+    def describe(self, names: Mapping[str, str] | None = None) -> str:
+        """The message with each suggestion named as the caller shows it (a window label, a CLI flag)."""
+        from aae_desktop.engine import memory_advice
+
+        return memory_advice.sentence(self.device, self.detail, self.suggestions, names or memory_advice.PLAIN_NAMES)
 
 
 class NaNLatents(EngineError):

@@ -14,6 +14,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from PIL import Image
 
 from aae_desktop.engine import excite as ae
+from aae_desktop.engine import memory_advice
 from aae_desktop.engine.attention import CaptureState, StopForward, attention_capture
 from aae_desktop.engine.cpu_kernels import native_convolutions, prefers_native_convolutions
 from aae_desktop.engine.errors import EngineError, GenerationCancelled, InvalidRequest, NaNLatents, OutOfMemory
@@ -59,6 +60,7 @@ class _Run:
     text_stop: int | None = None
     native_convs: bool = False  # see cpu_kernels: UNet convolutions without oneDNN
     loss_scale: float = 1.0  # > 1 only for fp16 UNets; lowered for the rest of the run on overflow
+    stage: str = "denoising"  # "decoding" while the VAE runs (out-of-memory advice differs)
     image_index: int = 0
     total_steps: int = 0  # len(timesteps): PNDM runs one more than the requested steps
     losses: list[LossRecord] = field(default_factory=list)
@@ -96,7 +98,8 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
     warnings = request.validate(pipe.tokenizer)
     _check_model_limits(model, request)
     started = time.perf_counter()
-    with _translate_device_errors(model.device):
+    run: _Run | None = None
+    with _translate_device_errors(model, lambda: run.stage if run is not None else "encoding"):
         # 2. Encode the prompts once for the whole batch.
         _check_cancel(cancel)
         cond, guidance = _encode(model, request)
@@ -164,7 +167,7 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
     device = _execution_device(pipe)
     dtype = pipe.unet.dtype
     seed = request.seed + image_index
-    run.image_index, run.losses, run.last_maps = image_index, [], {}
+    run.image_index, run.losses, run.last_maps, run.stage = image_index, [], {}, "denoising"
 
     # 4. Timesteps and a fresh scheduler for this image.
     scheduler = make_scheduler(pipe.scheduler, request.scheduler)
@@ -212,6 +215,7 @@ def _render_one(run: _Run, image_index: int) -> ImageResult:
     # 7. Decode (VAE) and optional safety check.
     run.check_cancel()
     run.emit(step=run.total_steps, phase="decoding")
+    run.stage = "decoding"
     image = _decode(pipe, latents)
     nsfw = False
     if getattr(pipe, "safety_checker", None) is not None:
@@ -388,26 +392,19 @@ def _token_maps(run: _Run, latents: torch.Tensor, t: Any) -> torch.Tensor:
     return ae.token_maps(probs, list(run.request.excite.token_indices))
 
 
-# torch.OutOfMemoryError is new in torch 2.5; older releases only raise the CUDA flavour.
-_OOM_ERRORS = (getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError),)
-
-
 @contextmanager
-def _translate_device_errors(device: str) -> Iterator[None]:
+def _translate_device_errors(model: LoadedModel, stage: Callable[[], str]) -> Iterator[None]:
+    """Any device out-of-memory becomes OutOfMemory with advice for this device and these options."""
     try:
         yield
-    except _OOM_ERRORS as exc:
-        _free_device_memory(device)
-        raise OutOfMemory(device) from exc
-    except RuntimeError as exc:
-        if "out of memory" in str(exc).lower():
-            _free_device_memory(device)
-            raise OutOfMemory(device) from exc
+    except EngineError:
         raise
-
-
-def _free_device_memory(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.empty_cache()
-    elif device == "mps" and hasattr(torch, "mps"):
-        torch.mps.empty_cache()
+    except Exception as exc:
+        if not memory_advice.is_out_of_memory(exc):
+            raise
+        memory_advice.free_device_memory(model.device)
+        decoding = stage() == "decoding"
+        keys = memory_advice.suggestions(model.device, model.options, model.dtype)
+        if decoding and memory_advice.VAE_TILING in keys:  # the decoder's peak grows with the image: tiles first
+            keys = (memory_advice.VAE_TILING, *(k for k in keys if k != memory_advice.VAE_TILING))
+        raise OutOfMemory(model.device, "while decoding the image" if decoding else "while generating", keys) from exc

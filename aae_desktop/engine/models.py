@@ -5,11 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aae_desktop.engine.devices import DEVICES, PRECISIONS, resolve_device, resolve_dtype  # noqa: F401 (re-exported)
 from aae_desktop.engine.errors import ModelLoadError
 from aae_desktop.engine.families import DEFAULT_FAMILY, ModelFamily, family_from_configs, get_family
-
-DEVICES = ("auto", "cuda", "mps", "cpu")
-PRECISIONS = ("auto", "fp16", "bf16", "fp32")
 
 
 @dataclass(frozen=True)
@@ -19,9 +17,10 @@ class LoadOptions:
     device: str = "auto"
     precision: str = "auto"
     safety_checker: bool = False  # only honoured when the model folder ships one
-    vae_slicing: bool = False
+    vae_slicing: bool = False  # splits a batch; the engine decodes one image at a time, so only tiling saves memory
     vae_tiling: bool = False
-    cpu_offload: bool = False
+    cpu_offload: bool = False  # used on CUDA only (see devices.uses_offload)
+    attention_slicing: bool = False  # less memory for 8-16 GB Macs; slower
     family: str = "auto"  # single files: "auto" or a families.FAMILIES key (SD 2.x 512 vs 768 cannot always be detected)
     config_dir: str | None = None  # single files: a config folder instead of the bundled one for the family
 
@@ -38,39 +37,12 @@ class LoadedModel:
     dtype: str = "float32"
     options: LoadOptions = field(default_factory=LoadOptions)
     info: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the device does differently from the options (say so)
     # Everything that differs between families, looked up once here (not by testing `family`).
     family_spec: ModelFamily = field(init=False)
 
     def __post_init__(self) -> None:
         self.family_spec = get_family(self.family)
-
-
-def resolve_device(choice: str = "auto") -> str:
-    """auto = cuda -> mps -> cpu; an explicit device that is not available is an error."""
-    import torch
-
-    if choice not in DEVICES:
-        raise ModelLoadError(f"Unknown device '{choice}'. Choose one of: {', '.join(DEVICES)}.")
-    cuda = torch.cuda.is_available()
-    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    if choice == "auto":
-        return "cuda" if cuda else "mps" if mps else "cpu"
-    if choice == "cuda" and not cuda:
-        raise ModelLoadError("CUDA was requested but no CUDA GPU is available to PyTorch.")
-    if choice == "mps" and not mps:
-        raise ModelLoadError("MPS was requested but this PyTorch has no Apple GPU support.")
-    return choice
-
-
-def resolve_dtype(device: str, precision: str = "auto"):
-    """auto = fp16 on CUDA, fp32 elsewhere (the loss maths always run in fp32)."""
-    import torch
-
-    if precision not in PRECISIONS:
-        raise ModelLoadError(f"Unknown precision '{precision}'. Choose one of: {', '.join(PRECISIONS)}.")
-    if precision == "auto":
-        return torch.float16 if device == "cuda" else torch.float32
-    return {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}[precision]
 
 
 def detect_family(pipe: Any) -> str:
@@ -80,24 +52,16 @@ def detect_family(pipe: Any) -> str:
 
 def wrap_pipeline(pipe: Any, source: str, options: LoadOptions | None = None, name: str | None = None,
                   family: str | None = None) -> LoadedModel:
-    """Place an already-built pipeline on the chosen device/dtype and wrap it for the engine."""
-    import torch
+    """Place an already-built pipeline on the chosen device/dtype and wrap it for the engine.
+
+    Raises OutOfMemory (with advice for the device) when the device cannot hold it.
+    """
+    from aae_desktop.engine.devices import place_pipeline, placement_notes
 
     options = options or LoadOptions()
     device = resolve_device(options.device)
     dtype = resolve_dtype(device, options.precision)
-    # Loaders already build in the target dtype; casting again only makes diffusers warn.
-    cast = {} if getattr(pipe, "dtype", None) == dtype else {"dtype": dtype}
-    if options.cpu_offload and device != "cpu":
-        if cast:
-            pipe.to(**cast)
-        pipe.enable_model_cpu_offload(device=device)
-    else:
-        pipe.to(device=device, **cast)
-    if options.vae_slicing:
-        pipe.vae.enable_slicing()
-    if options.vae_tiling:
-        pipe.vae.enable_tiling()
+    place_pipeline(pipe, device, dtype, options)
     # Gradients are only ever taken with respect to the latents.
     for module in (pipe.unet, pipe.vae, pipe.text_encoder):
         module.requires_grad_(False)
@@ -111,6 +75,7 @@ def wrap_pipeline(pipe: Any, source: str, options: LoadOptions | None = None, na
         dtype=str(dtype).replace("torch.", ""),
         options=options,
         info={"torch_dtype": dtype},
+        notes=placement_notes(device, options),
     )
 
 
@@ -141,7 +106,7 @@ def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None, 
     try:
         pipe = StableDiffusionPipeline.from_pretrained(str(folder), **kwargs)
     except Exception as exc:  # diffusers/transformers raise many types for bad folders
-        raise load_failure(exc, device, f"Could not load the model in {folder}") from exc
+        raise load_failure(exc, device, f"Could not load the model in {folder}", options) from exc
     model = wrap_pipeline(pipe, source or str(folder), options, name=name, family=folder_family(folder))
     model.info.update(kind="diffusers folder", folder=str(folder), file_size=_folder_size(folder))
     return model
@@ -159,25 +124,55 @@ def load_cached_repo(repo_id: str, options: LoadOptions | None = None) -> Loaded
 
 def load_model(source: str | Path, options: LoadOptions | None = None) -> LoadedModel:
     """Load what the user pointed at: a diffusers folder, a .safetensors/.ckpt file, or a cached repo id."""
+    from aae_desktop.engine.single_file import load_single_file
+
+    kind, where = _locate(source)
+    if kind == "folder":
+        return load_diffusers_folder(where, options)
+    if kind == "file":
+        return load_single_file(where, options)
+    return load_cached_repo(where, options)
+
+
+def check_source(source: str | Path, options: LoadOptions | None = None) -> None:
+    """The checks load_model makes before it reads any weights, for a caller that frees the current
+    model before loading the next one: a missing or wrong file, an unknown family or an unavailable
+    device is reported without that cost. Cheap: paths, a .safetensors header, the cache index."""
+    from aae_desktop.engine.hf_cache import resolve_cached_repo
+    from aae_desktop.engine.single_file import plan_single_file
+
+    options = options or LoadOptions()
+    resolve_dtype(resolve_device(options.device), options.precision)
+    kind, where = _locate(source)
+    if kind == "folder" and not (where / "model_index.json").is_file():
+        raise ModelLoadError(f"{where} is not a diffusers model folder (model_index.json is missing).")
+    if kind == "file" and where.suffix.lower() == ".safetensors":  # a .ckpt can only be read whole
+        plan_single_file(where, options)
+    if kind == "repo":
+        resolve_cached_repo(where)
+
+
+def _locate(source: str | Path) -> tuple[str, Any]:
+    """("folder", Path), ("file", Path) or ("repo", id) for what the user pointed at."""
     from aae_desktop.engine.hf_cache import looks_like_repo_id
-    from aae_desktop.engine.single_file import is_checkpoint_file, load_single_file
+    from aae_desktop.engine.single_file import is_checkpoint_file
 
     text = str(source).strip()
     if not text:
         raise ModelLoadError("No model was chosen.")
     path = Path(text).expanduser()
     if path.is_dir():
-        return load_diffusers_folder(path, options)
+        return "folder", path
     if path.is_file():
         if path.name == "model_index.json":
-            return load_diffusers_folder(path.parent, options)
+            return "folder", path.parent
         if is_checkpoint_file(path):
-            return load_single_file(path, options)
+            return "file", path
         raise ModelLoadError(
             f"{path.name} is not a model: choose a diffusers folder or a .safetensors / .ckpt checkpoint."
         )
     if looks_like_repo_id(text):
-        return load_cached_repo(text, options)
+        return "repo", text
     raise ModelLoadError(
         f"Model not found: {text} (not a folder, not a checkpoint file, not a model in the Hugging Face cache)."
     )
@@ -205,12 +200,21 @@ def _folder_size(folder: Path) -> int:
     return total
 
 
-def load_failure(exc: BaseException, device: str, what: str) -> Exception:
-    """The engine error for a failed load: OutOfMemory when the device is full, else ModelLoadError."""
+def load_failure(exc: BaseException, device: str, what: str, options: LoadOptions | None = None) -> Exception:
+    """The engine error for a failed read: OutOfMemory when memory ran out, else ModelLoadError.
+
+    Loaders read weights into the computer's memory (RAM) before placing them on the device, so an
+    out-of-memory here is the computer's; half precision halves it where the device runs it.
+    """
+    from aae_desktop.engine import memory_advice
     from aae_desktop.engine.errors import OutOfMemory
 
-    if type(exc).__name__ == "OutOfMemoryError" or "out of memory" in str(exc).lower():
-        return OutOfMemory(device, "while loading the model")
+    if memory_advice.is_out_of_memory(exc):
+        options = options or LoadOptions()
+        keys = memory_advice.suggestions("cpu", options, while_loading=True)
+        if device in ("cuda", "mps") and str(resolve_dtype(device, options.precision)) == "torch.float32":
+            keys = (memory_advice.FP16, *keys)
+        return OutOfMemory("cpu", "while reading the model", keys)
     return ModelLoadError(f"{what}: {_first_line(exc)}")
 
 

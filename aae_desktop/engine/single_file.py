@@ -268,21 +268,28 @@ def load_single_file(path: str | Path, options: Any = None) -> Any:
     from aae_desktop.engine.models import LoadOptions, resolve_device, resolve_dtype, wrap_pipeline
 
     options = options or LoadOptions()
+    info, family, config_dir = plan_single_file(path, options)
+    device = resolve_device(options.device)
+    dtype = resolve_dtype(device, options.precision)
+    pipe = _from_single_file(info.path, get_family(family), config_dir, family_tokenizers(family, config_dir), dtype,
+                             device, options)
+    model = wrap_pipeline(pipe, str(info.path), options, name=info.path.stem, family=family)
+    model.info.update(
+        kind="single file", file_size=info.size, family_reason=info.family_reason, config_dir=str(config_dir)
+    )
+    return model
+
+
+def plan_single_file(path: str | Path, options: Any) -> tuple[CheckpointInfo, str, Path]:
+    """What load_single_file would build (file facts, family, config folder), without reading weights
+    from a .safetensors file. Raises ModelLoadError / FamilyUnknown as the load would."""
     override_dir = Path(options.config_dir).expanduser() if options.config_dir else None
     info = inspect_checkpoint(path, standard_widths=override_dir is None)
     family = _choose_family(info, options.family)
     config_dir = override_dir or bundled_config_dir(family)
     if not (config_dir / "model_index.json").is_file():
         raise ModelLoadError(f"Config folder {config_dir} has no model_index.json.")
-    device = resolve_device(options.device)
-    dtype = resolve_dtype(device, options.precision)
-    pipe = _from_single_file(info.path, get_family(family), config_dir, family_tokenizers(family, config_dir), dtype,
-                             device)
-    model = wrap_pipeline(pipe, str(info.path), options, name=info.path.stem, family=family)
-    model.info.update(
-        kind="single file", file_size=info.size, family_reason=info.family_reason, config_dir=str(config_dir)
-    )
-    return model
+    return info, family, config_dir
 
 
 def _choose_family(info: CheckpointInfo, choice: str) -> str:
@@ -313,7 +320,7 @@ def _series(label: str) -> str:
 
 
 def _from_single_file(path: Path, spec: ModelFamily, config_dir: Path, tokenizers: dict[str, Any], dtype: Any,
-                      device: str) -> Any:
+                      device: str, options: Any) -> Any:
     import diffusers
 
     from aae_desktop.engine.models import load_failure
@@ -327,7 +334,7 @@ def _from_single_file(path: Path, spec: ModelFamily, config_dir: Path, tokenizer
     except ModelLoadError:
         raise
     except Exception as exc:  # diffusers raises many types here (ValueError, OSError, its own errors)
-        raise load_failure(exc, device, f"Could not load {path.name}") from exc
+        raise load_failure(exc, device, f"Could not load {path.name}", options) from exc
     # Weights the file lacked stay on the "meta" device and would fail only at the first render.
     for name in ("unet", "vae", *spec.text_encoders):
         module = getattr(pipe, name)
