@@ -396,7 +396,9 @@ class MainWindow(QMainWindow):
         message = payload.message
         if isinstance(payload.error, InvalidRequest):
             message = payload.error.message_for(self.field_labels())
-        if payload.kind == "model":
+        if not payload.model_kept:
+            self._loaded = None
+        if payload.kind == "model" or payload.while_loading:
             if self._loaded is not None:
                 # The worker keeps the model it had; point the window back at it.
                 self._set_model_source(self._loaded.source)

@@ -179,7 +179,7 @@ def test_ctrl_enter_generates(make_window, qtbot):
 def test_engine_errors_are_shown_and_app_keeps_working(make_window, qtbot, fake_engine):
     window = make_window()
     _ready(window)
-    for error, expected in ((OutOfMemory("cpu"), "smaller size"), (NaNLatents(3), "NaN"),
+    for error, expected in ((OutOfMemory("cpu"), "smaller Size"), (NaNLatents(3), "NaN"),
                             (RuntimeError("boom"), "RuntimeError: boom")):
         fake_engine.fail_with = error
         with qtbot.waitSignal(window.worker.failed, timeout=TIMEOUT):

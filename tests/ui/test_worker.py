@@ -35,8 +35,11 @@ def test_phase_changes_always_report(fake_engine, qtbot):
 def test_failures_are_worded_for_the_artist():
     cases = {
         InvalidRequest("steps must be at least 1"): ("invalid", "steps must be at least 1"),
-        OutOfMemory("cuda"): ("out_of_memory", "smaller size"),
-        RuntimeError("CUDA out of memory. Tried to allocate"): ("out_of_memory", "fp16"),
+        # Out-of-memory advice names the window's own controls.
+        OutOfMemory("cuda"): ("out_of_memory", "a smaller Size; or in Model ▸ Device and memory…: Precision fp16, "
+                                               "Model CPU offload, VAE tiling"),
+        RuntimeError("CUDA out of memory. Tried to allocate"): ("out_of_memory", "Precision fp16"),
+        MemoryError(): ("out_of_memory", "closing other programs"),
         NaNLatents(4): ("nan", "step 4"),
         ModelLoadError("model_index.json is missing"): ("model", "model_index.json"),
         KeyError("x"): ("unexpected", "KeyError"),
@@ -75,3 +78,11 @@ def test_real_engine_asks_the_step_consumer_before_making_previews(tiny_model):
     DiffusersEngine().generate(tiny_model, small_request(steps=3, excite={"enabled": False}), consumer,
                                threading.Event())
     assert consumer.asked > 0 and all(e.preview is None for e in consumer.events)
+
+
+def test_out_of_memory_advice_on_a_mac_offers_attention_slicing_not_offload():
+    from aae_desktop.engine import memory_advice
+
+    failure = _describe_failure(1, OutOfMemory("mps", "while generating", memory_advice.suggestions("mps")))
+    assert "Attention slicing" in failure.message and "offload" not in failure.message
+    assert "Apple GPU" in failure.message

@@ -123,7 +123,10 @@ class ModelControls(QObject):
     def download(self) -> None:
         from aae_desktop.ui.models.model_download_dialog import DownloadDialog
 
-        dialog = DownloadDialog(self.window, self._cache_dir, self._endpoint)
+        from aae_desktop.ui.models.model_options_dialog import available_devices, effective_device
+
+        device = effective_device(self.window.load_options.device, available_devices())
+        dialog = DownloadDialog(self.window, self._cache_dir, self._endpoint, device=device)
         dialog.downloaded.connect(self.load)
         self._open(dialog)
 
@@ -161,8 +164,9 @@ class ModelControls(QObject):
         rows = {"Model": "none loaded yet (it loads on the first Generate)"}
         if self.loaded is not None:
             source, options, payload = self.loaded
-            memory = [name for name, on in (("VAE slicing", options.vae_slicing), ("VAE tiling", options.vae_tiling),
-                                            ("CPU offload", options.cpu_offload)) if on]
+            memory = [name for name, on in (("VAE tiling", options.vae_tiling),
+                                            ("Attention slicing", options.attention_slicing),
+                                            ("CPU offload", options.cpu_offload and payload.device == "cuda")) if on]
             rows = {"Model": payload.name, "Source": source, **self.loaded_facts, "Precision": payload.dtype,
                     "Device": payload.device, "Memory options": ", ".join(memory) or "none"}
         self._open(ModelInfoDialog(rows, self.window))
@@ -186,10 +190,13 @@ class ModelControls(QObject):
         self.library.add_recent(source, payload.name, facts.kind, facts.family)
         self._fill_combo()
         self.window.model_status.setText(self._status_text(payload))
+        notes = list(getattr(payload, "notes", ()))
         if payload.device == "cpu":
             from aae_desktop.ui.models.model_options_dialog import CPU_WARNING
 
-            self.window.banner.show_info(f"{CPU_WARNING} Model ▸ Device and memory… to change it.")
+            notes.insert(0, f"{CPU_WARNING} Model ▸ Device and memory… to change it.")
+        if notes:
+            self.window.banner.show_info(" ".join(notes))
         self.described.emit(self.loaded_facts)
 
     def _status_text(self, payload: Any, suffix: str = "") -> str:
@@ -197,7 +204,9 @@ class ModelControls(QObject):
         return " · ".join(part for part in (payload.name, family, payload.device, payload.dtype) if part) + suffix
 
     def _on_failed(self, payload: Any) -> None:
-        if payload.kind != "model" or self._pending is None:
+        if not payload.model_kept:
+            self.loaded = None
+        if not (payload.kind == "model" or payload.while_loading) or self._pending is None:
             return
         from aae_desktop.engine.single_file import FAMILY_UNKNOWN_HINT
         from aae_desktop.ui.models.model_family_dialog import FamilyDialog
@@ -243,7 +252,7 @@ class ModelControls(QObject):
         if not saved:
             return
         current = self.window.load_options
-        fields = {k: v for k, v in saved.items() if k in ("vae_slicing", "vae_tiling", "cpu_offload") and isinstance(v, bool)}
+        fields = {k: v for k, v in saved.items() if k in ("vae_slicing", "vae_tiling", "cpu_offload", "attention_slicing") and isinstance(v, bool)}
         self.window._load_options = replace(current, **fields)  # device/precision come from the window's settings
 
 

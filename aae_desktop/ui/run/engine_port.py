@@ -16,7 +16,12 @@ class Engine(Protocol):
         """The tokenizer used to show words before any model is loaded."""
 
     def load(self, source: str, options: LoadOptions) -> Any:
-        """Load a model; the returned handle is passed back to generate()."""
+        """Load a model; the returned handle is passed back to generate().
+
+        Optional, and used when present: `check(source, options)` raises for a source that cannot
+        load without reading weights (the worker frees the current model only after it passes), and
+        `free_memory(options)` returns the device's cached memory once a model has been dropped.
+        """
 
     def generate(
         self,
@@ -49,6 +54,21 @@ class DiffusersEngine:
         if model.device == "cpu":
             _leave_a_core_for_the_ui()
         return model
+
+    def check(self, source: str, options: LoadOptions) -> None:
+        from aae_desktop.engine.models import check_source
+
+        check_source(source, options)
+
+    def free_memory(self, options: LoadOptions) -> None:
+        from aae_desktop.engine.devices import resolve_device
+        from aae_desktop.engine.memory_advice import free_device_memory
+
+        try:
+            device = resolve_device(options.device)
+        except Exception:  # an unavailable device holds no memory of ours
+            return
+        free_device_memory(device)
 
     def generate(self, model, request, on_step, cancel, on_image=None) -> GenerationResult:
         from aae_desktop.engine.generate import generate

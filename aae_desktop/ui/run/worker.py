@@ -11,19 +11,13 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from aae_desktop.engine.errors import (
-    EngineError,
-    GenerationCancelled,
-    InvalidRequest,
-    ModelLoadError,
-    NaNLatents,
-    OutOfMemory,
-)
+from aae_desktop.engine.errors import GenerationCancelled, ModelLoadError
 from aae_desktop.engine.events import StepEvent
 from aae_desktop.engine.models import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.ui.run.engine_port import Engine, model_tokenizer
 from aae_desktop.ui.image_convert import pil_to_qimage
+from aae_desktop.ui.run.failure_text import describe_failure as _describe_failure
 from aae_desktop.ui.run.worker_events import (
     ImageFinished,
     ModelLoaded,
@@ -81,7 +75,7 @@ class GenerationWorker(QObject):
         try:
             self._ensure_model(source, options)
         except Exception as exc:
-            self.failed.emit(_describe_failure(None, exc))
+            self.failed.emit(self._load_failure(None, exc))
 
     @Slot(object)
     def run(self, job: "_Job") -> None:
@@ -100,6 +94,10 @@ class GenerationWorker(QObject):
 
         try:
             self._ensure_model(job.request.model, job.options)
+        except Exception as exc:
+            self.failed.emit(self._load_failure(job.run_id, exc))
+            return
+        try:
             if job.cancel.is_set():
                 raise GenerationCancelled("Cancelled before the first step.")
             throttle = _StepThrottle(self, job.run_id)
@@ -123,6 +121,9 @@ class GenerationWorker(QObject):
         self._model_key = None
 
     # -- helpers --------------------------------------------------------------------------------
+    def _load_failure(self, run_id: int | None, exc: BaseException) -> RunFailed:
+        return _describe_failure(run_id, exc, while_loading=True, model_kept=self._model is not None)
+
     def _ensure_model(self, source: str, options: LoadOptions) -> None:
         if not source:
             raise ModelLoadError("No model is chosen yet: open one from the Model menu.")
@@ -131,13 +132,26 @@ class GenerationWorker(QObject):
             return
         self.model_load_started.emit(ModelLoadStarted(source))
         began = time.monotonic()
+        check = getattr(self._engine, "check", None)
+        if check is not None:
+            check(source, options)  # a wrong file or family fails here, with the current model still loaded
+        previous = self._model_key if self._model is not None else None
+        # Free the current model first, so a device that holds one model can switch to another.
+        self.release()
+        self._free_memory(options)
+        failure: Exception | None = None
         try:
-            model = self._engine.load(source, options)  # a model that fails to load leaves the current one
-        except OutOfMemory:
-            if self._model is None:
-                raise
-            self.release()  # it did not fit beside the current model: free that and try once more
             model = self._engine.load(source, options)
+        except Exception as exc:
+            failure = exc
+        if failure is not None:
+            # The failed model's partly loaded weights are referenced from the traceback: let them go
+            # before the previous model comes back from disk.
+            _forget_frames(failure)
+            self._free_memory(options)
+            if previous is not None:
+                self._restore(previous)
+            raise failure
         self._model, self._model_key = model, key
         self.model_loaded.emit(
             ModelLoaded(
@@ -148,8 +162,31 @@ class GenerationWorker(QObject):
                 seconds=time.monotonic() - began,
                 family=getattr(model, "family", ""),
                 tokenizer=model_tokenizer(model),
+                notes=tuple(getattr(model, "notes", ())),
             )
         )
+
+    def _restore(self, previous: tuple[str, LoadOptions]) -> None:
+        """Reload the model that was freed for the one that failed (the window still shows it).
+        If that fails too, no model is loaded and the failure says so (RunFailed.model_kept)."""
+        try:
+            self._model = self._engine.load(*previous)
+            self._model_key = previous
+        except Exception as exc:
+            log.error("the previous model could not be reloaded", exc_info=exc)
+
+    def _free_memory(self, options: LoadOptions) -> None:
+        free = getattr(self._engine, "free_memory", None)
+        if free is not None:
+            free(options)
+
+
+def _forget_frames(exc: BaseException) -> None:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        exc = exc.__cause__ or exc.__context__
 
 
 def _generate(engine: Engine, model: Any, request: GenerationRequest, on_step: Any, cancel: threading.Event,
@@ -206,24 +243,6 @@ def _progress(run_id: int, event: StepEvent) -> Progress:
         token_attention=dict(event.token_max_attention),
         refinement_iteration=event.refinement_iteration,
     )
-
-
-def _describe_failure(run_id: int | None, exc: BaseException) -> RunFailed:
-    """An artist-readable title and message for anything the engine can raise."""
-    if isinstance(exc, InvalidRequest):
-        return RunFailed(run_id, "invalid", "Check the settings", str(exc), exc)
-    if isinstance(exc, OutOfMemory):
-        return RunFailed(run_id, "out_of_memory", "Out of memory", str(exc))
-    if isinstance(exc, (MemoryError,)) or "out of memory" in str(exc).lower():
-        return RunFailed(run_id, "out_of_memory", "Out of memory", f"The computer ran out of memory. {OutOfMemory.ADVICE}")
-    if isinstance(exc, NaNLatents):
-        return RunFailed(run_id, "nan", "The image became invalid", str(exc))
-    if isinstance(exc, ModelLoadError):
-        return RunFailed(run_id, "model", "The model could not be loaded", str(exc))
-    if isinstance(exc, EngineError):
-        return RunFailed(run_id, "engine", "Generation failed", str(exc))
-    log.error("unexpected error in the worker", exc_info=exc)
-    return RunFailed(run_id, "unexpected", "Unexpected error", f"{type(exc).__name__}: {exc}")
 
 
 class _Job:

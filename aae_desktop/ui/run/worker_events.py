@@ -30,6 +30,7 @@ class ModelLoaded:
     seconds: float
     family: str = ""  # a families.FAMILIES key ("" from an engine that does not say)
     tokenizer: Any = None  # the model's own tokenizer, when it has one
+    notes: tuple[str, ...] = ()  # what the device does differently from the chosen options (shown once)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class RunFailed:
     # The InvalidRequest itself, so the window can name the field with its own label.
     error: Exception | None = None
     completed: int = 0  # images of the batch finished (and handed out) before the failure
+    while_loading: bool = False  # a model load failed (the worker then holds the model it had, if any)
+    model_kept: bool = True  # False when no model is loaded any more
 
 
 @dataclass(frozen=True)
