@@ -90,5 +90,11 @@ def run(argv: Sequence[str]) -> int:
         print("aae-desktop: interrupted", file=sys.stderr)
         return 130
     except EngineError as exc:
+        from aae_desktop.engine.errors import OutOfMemory
+
+        if isinstance(exc, OutOfMemory):
+            from aae_desktop.cli.models import MEMORY_FLAGS
+
+            exc = exc.describe(MEMORY_FLAGS)
         print(f"aae-desktop: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE

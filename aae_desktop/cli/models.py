@@ -83,6 +83,17 @@ def _inspect(path: str, as_json: bool) -> int:
     return 0
 
 
+# How out-of-memory advice names each remedy on the command line (see engine.memory_advice).
+MEMORY_FLAGS = {
+    "smaller_size": "a smaller --width/--height",
+    "fp16": "--precision fp16",
+    "vae_tiling": "--vae-tiling",
+    "attention_slicing": "--attention-slicing",
+    "cpu_offload": "--cpu-offload",
+    "close_programs": "closing other programs that use the same memory",
+}
+
+
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     """Model-loading options shared by commands that load a model (render): family, config, memory."""
     from aae_desktop.engine.families import family_label
@@ -94,10 +105,14 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
                              + "; auto detects it, or uses the answer given in the window for that file")
     parser.add_argument("--model-config", metavar="DIR",
                         help="single-file checkpoints: a diffusers config folder to use instead of the bundled one")
-    parser.add_argument("--vae-slicing", action="store_true", help="decode images one at a time (less memory)")
-    parser.add_argument("--vae-tiling", action="store_true", help="decode large images in tiles (less memory)")
+    parser.add_argument("--vae-slicing", action="store_true",
+                        help="no effect: images are already decoded one at a time; for large images use --vae-tiling")
+    parser.add_argument("--vae-tiling", action="store_true",
+                        help="decode the image in tiles: far less memory for large images, faint seams possible")
     parser.add_argument("--cpu-offload", action="store_true",
-                        help="keep only the active model part on the GPU (much less GPU memory, slower)")
+                        help="CUDA only: keep only the active model part on the GPU (much less GPU memory, slower)")
+    parser.add_argument("--attention-slicing", action="store_true",
+                        help="compute attention in slices: less memory (Macs with 8-16 GB), slower; same image")
 
 
 def load_options_from_args(args: argparse.Namespace) -> Any:
@@ -111,4 +126,5 @@ def load_options_from_args(args: argparse.Namespace) -> Any:
         vae_slicing=getattr(args, "vae_slicing", False),
         vae_tiling=getattr(args, "vae_tiling", False),
         cpu_offload=getattr(args, "cpu_offload", False),
+        attention_slicing=getattr(args, "attention_slicing", False),
     )

@@ -163,7 +163,13 @@ def run_render(args: argparse.Namespace) -> int:
     from aae_desktop.engine.generate import generate
     from aae_desktop.engine.models import load_model
 
-    model = load_model(args.model, load_options_from_args(args))
+    options = load_options_from_args(args)
+    if options.vae_slicing:
+        echo("aae-desktop: warning: --vae-slicing has no effect (images are decoded one at a time); "
+             "for large images use --vae-tiling", err=True)
+    model = load_model(args.model, options)
+    for note in model.notes:
+        echo(f"aae-desktop: note: {note}", err=True)
     with ProgressBar(request) as bar, stop_on_signals() as stop:
         output = RenderOutput(model, paths, args.gallery, overwrite=args.overwrite, say=echo)
         try:

@@ -27,6 +27,10 @@ def repo_files() -> dict[str, bytes]:
         "text_encoder/model.safetensors": bytes(range(256)) * 40,
         "unet/diffusion_pytorch_model.safetensors": bytes(reversed(range(256))) * 256,  # 64 KiB
         "vae/diffusion_pytorch_model.safetensors": b"v" * 5000,
+        # The fp16 variant: half the bytes.
+        "text_encoder/model.fp16.safetensors": bytes(range(128)) * 40,
+        "unet/diffusion_pytorch_model.fp16.safetensors": bytes(reversed(range(128))) * 256,
+        "vae/diffusion_pytorch_model.fp16.safetensors": b"h" * 2500,
         # Not needed by the pipeline: must not be fetched.
         "unet/diffusion_pytorch_model.bin": b"b" * 9000,
         "v1-4.ckpt": b"c" * 9000,
@@ -115,7 +119,7 @@ def cache(tmp_path, monkeypatch):
 def test_plan_shows_the_size_before_downloading(hub, cache):
     plan = plan_download(REPO, cache_dir=cache, endpoint=hub.endpoint)
     files = repo_files()
-    wanted = [n for n in files if n.endswith(".json") or n.endswith(".safetensors")]
+    wanted = [n for n in files if n.endswith(".json") or n.endswith(".safetensors") and ".fp16." not in n]
     assert sorted(f.filename for f in plan.files) == sorted(wanted)
     assert plan.files[0].filename == "model_index.json"
     assert plan.total_bytes == plan.remaining_bytes == sum(len(files[n]) for n in wanted)

@@ -25,10 +25,13 @@ def test_options_dialog_warns_on_cpu_and_round_trips(qtbot):
     assert not dialog.cpu_offload.isEnabled()
     cuda_item = dialog.device_combo.model().item(dialog.device_combo.findData("cuda"))
     assert not cuda_item.isEnabled()
-    dialog.vae_slicing.setChecked(True)
+    dialog.attention_slicing.setChecked(True)
     options = dialog.options()
-    assert (options.device, options.precision, options.vae_slicing, options.vae_tiling) == ("auto", "fp16", True, True)
+    assert (options.device, options.precision, options.attention_slicing, options.vae_tiling) == (
+        "auto", "fp16", True, True)
     assert options.family == "sd2v"  # not this dialog's business: kept as it was
+    # fp16 on the CPU: the dialog says it will run as fp32.
+    assert dialog.device_note.isVisible() and "fp32" in dialog.device_note.text()
 
     gpu = dict(no_gpu, cuda=True)
     dialog2 = ModelOptionsDialog(LoadOptions(device="auto"), available=gpu)
@@ -37,6 +40,22 @@ def test_options_dialog_warns_on_cpu_and_round_trips(qtbot):
     assert not dialog2.cpu_warning.isVisible() and dialog2.cpu_offload.isEnabled()
     dialog2.device_combo.setCurrentIndex(dialog2.device_combo.findData("cpu"))
     assert dialog2.cpu_warning.isVisible()
+
+
+def test_options_dialog_offers_offload_only_for_cuda_and_no_vae_slicing(qtbot):
+    from aae_desktop.ui.models.model_options_dialog import ModelOptionsDialog
+
+    mac = {"auto": True, "cuda": False, "mps": True, "cpu": True}
+    dialog = ModelOptionsDialog(LoadOptions(device="auto", precision="bf16", cpu_offload=True), available=mac)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    # Unified memory: offload would free nothing, so it is off and says why; attention slicing is offered.
+    assert not dialog.cpu_offload.isEnabled() and "Apple GPU" in dialog.cpu_offload.toolTip()
+    assert not dialog.options().cpu_offload
+    assert dialog.attention_slicing.isEnabled() and "Macs" in dialog.attention_slicing.toolTip()
+    assert "macOS 14" in dialog.device_note.text()
+    assert not hasattr(dialog, "vae_slicing")  # splits a batch; images are decoded one at a time
+    assert "large" in dialog.vae_tiling.text()
 
 
 def test_family_dialog(qtbot):
@@ -225,3 +244,20 @@ def test_cache_picker_lists_sdxl_and_greys_what_it_cannot_run(qtbot, tmp_path):
     assert not refiner.flags() & refiner.flags().ItemIsEnabled
     assert dialog.tree.currentItem() is base
     assert dialog.status.text().startswith("1 Stable Diffusion model(s) in")
+
+
+@pytest.mark.parametrize("device, variant", [("cuda", "fp16"), ("cpu", None), ("mps", None)])
+def test_download_dialog_recommends_fp16_weights_for_a_cuda_gpu(qtbot, tmp_path, hub, device, variant):
+    from aae_desktop.ui.models.model_download_dialog import DownloadDialog
+
+    dialog = DownloadDialog(cache_dir=str(tmp_path / "hub"), endpoint=hub.endpoint, device=device)
+    qtbot.addWidget(dialog)
+    assert dialog.variant_combo.currentData() == variant
+    assert "recommended" in dialog.variant_combo.currentText()
+    dialog.repo_combo.setEditText(REPO)
+    with qtbot.waitSignal(dialog.planned, timeout=10000) as planned:
+        dialog.check_button.click()
+    plan = planned.args[0]
+    weights = [f.filename for f in plan.files if f.filename.endswith(".safetensors")]
+    assert all((".fp16." in name) is (variant == "fp16") for name in weights) and len(weights) == 3
+    assert dialog.size_label.text().startswith(f"{plan.remaining_bytes / 1024:.1f} KB to download")

@@ -16,7 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aae_desktop.engine.download import SUGGESTED_DOWNLOADS, DownloadCancelled, DownloadPlan, download, plan_download
+from aae_desktop.engine.download import (
+    SUGGESTED_DOWNLOADS,
+    DownloadCancelled,
+    DownloadPlan,
+    download,
+    plan_download,
+    recommended_variant,
+)
 from aae_desktop.engine.model_info import format_size
 from aae_desktop.ui.background import Background
 
@@ -34,7 +41,9 @@ class DownloadDialog(QDialog):
     planned = Signal(object)  # DownloadPlan or an Exception (tests wait on it)
     finished_state = Signal(str)  # "done", "cancelled" or the error message
 
-    def __init__(self, parent: QWidget | None = None, cache_dir: str | None = None, endpoint: str | None = None):
+    def __init__(self, parent: QWidget | None = None, cache_dir: str | None = None, endpoint: str | None = None,
+                 device: str = "cpu"):
+        """`device` is where models will run ("cuda", "mps" or "cpu"): it picks the recommended weights."""
         super().__init__(parent)
         self.setObjectName("downloadDialog")
         self.setWindowTitle("Download a model")
@@ -59,9 +68,14 @@ class DownloadDialog(QDialog):
             self.repo_combo.setItemData(self.repo_combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
         self.variant_combo = QComboBox()
         self.variant_combo.setObjectName("downloadVariant")
-        self.variant_combo.setToolTip("fp16 files are half the size; fp32 files also run in fp16.")
-        self.variant_combo.addItem("Full precision (fp32)", None)
-        self.variant_combo.addItem("Half precision (fp16, half the size)", "fp16")
+        recommended = recommended_variant(device)
+        self.variant_combo.setToolTip("fp16 files are half the download; either kind runs in any precision "
+                                      "(converted when the model loads).")
+        for label, variant in (("Full precision (fp32)", None), ("Half precision (fp16, half the download)", "fp16")):
+            mark = {"cuda": " · recommended for your NVIDIA GPU", "cpu": " · recommended for the CPU",
+                    "mps": " · recommended for the Apple GPU"}.get(device, "") if variant == recommended else ""
+            self.variant_combo.addItem(label + mark, variant)
+        self.variant_combo.setCurrentIndex(self.variant_combo.findData(recommended))
         self.size_label = QLabel("Press “Check size” to see how much will be downloaded.")
         self.size_label.setObjectName("downloadSize")
         self.size_label.setWordWrap(True)

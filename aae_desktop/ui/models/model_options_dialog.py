@@ -29,6 +29,11 @@ PRECISION_LABELS = {
     "fp32": "fp32 (full: slowest, most memory)",
 }
 CPU_WARNING = "Runs on the CPU: a 512 px image takes minutes rather than seconds."
+OFFLOAD_TIPS = {
+    "cuda": "Much less GPU memory, somewhat slower: model parts wait in the computer's memory until used.",
+    "mps": "Not used on the Apple GPU: it shares the computer's memory, so offloading would free nothing.",
+    "cpu": "Only for an NVIDIA GPU: on the CPU there is nowhere to offload to.",
+}
 
 
 def available_devices() -> dict[str, bool]:
@@ -73,12 +78,21 @@ class ModelOptionsDialog(QDialog):
         self.precision_combo.setToolTip("Number format of the weights. Half precision needs half the memory.")
         for key, label in PRECISION_LABELS.items():
             self.precision_combo.addItem(label, key)
-        self.vae_slicing = QCheckBox("VAE slicing (decode images one at a time)")
-        self.vae_slicing.setToolTip("Less memory when several images are decoded; same pixels.")
+        # No VAE slicing here: it splits a batch, and images are decoded one at a time anyway.
         self.vae_tiling = QCheckBox("VAE tiling (decode large images in tiles)")
-        self.vae_tiling.setToolTip("Lets big images decode in little memory; tile seams may show faintly.")
+        self.vae_tiling.setObjectName("vaeTiling")
+        self.vae_tiling.setToolTip("Decoding is the memory peak of a large image: tiles keep it small. "
+                                   "Recommended above about 1024 px on 8 GB GPUs; seams may show faintly.")
+        self.attention_slicing = QCheckBox("Attention slicing (less memory, slower)")
+        self.attention_slicing.setObjectName("attentionSlicing")
+        self.attention_slicing.setToolTip("Computes attention a slice at a time: recommended on Macs with 8-16 GB. "
+                                          "Same image; Attend-and-Excite still reads every word's attention.")
         self.cpu_offload = QCheckBox("Model CPU offload (keep only the active part on the GPU)")
-        self.cpu_offload.setToolTip("Much less GPU memory, somewhat slower. Only used with a GPU.")
+        self.cpu_offload.setObjectName("cpuOffload")
+        self.device_note = QLabel()
+        self.device_note.setObjectName("deviceNote")
+        self.device_note.setWordWrap(True)
+        self.device_note.setStyleSheet("color: #b36b00;")
         self.cpu_warning = QLabel(CPU_WARNING)
         self.cpu_warning.setObjectName("cpuWarning")
         self.cpu_warning.setWordWrap(True)
@@ -86,15 +100,15 @@ class ModelOptionsDialog(QDialog):
 
         self._select(self.device_combo, options.device)
         self._select(self.precision_combo, options.precision)
-        self.vae_slicing.setChecked(options.vae_slicing)
         self.vae_tiling.setChecked(options.vae_tiling)
+        self.attention_slicing.setChecked(options.attention_slicing)
         self.cpu_offload.setChecked(options.cpu_offload)
 
         form = QFormLayout()
         form.addRow("Device", self.device_combo)
         form.addRow("Precision", self.precision_combo)
-        form.addRow("Memory", self.vae_slicing)
-        form.addRow("", self.vae_tiling)
+        form.addRow("Memory", self.vae_tiling)
+        form.addRow("", self.attention_slicing)
         form.addRow("", self.cpu_offload)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -102,9 +116,11 @@ class ModelOptionsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.cpu_warning)
+        layout.addWidget(self.device_note)
         layout.addWidget(QLabel("Changes apply when the model is next loaded (now, if one is loaded)."))
         layout.addWidget(buttons)
         self.device_combo.currentIndexChanged.connect(self._update_warning)
+        self.precision_combo.currentIndexChanged.connect(self._update_warning)
         self._update_warning()
 
     def options(self) -> LoadOptions:
@@ -112,15 +128,24 @@ class ModelOptionsDialog(QDialog):
             self._base,
             device=self.device_combo.currentData(),
             precision=self.precision_combo.currentData(),
-            vae_slicing=self.vae_slicing.isChecked(),
             vae_tiling=self.vae_tiling.isChecked(),
-            cpu_offload=self.cpu_offload.isChecked(),
+            attention_slicing=self.attention_slicing.isChecked(),
+            cpu_offload=self.cpu_offload.isChecked() and self.cpu_offload.isEnabled(),
         )
 
     def _update_warning(self) -> None:
-        on_cpu = effective_device(self.device_combo.currentData(), self._available) == "cpu"
-        self.cpu_warning.setVisible(on_cpu)
-        self.cpu_offload.setEnabled(not on_cpu)
+        device = effective_device(self.device_combo.currentData(), self._available)
+        self.cpu_warning.setVisible(device == "cpu")
+        # Offload moves model parts to the computer's memory: only a discrete GPU gains from that.
+        self.cpu_offload.setEnabled(device == "cuda")
+        self.cpu_offload.setToolTip(OFFLOAD_TIPS[device])
+        note = ""
+        if device == "cpu" and self.precision_combo.currentData() == "fp16":
+            note = "fp16 runs about 3x slower than fp32 on the CPU, so the model will run in fp32 (same image)."
+        elif device == "mps" and self.precision_combo.currentData() == "bf16":
+            note = "bf16 on the Apple GPU needs macOS 14 or newer."
+        self.device_note.setText(note)
+        self.device_note.setVisible(bool(note))
 
     @staticmethod
     def _select(combo: QComboBox, key: str) -> None:
