@@ -138,13 +138,14 @@ class GenerationWorker(QObject):
         previous = self._model_key if self._model is not None else None
         # Free the current model first, so a device that holds one model can switch to another.
         self.release()
-        self._free_memory(options)
+        self._free_memory(previous[1] if previous is not None else options)
         failure: Exception | None = None
         try:
             model = self._engine.load(source, options)
         except Exception as exc:
             failure = exc
         if failure is not None:
+            log.info("loading %s failed", source, exc_info=failure)
             # The failed model's partly loaded weights are referenced from the traceback: let them go
             # before the previous model comes back from disk.
             _forget_frames(failure)
