@@ -77,7 +77,9 @@ def weights_on_device_bytes(model: Any) -> int:
         module = getattr(model.pipe, name, None)
         if module is not None:
             sizes.append(sum(p.numel() * p.element_size() for p in module.parameters()))
-    if getattr(model.options, "cpu_offload", False) and model.device != "cpu":
+    from aae_desktop.engine.devices import uses_offload
+
+    if uses_offload(model.device, model.options):  # CUDA only: elsewhere the option is not used
         return max(sizes, default=0)
     return sum(sizes)
 

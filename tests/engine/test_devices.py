@@ -185,3 +185,12 @@ def test_attention_slicing_keeps_the_capture_and_the_image(plain_result):
     assert np.abs(_pixels(result) - _pixels(plain_result)).max() <= 1
     # The sliced processors are back after the run.
     assert {type(p).__name__ for p in model.pipe.unet.attn_processors.values()} == {"SlicedAttnProcessor"}
+
+
+def test_memory_estimate_counts_offload_only_where_it_is_used(tiny_model):
+    from aae_desktop.engine.memory_estimate import weights_on_device_bytes
+
+    offload = LoadOptions(cpu_offload=True)
+    on_mac = weights_on_device_bytes(dataclasses.replace(tiny_model, device="mps", options=offload))
+    on_cuda = weights_on_device_bytes(dataclasses.replace(tiny_model, device="cuda", options=offload))
+    assert on_mac == weights_on_device_bytes(tiny_model) > on_cuda  # the Apple GPU keeps every weight
