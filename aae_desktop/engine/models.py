@@ -140,16 +140,19 @@ def check_source(source: str | Path, options: LoadOptions | None = None) -> None
     device is reported without that cost. Cheap: paths, a .safetensors header, the cache index."""
     from aae_desktop.engine.hf_cache import resolve_cached_repo
     from aae_desktop.engine.single_file import plan_single_file
+    from aae_desktop.engine.unsupported import check_folder_supported
 
     options = options or LoadOptions()
     resolve_dtype(resolve_device(options.device), options.precision)
     kind, where = _locate(source)
-    if kind == "folder" and not (where / "model_index.json").is_file():
-        raise ModelLoadError(f"{where} is not a diffusers model folder (model_index.json is missing).")
+    if kind == "repo":
+        kind, where = "folder", resolve_cached_repo(where).snapshot
+    if kind == "folder":
+        check_folder_supported(where)
+        if not (where / "model_index.json").is_file():
+            raise ModelLoadError(f"{where} is not a diffusers model folder (model_index.json is missing).")
     if kind == "file" and where.suffix.lower() == ".safetensors":  # a .ckpt can only be read whole
         plan_single_file(where, options)
-    if kind == "repo":
-        resolve_cached_repo(where)
 
 
 def _locate(source: str | Path) -> tuple[str, Any]:
