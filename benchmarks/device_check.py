@@ -230,7 +230,8 @@ def same_image_on_cpu(report: Report, clock: Clock, components: dict[str, Any], 
     report.cpu_vs_device_max_diff = max_diff(on_device, on_cpu)
     if report.cpu_vs_device_max_diff > 1:
         report.failures.append(f"CPU vs {report.device}: {report.cpu_vs_device_max_diff}/255 apart")
-    clock.say(f"same seed on the CPU and {report.device} ({size} px, fp32): max pixel difference "
+    against = "the CPU again (smoke: checks the code path)" if report.smoke else report.device
+    clock.say(f"same seed on the CPU and {against} ({size} px, fp32): max pixel difference "
               f"{report.cpu_vs_device_max_diff}/255")
 
 

@@ -341,8 +341,9 @@ def _excite_forward(run: _Run, latents: torch.Tensor, t: Any, step: int, phase: 
     indices = list(ex.token_indices)
     while True:
         run.check_cancel()
-        leaf = latents.detach().float().requires_grad_(True)
-        with torch.enable_grad():
+        leaf = latents.detach().float().requires_grad_(want_grad)
+        # Without a gradient to take (a re-measure past max_iter_to_alter) no graph is kept.
+        with torch.enable_grad() if want_grad else torch.no_grad():
             maps = _token_maps(run, leaf, t)
             maxima = ae.max_attention(maps, ex.smooth_attentions, ex.kernel_size, ex.sigma)
             loss = ae.excite_loss(maxima)
