@@ -54,6 +54,7 @@ class ImageResult:
     loss_history: list[LossRecord] = field(default_factory=list)
     nsfw: bool = False
     scheduler: str = ""  # diffusers class actually used (tells what "default" meant for this model)
+    model_family: str = ""  # families.FAMILIES key of the model that drew it (saved in the PNG's aae chunk)
 
 
 @dataclass

@@ -59,7 +59,7 @@ class ExciteSettings:
     # (height, width) of the attention maps the loss reads; None derives it from the latent grid.
     attn_res: tuple[int, int] | None = None
     # Softmax over text tokens ends at the end-of-text token (original repo's SD 2.1 fix).
-    # None = automatic: on for SD 2.x models, off for SD 1.x.
+    # None = the model family's default (families.py): on for SD 2.x and SDXL, off for SD 1.x.
     softmax_stop_at_eot: bool | None = None
 
     @property

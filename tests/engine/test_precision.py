@@ -30,12 +30,14 @@ def _first_update(monkeypatch, model, size: int = 128) -> torch.Tensor:
     """The latent change made by step 0's excite update (no refinement), as fp32 numbers.
 
     Every loop hands the latents to scheduler.scale_model_input right before the guidance
-    forward, so that call sees exactly what the excite update produced.
+    forward, so that call (the first one without a graph) sees exactly what the excite update produced.
     """
     seen: list[torch.Tensor] = []
     original = PNDMScheduler.scale_model_input
 
     def record(self, sample, *args, **kwargs):
+        if sample.requires_grad:  # the excite forward scales its input too; only the guidance one is wanted
+            return original(self, sample, *args, **kwargs)
         seen.append(sample[:1].detach().clone())
         raise _Seen
 

@@ -1,0 +1,131 @@
+"""One Attend-and-Excite step: the truncated loss forward, iterative refinement, the latent update.
+
+Latents and gradients here are fp32 whatever the model's dtype. Each excite forward reads back
+once: the loss, the per-token maxima and (when the loss is scaled) whether the gradient is finite
+travel together, after the backward has been queued, so the device never idles waiting for the host
+in between.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from aae_desktop.engine import excite as ae
+from aae_desktop.engine.attention import CaptureState, StopForward
+from aae_desktop.engine.errors import EngineError, NaNLatents
+from aae_desktop.engine.events import LossRecord
+from aae_desktop.engine.run_state import RunState
+
+# fp16 loss scaling: start where the excite gradients of SD-sized UNets stay clear of fp16's
+# subnormals, and divide on an overflow (rare; that forward is measured again).
+FP16_LOSS_SCALE = 2.0 ** 12
+LOSS_SCALE_BACKOFF = 2.0 ** 4
+
+
+def excite_step(run: RunState, scheduler: Any, latents: torch.Tensor, i: int, t: Any, step_size: float,
+                 threshold: float | None) -> torch.Tensor:
+    """One excite step: loss, optional iterative refinement, gradient update. Returns detached latents."""
+    ex = run.request.excite
+    updates = i < ex.max_iter_to_alter
+    # The first forward's gradient feeds the update, or the first refinement round; it is computed
+    # before the read-back even at a threshold step past max_iter_to_alter, where it goes unused when
+    # the loss is already low enough (a rare setup; one read-back per forward matters more).
+    loss, grad = _excite_forward(run, scheduler, latents, t, i, "exciting",
+                                 want_grad=updates or threshold is not None)
+    if threshold is not None and loss > 1.0 - threshold:
+        latents, loss, grad = _refine(run, scheduler, latents, loss, grad, t, i, step_size, threshold, updates)
+    if updates and loss != 0:
+        latents = latents - step_size * grad
+    return latents
+
+
+def _refine(run: RunState, scheduler: Any, latents: torch.Tensor, loss: float, grad: torch.Tensor | None, t: Any,
+            i: int, step_size: float, threshold: float, final_grad: bool) -> tuple[torch.Tensor, float, torch.Tensor | None]:
+    """Descend until every token's peak passes `threshold` (or the cap), then re-measure.
+
+    The first round reuses the gradient of the forward that found the loss too high: it is the
+    same latents, so a second forward would compute the same numbers again.
+    """
+    target = max(0.0, 1.0 - threshold)
+    cap = run.request.excite.max_refinement_steps
+    iteration = 0
+    while loss > target:
+        iteration += 1
+        if iteration > 1:
+            loss, grad = _excite_forward(run, scheduler, latents, t, i, "refining", iteration)
+        if loss != 0:
+            latents = latents - step_size * grad
+        if iteration >= cap:
+            break
+    loss, grad = _excite_forward(run, scheduler, latents, t, i, "refining", iteration + 1, want_grad=final_grad)
+    return latents, loss, grad
+
+
+def _excite_forward(run: RunState, scheduler: Any, latents: torch.Tensor, t: Any, step: int, phase: str,
+                    iteration: int | None = None, want_grad: bool = True) -> tuple[float, torch.Tensor | None]:
+    """Measure the loss at `latents` (and its fp32 gradient when wanted); record and report it.
+
+    The UNet sees the latents scaled as in the guidance forward: identity for PNDM and DDIM (so
+    the image matches the SD reference, which never scales), 1/sqrt(sigma^2 + 1) for the
+    sigma-based schedulers (Euler, SDXL's default), whose unscaled latents the UNet never saw in training.
+    """
+    ex = run.request.excite
+    indices = list(ex.token_indices)
+    while True:
+        run.check_cancel()
+        leaf = latents.detach().float().requires_grad_(True)
+        with torch.enable_grad():
+            assert run.capture is not None
+            maps = token_maps_at(run.model.pipe.unet, scheduler.scale_model_input(leaf, t), t,
+                                 run.conditioning.excite, run.capture, ex.token_indices, run.text_stop)
+            maxima = ae.max_attention(maps, ex.smooth_attentions, ex.kernel_size, ex.sigma)
+            loss = ae.excite_loss(maxima)
+            grad = scale = None
+            if want_grad:
+                scale = run.loss_scale
+                # fp16 gradients of tiny size flush to zero inside the UNet's backward; a scaled
+                # loss keeps them representable (powers of two: scaling and unscaling are exact).
+                (grad,) = torch.autograd.grad(loss * scale if scale != 1.0 else loss, [leaf])
+                if scale != 1.0:
+                    grad = grad / scale
+        readback = [loss.detach().reshape(1), maxima.detach().float()]
+        if scale is not None and scale != 1.0:
+            readback.append(torch.isfinite(grad).all().float().reshape(1))
+        values = torch.cat(readback).tolist()  # the one host synchronisation of this forward
+        loss_value = values[0]
+        overflowed = len(values) > len(indices) + 1 and values[-1] == 0.0
+        if overflowed and math.isfinite(loss_value) and run.loss_scale > 1.0:
+            # The scaled gradient overflowed fp16: measure again with a smaller scale, kept for later steps.
+            run.loss_scale = max(1.0, run.loss_scale / LOSS_SCALE_BACKOFF)
+            continue
+        break
+    if not math.isfinite(loss_value):
+        raise NaNLatents(step)
+    per_token = dict(zip(indices, values[1:1 + len(indices)]))
+    run.losses.append(LossRecord(step, phase, loss_value, per_token))
+    run.last_maps = dict(zip(indices, maps.detach()))
+    run.emit(step=step, phase=phase, loss=loss_value, token_max_attention=per_token,
+             refinement_iteration=iteration)
+    return loss_value, grad
+
+
+def token_maps_at(unet: Any, model_input: torch.Tensor, t: Any, unet_kwargs: dict[str, Any], capture: CaptureState,
+                  token_indices: tuple[int, ...], text_stop: int | None) -> torch.Tensor:
+    """Truncated UNet forward with capture on: the chosen tokens' (k, h, w) maps, in fp32, with graph.
+
+    The forward stops right after the last layer the loss reads (StopForward); `unet_kwargs` is
+    the family's excite conditioning (text states, and for SDXL the pooled text and size ids).
+    """
+    capture.begin()
+    try:
+        unet(model_input.to(unet.dtype), t, **unet_kwargs)
+    except StopForward:
+        pass
+    finally:
+        capture.end()
+    if capture.captured != capture.expected:
+        raise EngineError("Attention capture saw fewer layers than expected; this UNet layout is not supported.")
+    probs = ae.text_attention(capture.aggregate(), text_stop)
+    return ae.token_maps(probs, list(token_indices))
