@@ -44,3 +44,29 @@ def tokenizer():
     from aae_desktop.engine.tokens import load_tokenizer
 
     return load_tokenizer()
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_components():
+    from aae_desktop.engine.tiny_model import tiny_sdxl_components as build
+
+    return build(seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_model(tiny_sdxl_components):
+    """A LoadedModel around the tiny SDXL pipeline on CPU/fp32."""
+    from diffusers import StableDiffusionXLPipeline
+
+    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+
+    pipe = StableDiffusionXLPipeline(**tiny_sdxl_components, add_watermarker=False)
+    return wrap_pipeline(pipe, "tiny-sdxl", LoadOptions(device="cpu", precision="fp32"), name="tiny-sdxl")
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_dir(tmp_path_factory):
+    """The tiny SDXL model saved as a diffusers folder (for the CLI and the loader)."""
+    from aae_desktop.engine.tiny_model import save_tiny_sdxl_model
+
+    return save_tiny_sdxl_model(tmp_path_factory.mktemp("models") / "tiny-sdxl", seed=0)

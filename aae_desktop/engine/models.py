@@ -56,21 +56,30 @@ def wrap_pipeline(pipe: Any, source: str, options: LoadOptions | None = None, na
 
     Raises OutOfMemory (with advice for the device) when the device cannot hold it.
     """
+    import torch
+
     from aae_desktop.engine.devices import place_pipeline, placement_notes
 
     options = options or LoadOptions()
     device = resolve_device(options.device)
     dtype = resolve_dtype(device, options.precision)
+    family = family or detect_family(pipe)
+    spec = get_family(family)
     place_pipeline(pipe, device, dtype, options)
+    if spec.upcast_vae and dtype == torch.float16 and getattr(pipe.vae.config, "force_upcast", False):
+        # This VAE overflows in fp16 (its config says so): it decodes in fp32, as diffusers does.
+        pipe.vae.to(torch.float32)
     # Gradients are only ever taken with respect to the latents.
-    for module in (pipe.unet, pipe.vae, pipe.text_encoder):
-        module.requires_grad_(False)
+    for component in ("unet", "vae", *spec.text_encoders):
+        module = getattr(pipe, component, None)
+        if module is not None:
+            module.requires_grad_(False)
     pipe.set_progress_bar_config(disable=True)
     return LoadedModel(
         pipe=pipe,
         source=str(source),
         name=name or Path(str(source)).name or str(source),
-        family=family or detect_family(pipe),
+        family=family,
         device=device,
         dtype=str(dtype).replace("torch.", ""),
         options=options,
@@ -81,7 +90,9 @@ def wrap_pipeline(pipe: Any, source: str, options: LoadOptions | None = None, na
 
 def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None, name: str | None = None,
                           source: str | None = None) -> LoadedModel:
-    """Load a diffusers-format folder with local files only (never the network)."""
+    """Load a diffusers-format folder with local files only (never the network), as its family's pipeline."""
+    import inspect
+
     from aae_desktop.engine.hf_cache import folder_family
     from aae_desktop.engine.unsupported import check_folder_supported
 
@@ -92,22 +103,27 @@ def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None, 
     check_folder_supported(folder)  # refiners, inpainting, SD3, FLUX, ...: one sentence, before diffusers is even imported
     if not (folder / "model_index.json").is_file():
         raise ModelLoadError(f"{folder} is not a diffusers model folder (model_index.json is missing).")
-    from diffusers import StableDiffusionPipeline
+    import diffusers
 
+    family = folder_family(folder)
+    pipeline_class = getattr(diffusers, get_family(family).pipeline_class)
+    accepted = inspect.signature(pipeline_class.__init__).parameters
     kwargs: dict[str, Any] = {"local_files_only": True}
     has_checker = (folder / "safety_checker").is_dir()
-    if not (options.safety_checker and has_checker):
+    if "safety_checker" in accepted and not (options.safety_checker and has_checker):
         kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    if "add_watermarker" in accepted:
+        kwargs["add_watermarker"] = False  # the engine decodes itself; an invisible watermark is never applied
     variant = _weights_variant(folder)
     if variant:
         kwargs["variant"] = variant
     device = resolve_device(options.device)
     kwargs["dtype"] = resolve_dtype(device, options.precision)  # load straight into the target dtype
     try:
-        pipe = StableDiffusionPipeline.from_pretrained(str(folder), **kwargs)
+        pipe = pipeline_class.from_pretrained(str(folder), **kwargs)
     except Exception as exc:  # diffusers/transformers raise many types for bad folders
         raise load_failure(exc, device, f"Could not load the model in {folder}", options) from exc
-    model = wrap_pipeline(pipe, source or str(folder), options, name=name, family=folder_family(folder))
+    model = wrap_pipeline(pipe, source or str(folder), options, name=name, family=family)
     model.info.update(kind="diffusers folder", folder=str(folder), file_size=_folder_size(folder))
     return model
 

@@ -1,8 +1,10 @@
-"""A tiny random Stable Diffusion with SD 1.x topology, for tests, benchmarks and --self-test.
+"""Tiny random Stable Diffusion models (SD 1.x and SDXL topology) for tests, benchmarks and --self-test.
 
 The weights are random (seeded), so images are noise-like, but every code path of the engine
-runs: 4 UNet levels with cross-attention in the first three down and last three up blocks,
-a VAE with a scale factor of 8, and the real CLIP tokenizer from resources/.
+runs. SD 1.x: 4 UNet levels with cross-attention in the first three down and last three up
+blocks. SDXL: 3 levels, no attention at the first, several transformer layers per block at the
+others, two text encoders and "text_time" added conditioning. Both: a VAE with a scale factor of 8
+and the real CLIP tokenizer from resources/.
 """
 from __future__ import annotations
 
@@ -101,4 +103,103 @@ def save_tiny_model(path: str | Path, seed: int = 0, **kwargs: Any) -> Path:
     """Write a tiny model as a diffusers-format folder (what `--model PATH` accepts)."""
     path = Path(path)
     tiny_pipeline(seed, **kwargs).save_pretrained(str(path), safe_serialization=True)
+    return path
+
+
+def tiny_sdxl_components(
+    seed: int = 0,
+    block_out_channels: tuple[int, ...] = (32, 64, 64),
+    transformer_layers_per_block: tuple[int, ...] = (1, 2, 3),
+    layers_per_block: int = 2,
+    attention_heads: tuple[int, ...] = (2, 4, 4),
+    text_width: int = 32,
+    time_embed_dim: int = 8,
+    vae_channels: int = 32,
+    text_layers: int = 2,
+) -> dict[str, Any]:
+    """{unet, vae, text_encoder, text_encoder_2, tokenizer, tokenizer_2, scheduler} of SDXL's topology.
+
+    As in SDXL: the first level has no attention; the UNet reads both encoders' states side by side
+    (2 x text_width) and embeds the second encoder's pooled output plus six size/crop numbers.
+    The mid block and the up blocks repeat the deepest level's transformer depth.
+    """
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    from aae_desktop.engine.tokens import load_tokenizer
+    from aae_desktop.resources_path import tokenizer_dir
+
+    levels = len(block_out_channels)
+    torch.manual_seed(seed)
+    unet = UNet2DConditionModel(
+        sample_size=16,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=block_out_channels,
+        layers_per_block=layers_per_block,
+        down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (levels - 1),
+        up_block_types=("CrossAttnUpBlock2D",) * (levels - 1) + ("UpBlock2D",),
+        transformer_layers_per_block=transformer_layers_per_block,
+        attention_head_dim=attention_heads,  # diffusers' SDXL configs put head counts here
+        use_linear_projection=True,
+        cross_attention_dim=2 * text_width,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=time_embed_dim,
+        projection_class_embeddings_input_dim=6 * time_embed_dim + text_width,
+        norm_num_groups=min(32, block_out_channels[0]),
+    )
+    torch.manual_seed(seed + 1)
+    vae = AutoencoderKL(
+        block_out_channels=[vae_channels] * 4,
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 4,
+        up_block_types=["UpDecoderBlock2D"] * 4,
+        latent_channels=4,
+        layers_per_block=1,
+        norm_num_groups=min(32, vae_channels),
+        sample_size=128,
+        scaling_factor=0.13025,  # SDXL's VAE
+        force_upcast=True,
+    )
+    text_config = dict(
+        bos_token_id=49406, eos_token_id=49407, hidden_size=text_width, intermediate_size=text_width * 2,
+        layer_norm_eps=1e-05, num_attention_heads=4, num_hidden_layers=text_layers, vocab_size=49408,
+        max_position_embeddings=77, projection_dim=text_width,
+    )
+    torch.manual_seed(seed + 2)
+    text_encoder = CLIPTextModel(CLIPTextConfig(pad_token_id=49407, **text_config))
+    torch.manual_seed(seed + 3)
+    text_encoder_2 = CLIPTextModelWithProjection(CLIPTextConfig(pad_token_id=0, hidden_act="gelu", **text_config))
+    # The second tokenizer is the same BPE but pads with "!" (id 0), as OpenCLIP does.
+    tokenizer_2 = CLIPTokenizer.from_pretrained(str(tokenizer_dir()), local_files_only=True, pad_token="!")
+    scheduler = EulerDiscreteScheduler(  # SDXL base's scheduler settings
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", steps_offset=1,
+        timestep_spacing="leading", interpolation_type="linear", use_karras_sigmas=False,
+    )
+    for module in (unet, vae, text_encoder, text_encoder_2):
+        module.eval()
+    return {
+        "unet": unet,
+        "vae": vae,
+        "text_encoder": text_encoder,
+        "text_encoder_2": text_encoder_2,
+        "tokenizer": load_tokenizer(),
+        "tokenizer_2": tokenizer_2,
+        "scheduler": scheduler,
+    }
+
+
+def tiny_sdxl_pipeline(seed: int = 0, **kwargs: Any):
+    """A diffusers StableDiffusionXLPipeline around tiny_sdxl_components (no watermarker)."""
+    from diffusers import StableDiffusionXLPipeline
+
+    return StableDiffusionXLPipeline(**tiny_sdxl_components(seed, **kwargs), add_watermarker=False)
+
+
+def save_tiny_sdxl_model(path: str | Path, seed: int = 0, **kwargs: Any) -> Path:
+    """Write a tiny SDXL model as a diffusers-format folder (what `--model PATH` accepts)."""
+    path = Path(path)
+    tiny_sdxl_pipeline(seed, **kwargs).save_pretrained(str(path), safe_serialization=True)
     return path
