@@ -47,9 +47,11 @@ def register(sub: Any) -> None:
     p.add_argument("--negative", default="", help="negative prompt")
     p.add_argument("--seed", type=int, help="random seed (default: a random one, stored in the PNG)")
     p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--guidance", type=float, default=7.5)
-    p.add_argument("--width", type=int, default=512)
-    p.add_argument("--height", type=int, default=512)
+    p.add_argument("--guidance", type=float, help="guidance scale (default: the model family's, 7.5 for "
+                                                    "SD 1.x/2.x, 5.0 for SDXL)")
+    p.add_argument("--width", type=int, help="image width in pixels (default: the model family's, 512 for SD 1.x, "
+                                             "768 for SD 2.x 768 px, 1024 for SDXL)")
+    p.add_argument("--height", type=int, help="image height in pixels (default: the model family's)")
     p.add_argument("--max-iter-to-alter", type=int, default=25)
     p.add_argument("--thresholds", default="0:0.05,10:0.5,20:0.8", help="STEP:VALUE[,STEP:VALUE...]")
     p.add_argument("--scale-factor", type=float, default=20.0)
@@ -95,7 +97,12 @@ def output_paths(out: str, count: int) -> list[Path]:
     return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(count)]
 
 
-def build_request(args: argparse.Namespace, tokenizer: Any) -> tuple[GenerationRequest, list[str]]:
+def build_request(args: argparse.Namespace, tokenizer: Any,
+                  family: str | None = None) -> tuple[GenerationRequest, list[str]]:
+    """The request the flags describe; size and guidance the user left out come from `family`'s defaults."""
+    from aae_desktop.engine.families import DEFAULT_FAMILY, get_family
+
+    spec = get_family(family or DEFAULT_FAMILY)
     from aae_desktop.engine.tokens import tokenize_prompt
 
     indices: tuple[int, ...] = ()
@@ -113,9 +120,9 @@ def build_request(args: argparse.Namespace, tokenizer: Any) -> tuple[GenerationR
         seed=seed,
         num_images=args.num_images,
         steps=args.steps,
-        guidance_scale=args.guidance,
-        width=args.width,
-        height=args.height,
+        guidance_scale=spec.default_guidance if args.guidance is None else args.guidance,
+        width=spec.default_width if args.width is None else args.width,
+        height=spec.default_height if args.height is None else args.height,
         scheduler=args.scheduler,
         excite=ExciteSettings(
             enabled=not args.no_excite,
@@ -132,6 +139,13 @@ def build_request(args: argparse.Namespace, tokenizer: Any) -> tuple[GenerationR
     return request, request.validate(tokenizer)
 
 
+def source_family(model: str) -> str | None:
+    """The family a model's files say they are (folder configs, checkpoint keys, cache), without loading it."""
+    from aae_desktop.engine.model_info import describe_source
+
+    return describe_source(model).family or None
+
+
 def model_tokenizer(model: str) -> Any:
     """The model folder's own tokenizer when it has one, else the bundled CLIP tokenizer."""
     from aae_desktop.engine.tokens import load_tokenizer
@@ -143,8 +157,10 @@ def model_tokenizer(model: str) -> Any:
 def run_render(args: argparse.Namespace) -> int:
     from aae_desktop.cli.progress import ProgressBar, echo
 
-    # Everything the user typed is checked before the (slow) model load.
-    request, warnings = build_request(args, model_tokenizer(args.model))
+    # Everything the user typed is checked before the (slow) model load, with the defaults of the
+    # family the model's files say it is; the loaded model has the last word (below).
+    family = source_family(args.model)
+    request, warnings = build_request(args, model_tokenizer(args.model), family)
     from aae_desktop.cli.gallery import check_gallery_option
 
     if not args.out and args.gallery is None:
@@ -170,6 +186,8 @@ def run_render(args: argparse.Namespace) -> int:
     model = load_model(args.model, options)
     for note in model.notes:
         echo(f"aae-desktop: note: {note}", err=True)
+    if model.family != family:  # e.g. an SD 2.x file whose 512/768 kind only the load settled
+        request = build_request(args, model.pipe.tokenizer, model.family)[0].replace(seed=request.seed)
     with ProgressBar(request) as bar, stop_on_signals() as stop:
         output = RenderOutput(model, paths, args.gallery, overwrite=args.overwrite, say=echo)
         try:

@@ -158,6 +158,8 @@ class GalleryStore:
     def save_image_result(self, item: ImageResult, hash_: str | None = None, extra: dict[str, Any] | None = None,
                           when: datetime | None = None) -> SavedImage:
         attention = AttentionData(dict(item.attention_maps), list(item.loss_history))
+        if item.model_family:  # which kind of model drew it (SD 1.x, SDXL...), beside the request
+            extra = {"model_family": item.model_family, **(extra or {})}
         return self.save_image(item.image, item.request, attention=attention, hash_=hash_, when=when, extra=extra,
                                scheduler_class=item.scheduler or None)
 
