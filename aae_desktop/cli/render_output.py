@@ -52,7 +52,8 @@ class RenderOutput:
         from aae_desktop.gallery.png_files import write_png_atomic
 
         extra = {"model_name": self.model.name, "model_family": self.model.family}
-        info = png_info(item.request, extra, model_name=self.model.name, model_hash=self.hash, words=excited_words(item.request, self.model.pipe.tokenizer) or None,
+        info = png_info(item.request, extra, model_name=self.model.name, model_hash=self.hash,
+                        words=excited_words(item.request, self.model.pipe.tokenizer) or None,
                         scheduler_class=item.scheduler or None)
         try:
             written = write_png_atomic(item.image, path.parent, path.stem, info, replace=self.overwrite)
