@@ -90,12 +90,3 @@ def test_folders_we_cannot_run_get_one_sentence_and_exit_2(tiny_sdxl_dir, tmp_pa
     assert f"model is {says}" in err and class_name in err
     assert "Stable Diffusion 1.x, 2.x and SDXL" in err
     assert not (tmp_path / "x.png").exists()
-
-
-def test_sdxl_base_saved_under_the_image_to_image_class_still_loads(tiny_sdxl_dir, tmp_path):
-    folder = tmp_path / "base-as-img2img"
-    shutil.copytree(tiny_sdxl_dir, folder)
-    index = json.loads((folder / "model_index.json").read_text())
-    index["_class_name"] = "StableDiffusionXLImg2ImgPipeline"
-    (folder / "model_index.json").write_text(json.dumps(index))
-    assert load_model(str(folder), LoadOptions(device="cpu")).family == "sdxl"
