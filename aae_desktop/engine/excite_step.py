@@ -75,8 +75,9 @@ def _excite_forward(run: RunState, scheduler: Any, latents: torch.Tensor, t: Any
     indices = list(ex.token_indices)
     while True:
         run.check_cancel()
-        leaf = latents.detach().float().requires_grad_(True)
-        with torch.enable_grad():
+        leaf = latents.detach().float().requires_grad_(want_grad)
+        # Without a gradient to take (a re-measure past max_iter_to_alter) no graph is kept.
+        with torch.enable_grad() if want_grad else torch.no_grad():
             assert run.capture is not None
             maps = token_maps_at(run.model.pipe.unet, scheduler.scale_model_input(leaf, t), t,
                                  run.conditioning.excite, run.capture, ex.token_indices, run.text_stop)
