@@ -38,6 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from aae_desktop.self_test import run_self_test
 
         return run_self_test()
+    from aae_desktop.ui.display_check import display_problem
+
+    problem = display_problem()  # Qt would abort the process with its own message instead
+    if problem:
+        print(f"aae-desktop: {problem}", file=sys.stderr)
+        return 1
     from aae_desktop.ui.crash_dialog import install_crash_handler
     from aae_desktop.ui.launch import run_gui  # Qt is imported only when the window is wanted
 

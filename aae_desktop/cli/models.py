@@ -14,7 +14,8 @@ def register(sub: Any) -> None:
         "list (never touches the network). Any listed source works with `render --model`.",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--inspect", metavar="FILE", help="show the family detected for a .safetensors/.ckpt file")
+    p.add_argument("--inspect", metavar="MODEL",
+                   help="show the family detected for a .safetensors/.ckpt file, a diffusers folder or a cached id")
     p.add_argument("--cache-dir", help="Hugging Face hub cache folder (default: HF_HUB_CACHE / HF_HOME / ~/.cache)")
     p.set_defaults(handler=run_models)
 
@@ -65,10 +66,18 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def _inspect(path: str, as_json: bool) -> int:
-    from aae_desktop.engine.model_info import format_size
+    from pathlib import Path
+
     from aae_desktop.engine.families import family_label
+    from aae_desktop.engine.hf_cache import looks_like_repo_id, resolve_cached_repo
+    from aae_desktop.engine.model_info import format_size
     from aae_desktop.engine.single_file import inspect_checkpoint
 
+    folder = Path(path).expanduser()
+    if folder.is_dir():
+        return _inspect_folder(folder, folder.name, as_json)
+    if looks_like_repo_id(path):
+        return _inspect_folder(resolve_cached_repo(path).snapshot, path, as_json)
     info = inspect_checkpoint(path)  # ModelLoadError (incl. files we cannot run) -> one line on stderr, exit 2
     family = family_label(info.family) if info.family else f"{info.family_reason} (render asks for --family)"
     if as_json:
@@ -80,6 +89,42 @@ def _inspect(path: str, as_json: bool) -> int:
     print(f"  because: {info.family_reason}")
     print(f"  size: {format_size(info.size)}; text encoders: {info.text_encoder_description}, "
           f"{info.cross_attention_dim} wide")
+    return 0
+
+
+def _inspect_folder(folder: Any, name: str, as_json: bool) -> int:
+    """A diffusers folder (or cache snapshot): its family from its configs, as loading would decide."""
+    from aae_desktop.engine.errors import ModelLoadError
+    from aae_desktop.engine.families import family_label
+    from aae_desktop.engine.hf_cache import folder_family
+    from aae_desktop.engine.model_info import format_size
+
+    from aae_desktop.engine.unsupported import check_folder_supported
+
+    index = folder / "model_index.json"
+    check_folder_supported(folder)  # a pipeline this app cannot run: one line on stderr, exit 2, as for a file
+    if not index.is_file():
+        raise ModelLoadError(f"{folder} is not a diffusers model folder (model_index.json is missing).")
+    configs = {}
+    for key, file in (("pipeline", index), ("unet", folder / "unet" / "config.json"),
+                      ("scheduler", folder / "scheduler" / "scheduler_config.json")):
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        configs[key] = data if isinstance(data, dict) else {}
+    family = folder_family(folder)
+    reason = (f"{configs['pipeline'].get('_class_name', 'unknown pipeline')}, cross-attention "
+              f"{configs['unet'].get('cross_attention_dim', '?')} wide, "
+              f"{configs['scheduler'].get('prediction_type', 'epsilon')} prediction")
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    if as_json:
+        print(json.dumps({"path": str(folder), "kind": "diffusers folder", "family": family, "reason": reason,
+                          "size_bytes": size}, indent=2))
+        return 0
+    print(f"{name}: {family_label(family)} (diffusers folder)")
+    print(f"  because: {reason}")
+    print(f"  size: {format_size(size)}")
     return 0
 
 

@@ -147,11 +147,38 @@ def source_family(model: str) -> str | None:
 
 
 def model_tokenizer(model: str) -> Any:
-    """The model folder's own tokenizer when it has one, else the bundled CLIP tokenizer."""
+    """The tokenizer of what --model names (its folder's, its family's, its cache snapshot's), read
+    without loading the model; ModelLoadError, as the load would give, for a source that is not there."""
+    from aae_desktop.engine.errors import ModelLoadError
+    from aae_desktop.engine.hf_cache import looks_like_repo_id, resolve_cached_repo
+    from aae_desktop.engine.single_file import family_tokenizer, inspect_checkpoint, is_checkpoint_file
     from aae_desktop.engine.tokens import load_tokenizer
 
-    folder = Path(model).expanduser() / "tokenizer"
-    return load_tokenizer(folder if folder.is_dir() else None)
+    text = str(model).strip()
+    path = Path(text).expanduser()
+    if path.is_file() and path.name == "model_index.json":
+        path = path.parent
+    if path.is_dir():
+        from aae_desktop.engine.unsupported import check_folder_supported
+
+        check_folder_supported(path)  # the same sentence the load would give, before anything runs
+        if not (path / "model_index.json").is_file():
+            raise ModelLoadError(f"{path} is not a diffusers model folder (model_index.json is missing).")
+        folder = path / "tokenizer"
+        return load_tokenizer(folder if folder.is_dir() else None)
+    if path.is_file():
+        if not is_checkpoint_file(path):
+            raise ModelLoadError(f"{path.name} is not a model: choose a diffusers folder or a .safetensors / .ckpt "
+                                 "checkpoint.")
+        info = inspect_checkpoint(path, standard_widths=False)
+        # SD 2.x 512 and 768 share one tokenizer: the undecided family does not matter for indices.
+        return family_tokenizer(info.family or "sd2")
+    if looks_like_repo_id(text):
+        folder = resolve_cached_repo(text).snapshot / "tokenizer"
+        return load_tokenizer(folder if folder.is_dir() else None)
+    raise ModelLoadError(
+        f"Model not found: {text} (not a folder, not a checkpoint file, not a model in the Hugging Face cache)."
+    )
 
 
 def run_render(args: argparse.Namespace) -> int:

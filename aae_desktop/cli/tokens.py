@@ -8,7 +8,8 @@ from typing import Any
 def register(sub: Any) -> None:
     p = sub.add_parser("tokens", help="list a prompt's token indices",
                        description="Show index, token and word for each token of the prompt.")
-    p.add_argument("--model", help="model folder whose tokenizer to use (default: the bundled CLIP tokenizer)")
+    p.add_argument("--model", help="model (folder, checkpoint file or Hugging Face cache id) whose tokenizer to use "
+                                   "(default: the bundled CLIP tokenizer)")
     p.add_argument("--prompt", required=True)
     p.set_defaults(handler=run_tokens)
 

@@ -192,7 +192,8 @@ class GenerationRequest:
         warnings = []
         if parsed.truncated:
             warnings.append(
-                f"The prompt has {parsed.total_word_tokens} tokens; only the first {MAX_PROMPT_TOKENS} are used."
+                f"The prompt has {parsed.total_word_tokens} tokens; only the first {MAX_PROMPT_TOKENS} are used, so "
+                f"these words are cut: {parsed.cut_words_text()}."
             )
         if self.excite.enabled:
             last = parsed.last_word_index

@@ -273,6 +273,7 @@ def load_single_file(path: str | Path, options: Any = None) -> Any:
     dtype = resolve_dtype(device, options.precision)
     pipe = _from_single_file(info.path, get_family(family), config_dir, family_tokenizers(family, config_dir), dtype,
                              device, options)
+    _refuse_incomplete(info, pipe)
     model = wrap_pipeline(pipe, str(info.path), options, name=info.path.stem, family=family)
     model.info.update(
         kind="single file", file_size=info.size, family_reason=info.family_reason, config_dir=str(config_dir)
@@ -352,3 +353,18 @@ _EXTRAS_OFF = {"safety_checker": None, "feature_extractor": None, "requires_safe
 def _switched_off_extras(pipeline_class: type) -> dict[str, Any]:
     accepted = inspect.signature(pipeline_class.__init__).parameters
     return {name: value for name, value in _EXTRAS_OFF.items() if name in accepted}
+
+
+def _refuse_incomplete(info: CheckpointInfo, pipe: Any) -> None:
+    """Refuse a file that lacks weights, whether or not accelerate is installed (checkpoint_keys)."""
+    from aae_desktop.engine.checkpoint_keys import missing_weights
+
+    shapes, _metadata = read_tensor_shapes(info.path)
+    lacking = missing_weights(shapes, pipe, info.text_encoder)
+    if lacking:
+        name, keys = next(iter(lacking.items()))
+        part = {"unet": "UNet", "vae": "VAE"}.get(name, name.replace("_", " "))
+        raise ModelLoadError(
+            f"{info.path.name} is missing {len(keys)} weight{'s' if len(keys) != 1 else ''} of the {part} "
+            f"(e.g. {keys[0]}): the file is incomplete (an interrupted download or a broken merge?)."
+        )

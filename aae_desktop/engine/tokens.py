@@ -51,6 +51,17 @@ class PromptTokens:
     def last_word_index(self) -> int:
         return len(self.tokens)
 
+    @property
+    def cut_words(self) -> tuple[Word, ...]:
+        """Words the text encoder never sees whole: they start at or after the first token past the limit."""
+        if self.overflow_start is None:
+            return ()
+        return tuple(w for w in self.words if w.end > self.overflow_start)
+
+    def cut_words_text(self, most: int = 12) -> str:
+        names = [w.text for w in self.cut_words]
+        return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
     def words_for_indices(self, indices: Iterable[int]) -> list[Word]:
         wanted = set(indices)
         return [w for w in self.words if wanted.intersection(w.token_indices)]
@@ -71,7 +82,13 @@ class PromptTokens:
                 None,
             )
             if match is None:
-                available = ", ".join(dict.fromkeys(w.text for w in self.words)) or "none"
+                if any(w.text.lower() == wanted and not w.token_indices for w in self.words):
+                    raise InvalidRequest(
+                        f"The word '{name.strip()}' is past CLIP's {MAX_PROMPT_TOKENS}-token limit: the prompt has "
+                        f"{self.total_word_tokens} tokens, and these words are cut: {self.cut_words_text()}. "
+                        "Shorten the prompt or move the word earlier."
+                    )
+                available = ", ".join(dict.fromkeys(w.text for w in self.words if w.token_indices)) or "none"
                 raise InvalidRequest(f"The word '{name.strip()}' is not in the prompt (words: {available}).")
             used.add(match.index)
             indices.extend(match.token_indices)

@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ class GalleryIndex:
     def __init__(self, db_path: str | Path):
         self.db_path = Path(db_path)
         self.notes: list[str] = []  # what the user should hear about (a damaged index moved aside...)
+        self._notes_lock = threading.Lock()  # notes are added on the saving thread, taken on the UI thread
         self.recreated = False  # set when a damaged file was replaced by an empty index: resync it
         try:
             self._with_db(self._create_schema)
@@ -114,9 +116,18 @@ class GalleryIndex:
             # The gallery still works (saving, listing) with an index that lives for this session.
             unusable = self.db_path
             self.db_path = Path(tempfile.mkdtemp(prefix="aae-desktop-index-")) / self.db_path.name
-            self.notes.append(f"The gallery index {unusable} cannot be opened ({exc}); a temporary index is used "
-                              "for this session.")
+            self._note(f"The gallery index {unusable} cannot be opened ({exc}); a temporary index is used for "
+                       "this session.")
             self._with_db(self._create_schema)
+
+    def _note(self, text: str) -> None:
+        with self._notes_lock:
+            self.notes.append(text)
+
+    def take_notes(self) -> list[str]:
+        with self._notes_lock:
+            notes, self.notes = self.notes, []
+        return notes
 
     @staticmethod
     def _create_schema(db: sqlite3.Connection) -> None:
@@ -163,8 +174,8 @@ class GalleryIndex:
             if side.exists():
                 os.replace(side, target.with_name(target.name + extra))
         self.recreated = True
-        self.notes.append(f"The gallery index {self.db_path} was damaged ({exc}); it was moved to {target} and "
-                          "rebuilt from the images.")
+        self._note(f"The gallery index {self.db_path} was damaged ({exc}); it was moved to {target} and rebuilt "
+                   "from the images.")
 
     # -- writing --------------------------------------------------------------------------------
     def add(self, path: str | Path, favourite: bool | None = None) -> GalleryEntry:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import tempfile
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,13 +79,18 @@ class GalleryStore:
         self._trash = trash
         self.tokenizer = tokenizer  # turns token indices into words for the A1111 text; optional
         self._notes: list[str] = []
+        self._notes_lock = threading.Lock()  # saves add notes on a worker thread; the UI takes them
 
     # -- what the user should hear about ------------------------------------------------------------
     def take_notes(self) -> list[str]:
         """Notes since the last call (an index moved aside, images recovered or saved elsewhere)."""
-        notes, self._notes = self.index.notes + self._notes, []
-        self.index.notes = []
-        return notes
+        with self._notes_lock:
+            own, self._notes = self._notes, []
+        return self.index.take_notes() + own
+
+    def _note(self, text: str) -> None:
+        with self._notes_lock:
+            self._notes.append(text)
 
     def check_writable(self) -> None:
         """Raise FolderUnusable (a one-sentence message) unless new images can be saved into the gallery."""
@@ -122,13 +128,13 @@ class GalleryStore:
             try:
                 attention_path = save_attention(path, attention)
             except OSError as exc:
-                self._notes.append(f"The heat maps of {path.name} could not be saved ({exc}); the image is saved.")
+                self._note(f"The heat maps of {path.name} could not be saved ({exc}); the image is saved.")
         try:
             entry = self.index.add(path)
             self._repair_index()
         except (sqlite3.Error, OSError) as exc:
             entry = None
-            self._notes.append(f"{path.name} is saved but not in the gallery index ({exc}); it will appear after "
+            self._note(f"{path.name} is saved but not in the gallery index ({exc}); it will appear after "
                                "the next start or `aae-desktop gallery rebuild`.")
         return SavedImage(path, request, attention_path, entry)
 
@@ -141,7 +147,7 @@ class GalleryStore:
             except OSError as exc:
                 last = exc
                 continue
-            self._notes.append(f"The gallery folder {self.root} could not be written ({failure.strerror or failure}); "
+            self._note(f"The gallery folder {self.root} could not be written ({failure.strerror or failure}); "
                                f"the image was saved to {path} instead.")
             return path
         raise last
@@ -209,5 +215,5 @@ class GalleryStore:
         if recovered:
             n = len(recovered)
             names = ", ".join(str(p) for p in recovered[:3]) + (", ..." if n > 3 else "")
-            self._notes.append(f"Recovered {n} image{'s' if n != 1 else ''} that an interrupted save left unfinished: "
+            self._note(f"Recovered {n} image{'s' if n != 1 else ''} that an interrupted save left unfinished: "
                                f"{names}.")

@@ -1,6 +1,7 @@
 """Starts the desktop app: QApplication, settings, main window. torch/diffusers load later, in the worker."""
 from __future__ import annotations
 
+import signal
 import sys
 
 from PySide6.QtCore import QTimer
@@ -30,6 +31,30 @@ def _install_gallery(window) -> None:
     install_gallery(window)  # gallery panel + A/B, seed sweep and heat map tabs; autosave
 
 
+def quit_on_signals(window) -> list[int]:
+    """Ctrl-C in the terminal (SIGINT) or a SIGTERM closes the window as its close button would (the
+    run is cancelled, finished images and the settings are saved) and ends the app.
+
+    Python runs a signal handler only when it next executes Python code, and Qt's event loop runs in
+    C++: a timer that does nothing gives it that chance a few times a second. Without a handler,
+    Python would raise KeyboardInterrupt inside whatever callback happened to run (a traceback from
+    an event filter) and the window would stay open. Returns the signals received.
+    """
+    received: list[int] = []
+
+    def handler(signum, _frame) -> None:
+        received.append(signum)
+        QTimer.singleShot(0, lambda: (window.close(), QApplication.quit()))
+
+    for signum in (signal.SIGINT, getattr(signal, "SIGTERM", None)):
+        if signum is not None:
+            signal.signal(signum, handler)
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
+    return received
+
+
 def run_gui(model: str | None = None, store: SettingsStore | None = None) -> int:
     """Show the main window (optionally loading `model`) and run the event loop until it closes."""
     from aae_desktop.ui.main_window import MainWindow
@@ -55,4 +80,6 @@ def run_gui(model: str | None = None, store: SettingsStore | None = None) -> int
 
     # Checkpoint / cache / download / recent, device options; first-run choice when no model was ever chosen.
     install_model_controls_soon(window, offer_first_run=not model)
-    return app.exec()
+    stopped_by = quit_on_signals(window)
+    code = app.exec()
+    return 128 + stopped_by[0] if stopped_by else code  # the shell's convention: 130 for Ctrl-C
