@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from aae_desktop.engine.errors import InvalidRequest
+from aae_desktop.engine.errors import InvalidRequest, worded
 from aae_desktop.engine.request import SCHEDULERS, ExciteSettings, GenerationRequest, parse_thresholds
 from aae_desktop.engine.tokens import parse_index_list
 
@@ -22,6 +22,8 @@ FLAG_NAMES = {
     "height": "--height",
     "size": "--width/--height",
     "scheduler": "--scheduler",
+    "clip_skip": "--clip-skip",
+    "eta": "--eta",
     "excite.token_indices": "--tokens/--token-indices",
     "excite.max_iter_to_alter": "--max-iter-to-alter",
     "excite.thresholds": "--thresholds",
@@ -52,14 +54,23 @@ def register(sub: Any) -> None:
     p.add_argument("--width", type=int, help="image width in pixels (default: the model family's, 512 for SD 1.x, "
                                              "768 for SD 2.x 768 px, 1024 for SDXL)")
     p.add_argument("--height", type=int, help="image height in pixels (default: the model family's)")
-    p.add_argument("--max-iter-to-alter", type=int, default=25)
-    p.add_argument("--thresholds", default="0:0.05,10:0.5,20:0.8", help="STEP:VALUE[,STEP:VALUE...]")
+    p.add_argument("--max-iter-to-alter", type=int, metavar="N",
+                   help="excite the first N steps (default: the paper's share, 25 of 50 -- half the steps)")
+    p.add_argument("--thresholds", metavar="STEP:VALUE,...",
+                   help="refine at these steps until each word reaches VALUE, or 'none' (default: the paper's "
+                        "0:0.05,10:0.5,20:0.8 of 50 steps, scaled to --steps)")
     p.add_argument("--scale-factor", type=float, default=20.0)
     p.add_argument("--attn-res", help="attention map size read by the loss: N or HxW (default: from the size)")
     p.add_argument("--no-smoothing", action="store_true", help="don't Gaussian-smooth the attention maps")
     p.add_argument("--sigma", type=float, default=0.5, help="Gaussian smoothing sigma")
     p.add_argument("--refinement-cap", type=int, default=20, help="max iterative-refinement updates per step")
     p.add_argument("--scheduler", default="default", choices=sorted(SCHEDULERS))
+    p.add_argument("--clip-skip", type=int, default=1, metavar="N",
+                   help="condition on the text encoder's N-th layer from the end, as A1111's Clip skip "
+                        "(1 = none, the default; 2 = the layer before the last)")
+    p.add_argument("--eta", type=float, metavar="F",
+                   help="share of fresh noise per step for ddim and euler_a, 0-1 (default: the sampler's own, "
+                        "0 for ddim, 1 for euler_a)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     p.add_argument("--precision", default="auto", choices=["auto", "fp16", "bf16", "fp32"])
     p.add_argument("--num-images", type=int, default=1)
@@ -124,11 +135,13 @@ def build_request(args: argparse.Namespace, tokenizer: Any,
         width=spec.default_width if args.width is None else args.width,
         height=spec.default_height if args.height is None else args.height,
         scheduler=args.scheduler,
+        clip_skip=args.clip_skip,
+        eta=args.eta,
         excite=ExciteSettings(
             enabled=not args.no_excite,
             token_indices=indices,
-            max_iter_to_alter=args.max_iter_to_alter,
-            thresholds=parse_thresholds(args.thresholds),
+            max_iter_to_alter=args.max_iter_to_alter,  # None: follows --steps (engine/schedule.py)
+            thresholds=None if args.thresholds is None else parse_thresholds(args.thresholds),
             scale_factor=args.scale_factor,
             smooth_attentions=not args.no_smoothing,
             sigma=args.sigma,
@@ -197,7 +210,7 @@ def run_render(args: argparse.Namespace) -> int:
     if paths:
         check_out_folder(paths[0].parent)
     for warning in warnings:
-        print(f"aae-desktop: warning: {warning}", file=sys.stderr)
+        print(f"aae-desktop: warning: {worded(warning, FLAG_NAMES)}", file=sys.stderr)
 
     from aae_desktop.cli.interrupts import stop_on_signals
     from aae_desktop.cli.models import load_options_from_args

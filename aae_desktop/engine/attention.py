@@ -138,10 +138,8 @@ def attention_capture(unet: Any, latent_h: int, latent_w: int, grid: tuple[int, 
     if not chosen:
         available = sorted({g for g, _ in layers.values()}, reverse=True)
         names = ", ".join(f"{h}x{w}" for h, w in available) or "none"
-        raise InvalidRequest(
-            f"No cross-attention layer works at {grid[0]}x{grid[1]} for this image size; "
-            f"attention resolutions available: {names}."
-        )
+        raise InvalidRequest(f"{{field}} {grid[0]}x{grid[1]} matches no cross-attention layer at this image size; "
+                             f"available: {names}.", "excite.attn_res")
     state = CaptureState(grid=grid, expected=len(chosen))
     original = unet.attn_processors
     replaced = dict(original)

@@ -10,8 +10,9 @@ from typing import Any, Callable
 
 import torch
 
-from aae_desktop.engine.errors import ModelLoadError
+from aae_desktop.engine.errors import InvalidRequest, ModelLoadError
 from aae_desktop.engine.request import GenerationRequest
+from aae_desktop.engine.text_encoding import encode_prompts
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,9 @@ def encode_conditioning(model: Any, request: GenerationRequest) -> Conditioning:
 def _encode_single(pipe: Any, request: GenerationRequest) -> Conditioning:
     """SD 1.x/2.x: one text encoder's last hidden state; an empty negative prompt encodes ""."""
     guided = request.guidance_scale > 1.0
-    positive, negative = pipe.encode_prompt(
-        request.prompt, execution_device(pipe), 1, guided, request.negative_prompt or None
-    )
+    # Clip skip reads an earlier layer for both prompts (engine/text_encoding.py); 1 is encode_prompt itself.
+    positive, negative = encode_prompts(pipe, request.prompt, request.negative_prompt, execution_device(pipe),
+                                        guided, request.clip_skip)
     both = torch.cat([negative, positive]) if guided else positive
     return Conditioning({"encoder_hidden_states": positive}, {"encoder_hidden_states": both}, guided)
 
@@ -54,6 +55,11 @@ def _encode_sdxl(pipe: Any, request: GenerationRequest) -> Conditioning:
     With no negative prompt the pipeline's own rule applies: if its config says
     force_zeros_for_empty_prompt (SDXL base does), the negative half is zeros, not an encoded "".
     """
+    if request.clip_skip != 1:
+        # SDXL already reads both encoders' layer before the last (A1111 does not apply Clip skip to
+        # SDXL either); a deeper skip for the prompt alone, as diffusers would do, is not offered.
+        raise InvalidRequest(f"{{field}} {request.clip_skip} is not available for SDXL models, which already "
+                             "read the layer before the last: use 1.", "clip_skip")
     guided = request.guidance_scale > 1.0
     positive, negative, pooled, negative_pooled = pipe.encode_prompt(
         prompt=request.prompt, device=execution_device(pipe), num_images_per_prompt=1,

@@ -18,7 +18,45 @@ DEFAULT_FIELD_NAMES: dict[str, str] = {
     "excite.kernel_size": "kernel size",
     "excite.max_refinement_steps": "refinement cap",
     "excite.attn_res": "attn_res",
+    "clip_skip": "clip_skip",
+    "eta": "eta",
 }
+
+
+def _name_fields(template: str, field: str | None, also: Mapping[str, str], names: Mapping[str, str]) -> str:
+    text = template
+    for placeholder, key in {"field": field, **also}.items():
+        if key is not None:
+            name = names.get(key) or DEFAULT_FIELD_NAMES.get(key) or key.rpartition(".")[2]
+            text = text.replace("{" + placeholder + "}", name)
+    return text
+
+
+class FieldNote(str):
+    """A note about a request field (a warning, an adapted value), worded like InvalidRequest: "{field}"
+    in the text is filled in by each front end through message_for(names); as a str it reads with the
+    engine's names, so code that only wants text keeps working."""
+
+    template: str
+    field: str | None
+    also: dict[str, str]
+
+    def __new__(cls, template: str, field: str | None = None, also: Mapping[str, str] | None = None) -> "FieldNote":
+        self = super().__new__(cls, _name_fields(template, field, dict(also or {}), {}))
+        self.template, self.field, self.also = template, field, dict(also or {})
+        return self
+
+    def message_for(self, names: Mapping[str, str]) -> str:
+        return _name_fields(self.template, self.field, self.also, names)
+
+    def __reduce__(self):  # keeps the template when it crosses from the engine process
+        return (type(self), (self.template, self.field, self.also))
+
+
+def worded(message: object, names: Mapping[str, str]) -> str:
+    """Any engine message or error worded for a front end (plain text stays as it is)."""
+    message_for = getattr(message, "message_for", None)
+    return message_for(names) if message_for is not None else str(message)
 
 
 class EngineError(Exception):
@@ -40,14 +78,12 @@ class InvalidRequest(EngineError, ValueError):
         self.also = dict(also or {})
         super().__init__(self.message_for({}))
 
+    def __reduce__(self):  # keeps field and template when it crosses from the engine process
+        return (type(self), (self.template, self.field, self.also))
+
     def message_for(self, names: Mapping[str, str]) -> str:
         """The message with each field named as `names` says (field key -> name), else the engine's way."""
-        text = self.template
-        for placeholder, key in {"field": self.field, **self.also}.items():
-            if key is not None:
-                name = names.get(key) or DEFAULT_FIELD_NAMES.get(key) or key.rpartition(".")[2]
-                text = text.replace("{" + placeholder + "}", name)
-        return text
+        return _name_fields(self.template, self.field, self.also, names)
 
 
 class GenerationCancelled(EngineError):
@@ -61,6 +97,9 @@ class GenerationCancelled(EngineError):
         super().__init__(message)
         self.completed = list(completed or [])
 
+    def __reduce__(self):
+        return (type(self), (str(self), self.completed))
+
 
 class OutOfMemory(EngineError):
     """The device ran out of memory. `suggestions` are keys of engine.memory_advice (options that help there)."""
@@ -73,15 +112,24 @@ class OutOfMemory(EngineError):
         self.suggestions = tuple(suggestions) if suggestions is not None else memory_advice.suggestions(device)
         super().__init__(self.describe())
 
+    def __reduce__(self):  # rebuilt from its own arguments when it crosses from the engine process
+        return (type(self), (self.device, self.detail, self.suggestions))
+
     def describe(self, names: Mapping[str, str] | None = None) -> str:
         """The message with each suggestion named as the caller shows it (a window label, a CLI flag)."""
         from aae_desktop.engine import memory_advice
 
         return memory_advice.sentence(self.device, self.detail, self.suggestions, names or memory_advice.PLAIN_NAMES)
 
+    def __reduce__(self):  # rebuilt from its own arguments when it crosses from the engine process
+        return (type(self), (self.device, self.detail))
+
 
 class NaNLatents(EngineError):
     """The latents became NaN/inf (often fp16 overflow or a too-large excite step)."""
+
+    def __reduce__(self):
+        return (type(self), (self.step,))
 
     def __init__(self, step: int):
         self.step = step

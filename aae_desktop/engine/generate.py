@@ -24,7 +24,7 @@ from aae_desktop.engine.models import LoadedModel
 from aae_desktop.engine.preview import latent_to_rgb, predicted_clean_latent
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.engine.run_state import RunState, check_cancel
-from aae_desktop.engine.schedulers import make_scheduler
+from aae_desktop.engine.schedulers import diffusers_class_name, make_scheduler
 from aae_desktop.engine.tokens import tokenize_prompt
 
 # Checking the latents for NaN makes the host wait for the device; every few steps is enough to stop
@@ -53,6 +53,8 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
     #    this model and device can say: its scheduler's training steps and the memory it has.
     warnings = request.validate(pipe.tokenizer)
     _check_model_limits(model, request)
+    # From here on the schedule is numbers: what runs is what the result (and so the PNG) records.
+    request = request.resolved()
     started = time.perf_counter()
     run: RunState | None = None
     with _translate_device_errors(model, lambda: run.stage if run is not None else "encoding"):
@@ -120,7 +122,7 @@ def _render_one(run: RunState, image_index: int) -> ImageResult:
              request.width // pipe.vae_scale_factor)
     latents = randn_tensor(shape, generator=generator, device=torch.device("cpu"), dtype=torch.float32)
     latents = latents.to(device=device) * scheduler.init_noise_sigma
-    step_kwargs = _step_kwargs(scheduler, generator)
+    step_kwargs = _step_kwargs(scheduler, generator, request.eta)
 
     ex = request.excite
     thresholds = ex.threshold_map
@@ -163,14 +165,14 @@ def _render_one(run: RunState, image_index: int) -> ImageResult:
     if run.last_maps:  # one copy to the host for all words
         maps = dict(zip(run.last_maps, torch.stack(list(run.last_maps.values())).float().cpu().numpy()))
     return ImageResult(pil, seed, request.for_image(image_index), maps, list(run.losses), nsfw,
-                       type(scheduler).__name__, run.model.family)
+                       diffusers_class_name(scheduler), run.model.family)
 
 
-def _step_kwargs(scheduler: Any, generator: torch.Generator) -> dict[str, Any]:
+def _step_kwargs(scheduler: Any, generator: torch.Generator, eta: float | None) -> dict[str, Any]:
     params = set(inspect.signature(scheduler.step).parameters)
     kwargs: dict[str, Any] = {}
-    if "eta" in params:
-        kwargs["eta"] = 0.0
+    if "eta" in params and eta is not None:  # unset: the sampler's own default (request.ETA_DEFAULTS)
+        kwargs["eta"] = eta
     if "generator" in params:
         kwargs["generator"] = generator
     return kwargs

@@ -6,9 +6,18 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from aae_desktop.engine.errors import InvalidRequest
+from aae_desktop.engine.errors import FieldNote, InvalidRequest
+from aae_desktop.engine.schedule import (
+    PAPER_MAX_ITER_TO_ALTER,
+    PAPER_THRESHOLDS,
+    Schedule,
+    Thresholds,
+    resolve_schedule,
+)
 
-SCHEMA_VERSION = 1
+# 2: max_iter_to_alter / thresholds may be null (follow the step count); clip_skip and eta.
+# Schema 1 always held numbers for the schedule, and is still read.
+SCHEMA_VERSION = 2
 
 # Keys are what the UI, the CLI and the saved metadata use; values are diffusers classes and the
 # extra config they need. "default" keeps the scheduler the model folder ships with.
@@ -32,8 +41,14 @@ SCHEDULER_LABELS: dict[str, str] = {
     "dpmpp_2m_karras": "DPM++ 2M Karras",
 }
 
-PAPER_THRESHOLDS: tuple[tuple[int, float], ...] = ((0, 0.05), (10, 0.5), (20, 0.8))
 MAX_PROMPT_TOKENS = 75  # CLIP's 77 positions minus start and end tokens
+
+# The samplers whose step takes an eta, by diffusers class, with the eta they use when none is set
+# (A1111's defaults too): DDIM's share of fresh noise (0 = deterministic) and the ancestral samplers'
+# (1 = a full ancestral step; 0 = plain Euler). Every other sampler ignores eta.
+ETA_DEFAULTS: dict[str, float] = {"DDIMScheduler": 0.0, "EulerAncestralDiscreteScheduler": 1.0}
+# A1111's "Clip skip" slider goes to 12, the depth of SD 1.x's text encoder.
+MAX_CLIP_SKIP = 12
 # Beyond these no model gives a useful image, and the first UNet call alone would take hours.
 # The model's own limits (its scheduler's training steps, the device's memory) are checked when it runs.
 MAX_SIDE = 4096  # pixels; SD 1.x/2.x were trained at 512/768 and repeat subjects far beyond
@@ -43,12 +58,16 @@ SEED_LIMIT = 2**63  # torch.Generator seeds are signed 64-bit
 
 @dataclass(frozen=True)
 class ExciteSettings:
-    """Attend-and-Excite options; defaults are the paper's (and diffusers' reference) values."""
+    """Attend-and-Excite options; defaults are the paper's (and diffusers' reference) values.
+
+    `max_iter_to_alter` and `thresholds` left at None follow the step count (engine/schedule.py);
+    GenerationRequest.resolved() turns them into the numbers a run uses.
+    """
 
     enabled: bool = True
     token_indices: tuple[int, ...] = ()
-    max_iter_to_alter: int = 25
-    thresholds: tuple[tuple[int, float], ...] = PAPER_THRESHOLDS
+    max_iter_to_alter: int | None = None
+    thresholds: Thresholds | None = None
     scale_factor: float = 20.0
     # Step size is scale_factor * sqrt(linspace(start, end, num_timesteps)).
     scale_range: tuple[float, float] = (1.0, 0.5)
@@ -64,6 +83,8 @@ class ExciteSettings:
 
     @property
     def threshold_map(self) -> dict[int, float]:
+        if self.thresholds is None:
+            raise ValueError("thresholds follow the step count: read them from GenerationRequest.resolved()")
         return dict(self.thresholds)
 
 
@@ -81,6 +102,10 @@ class GenerationRequest:
     width: int = 512
     height: int = 512
     scheduler: str = "default"
+    # A1111's count: 1 = the text encoder's last layer (no skip), 2 = the layer before it, ...
+    clip_skip: int = 1
+    # Noise share of DDIM and ancestral samplers; None = the sampler's own default (ETA_DEFAULTS).
+    eta: float | None = None
     excite: ExciteSettings = field(default_factory=ExciteSettings)
 
     def replace(self, **changes: Any) -> "GenerationRequest":
@@ -92,6 +117,20 @@ class GenerationRequest:
     def for_image(self, i: int) -> "GenerationRequest":
         """The single-image request that reproduces image i of this batch on its own."""
         return dataclasses.replace(self, seed=self.seed + i, num_images=1)
+
+    # -- the schedule at this step count ----------------------------------------------------------
+    def schedule(self) -> Schedule:
+        """The excite steps and thresholds this request runs with, and notes on any adapted value."""
+        return resolve_schedule(self.steps, self.excite.max_iter_to_alter, self.excite.thresholds)
+
+    def resolved(self) -> "GenerationRequest":
+        """This request with the numbers it runs with: what the engine runs and what metadata stores,
+        so restoring an image reproduces it even if the automatic schedule ever changes."""
+        schedule = self.schedule()
+        if (schedule.max_iter_to_alter, schedule.thresholds) == (self.excite.max_iter_to_alter,
+                                                                  self.excite.thresholds):
+            return self
+        return self.with_excite(max_iter_to_alter=schedule.max_iter_to_alter, thresholds=schedule.thresholds)
 
     # -- validation -----------------------------------------------------------------------------
     def validate(self, tokenizer: Any | None = None) -> list[str]:
@@ -128,15 +167,25 @@ class GenerationRequest:
         if self.scheduler not in SCHEDULERS:
             known = ", ".join(SCHEDULERS)
             raise InvalidRequest(f"Unknown scheduler '{self.scheduler}'. Choose one of: {known}.", "scheduler")
-        self._validate_excite()
+        if not 1 <= self.clip_skip <= MAX_CLIP_SKIP:
+            raise InvalidRequest(f"{{field}} must be between 1 (no skip) and {MAX_CLIP_SKIP} (got {self.clip_skip}).",
+                                 "clip_skip")
+        if self.eta is not None:
+            if not 0.0 <= self.eta <= 1.0:  # also refuses NaN
+                raise InvalidRequest(f"{{field}} must be between 0 and 1 (got {self.eta}).", "eta")
+            if self.scheduler != "default" and eta_default(self.scheduler) is None:
+                label = SCHEDULER_LABELS.get(self.scheduler, self.scheduler)
+                warnings.append(FieldNote(f"{{field}} has no effect with {{sampler}} {label}: only DDIM and "
+                                          "Euler a use it.", "eta", also={"sampler": "scheduler"}))
+        warnings += self._validate_excite()
         if tokenizer is not None:
             warnings += self._validate_tokens(tokenizer)
         return warnings
 
-    def _validate_excite(self) -> None:
+    def _validate_excite(self) -> list[str]:
         ex = self.excite
         if not ex.enabled:
-            return
+            return []
         if not ex.token_indices:
             raise InvalidRequest(
                 "Choose at least one word to excite (or switch Attend-and-Excite off for plain Stable Diffusion).",
@@ -149,18 +198,13 @@ class GenerationRequest:
                                  "excite.token_indices")
         if any(i < 0 for i in ex.token_indices):
             raise InvalidRequest(f"Token indices must be positive: {list(ex.token_indices)}.", "excite.token_indices")
-        if ex.max_iter_to_alter < 0 or ex.max_iter_to_alter > self.steps:
-            raise InvalidRequest(
-                f"{{field}} must be between 0 and the number of steps ({self.steps}); got {ex.max_iter_to_alter}.",
-                "excite.max_iter_to_alter",
-            )
+        if ex.max_iter_to_alter is not None and ex.max_iter_to_alter < 0:
+            raise InvalidRequest(f"{{field}} must not be negative (got {ex.max_iter_to_alter}).",
+                                 "excite.max_iter_to_alter")
         steps_seen: set[int] = set()
-        for step, value in ex.thresholds:
-            if not 0 <= step < self.steps:
-                raise InvalidRequest(
-                    f"{{field}}: step {step} is out of range: steps run from 0 to {self.steps - 1}.",
-                    "excite.thresholds",
-                )
+        for step, value in ex.thresholds or ():
+            if step < 0:
+                raise InvalidRequest(f"{{field}}: step {step} is negative; steps count from 0.", "excite.thresholds")
             if step in steps_seen:
                 raise InvalidRequest(f"{{field}}: step {step} is listed twice.", "excite.thresholds")
             steps_seen.add(step)
@@ -184,6 +228,8 @@ class GenerationRequest:
             raise InvalidRequest("The {field} must not be negative.", "excite.max_refinement_steps")
         if ex.attn_res is not None and (len(ex.attn_res) != 2 or min(ex.attn_res) < 1):
             raise InvalidRequest(f"{{field}} must be two positive sizes (got {ex.attn_res}).", "excite.attn_res")
+        # Values that only misfit this step count are adapted, with a note, rather than refused.
+        return list(self.schedule().notes)
 
     def _validate_tokens(self, tokenizer: Any) -> list[str]:
         from aae_desktop.engine.tokens import tokenize_prompt
@@ -191,10 +237,9 @@ class GenerationRequest:
         parsed = tokenize_prompt(tokenizer, self.prompt)
         warnings = []
         if parsed.truncated:
-            warnings.append(
-                f"The prompt has {parsed.total_word_tokens} tokens; only the first {MAX_PROMPT_TOKENS} are used, so "
-                f"these words are cut: {parsed.cut_words_text()}."
-            )
+            warnings.append(FieldNote(
+                f"The {{field}} has {parsed.total_word_tokens} tokens; only the first {MAX_PROMPT_TOKENS} are used, "
+                f"so these words are cut: {parsed.cut_words_text()}.", "prompt"))
         if self.excite.enabled:
             last = parsed.last_word_index
             for i in self.excite.token_indices:
@@ -210,7 +255,8 @@ class GenerationRequest:
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data["excite"]["token_indices"] = list(self.excite.token_indices)
-        data["excite"]["thresholds"] = {str(k): v for k, v in self.excite.thresholds}
+        thresholds = self.excite.thresholds
+        data["excite"]["thresholds"] = None if thresholds is None else {str(k): v for k, v in thresholds}
         data["excite"]["scale_range"] = list(self.excite.scale_range)
         data["excite"]["attn_res"] = list(self.excite.attn_res) if self.excite.attn_res else None
         data["schema_version"] = SCHEMA_VERSION
@@ -232,10 +278,39 @@ class GenerationRequest:
             ex_data = data.get("excite") or {}
             if not isinstance(ex_data, Mapping):
                 raise TypeError("excite is not a set of named values")
+            if version < 2:
+                # Schema 1 had no "follow the step count": a missing value meant the paper's number.
+                ex_data = {"max_iter_to_alter": PAPER_MAX_ITER_TO_ALTER, "thresholds": PAPER_THRESHOLDS, **ex_data}
             excite = ExciteSettings(**_typed_fields(ExciteSettings, ex_data, _EXCITE_READERS))
             return cls(excite=excite, **_typed_fields(cls, data, {"excite": None}))
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise InvalidRequest(f"Saved settings are malformed: {exc}") from exc
+
+
+def sampler_class(scheduler: str, model_default_class: str = "") -> str:
+    """The diffusers class a scheduler key runs ("default": the model's own, when known)."""
+    class_name = SCHEDULERS.get(scheduler, ("", {}))[0]
+    return class_name or model_default_class
+
+
+def eta_default(scheduler: str, model_default_class: str = "") -> float | None:
+    """The eta this sampler uses when none is set; None when the sampler ignores eta."""
+    return ETA_DEFAULTS.get(sampler_class(scheduler, model_default_class))
+
+
+def session_request_from_dict(data: Mapping[str, Any]) -> GenerationRequest:
+    """The window's remembered setup (settings.last_request), which, unlike an image, holds intent.
+
+    Schema 1 could not say "follow the step count", so the paper's numbers at 50 steps were simply the
+    untouched defaults. The automatic schedule gives exactly those numbers at 50 steps, so they become
+    automatic (the same run, and later step changes scale them). Other values stay as they were.
+    """
+    request = GenerationRequest.from_dict(data)
+    if data.get("schema_version", SCHEMA_VERSION) < 2 and request.steps == 50:
+        ex = request.excite
+        if ex.max_iter_to_alter == PAPER_MAX_ITER_TO_ALTER and ex.thresholds == PAPER_THRESHOLDS:
+            request = request.with_excite(max_iter_to_alter=None, thresholds=None)
+    return request
 
 
 # -- reading untrusted values -------------------------------------------------------------------------
@@ -327,10 +402,15 @@ def _require_finite(field_name: str, value: float, what: str = "") -> None:
         raise InvalidRequest(f"{where} must be a finite number (got {value}).", field_name)
 
 
-def parse_thresholds(value: Any) -> tuple[tuple[int, float], ...]:
-    """Accept {"0": 0.05}, [[0, 0.05]] or "0:0.05,10:0.5"; return sorted ((step, value), ...)."""
+NO_THRESHOLDS = "none"
+
+
+def parse_thresholds(value: Any) -> Thresholds:
+    """Accept {"0": 0.05}, [[0, 0.05]], "0:0.05,10:0.5" or "none"; return sorted ((step, value), ...)."""
     if isinstance(value, str):
         pairs = []
+        if value.strip().lower() == NO_THRESHOLDS:
+            return ()
         for part in value.replace(";", ",").split(","):
             part = part.strip()
             if not part:
@@ -353,5 +433,6 @@ def parse_thresholds(value: Any) -> tuple[tuple[int, float], ...]:
     return tuple(sorted(pairs))
 
 
-def format_thresholds(thresholds: tuple[tuple[int, float], ...]) -> str:
-    return ",".join(f"{step}:{value:g}" for step, value in thresholds)
+def format_thresholds(thresholds: Thresholds) -> str:
+    """'0:0.05,10:0.5' -- or 'none', which parse_thresholds reads back as no threshold steps."""
+    return ",".join(f"{step}:{value:g}" for step, value in thresholds) or NO_THRESHOLDS

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from aae_desktop.engine.request import (
+    ETA_DEFAULTS,
     MAX_PROMPT_TOKENS,
     SCHEDULER_LABELS,
     SEED_LIMIT,
@@ -19,6 +20,7 @@ from aae_desktop.engine.request import (
     GenerationRequest,
     format_thresholds,
     parse_thresholds,
+    sampler_class,
 )
 
 NEGATIVE_PREFIX = "Negative prompt:"
@@ -73,6 +75,7 @@ def format_parameters(
     `words` are the excited words as the artist clicked them (shown by CivitAI and friends); the
     token indices are what restores them exactly.
     """
+    request = request.resolved()  # the schedule the image ran with, as numbers
     sampler, schedule = _SAMPLERS.get(request.scheduler, (SCHEDULER_LABELS.get(request.scheduler, request.scheduler), None))
     if request.scheduler == "default" and scheduler_class in _SAMPLERS_BY_CLASS:
         sampler, schedule = _SAMPLERS_BY_CLASS[scheduler_class]
@@ -91,6 +94,7 @@ def format_parameters(
         fields.append(("Model hash", model_hash))
     if model_name:
         fields.append(("Model", model_name))
+    fields += _sampler_options(request, scheduler_class)
     ex = request.excite
     if ex.enabled:
         if words:
@@ -110,6 +114,19 @@ def format_parameters(
         lines.append(f"{NEGATIVE_PREFIX} {request.negative_prompt}")
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in fields))
     return "\n".join(lines)
+
+
+def _sampler_options(request: GenerationRequest, scheduler_class: str | None) -> list[tuple[str, Any]]:
+    """Clip skip and eta, written only when not the default, as A1111 does. A1111 calls DDIM's eta
+    "Eta DDIM" and the ancestral samplers' "Eta" (their defaults differ: 0 and 1)."""
+    fields: list[tuple[str, Any]] = []
+    if request.clip_skip != 1:
+        fields.append(("Clip skip", request.clip_skip))
+    used = sampler_class(request.scheduler, scheduler_class or "")
+    default = ETA_DEFAULTS.get(used)
+    if request.eta is not None and default is not None and request.eta != default:
+        fields.append(("Eta DDIM" if used == "DDIMScheduler" else "Eta", _number(request.eta)))
+    return fields
 
 
 def parse_parameters(text: str) -> dict[str, Any]:
@@ -178,6 +195,16 @@ def request_from_parameters(text: str, model: str = "", tokenizer: Any | None = 
         if width is not None and height is not None:
             kwargs["width"], kwargs["height"] = width, height
     kwargs["scheduler"] = _scheduler_from(params)
+    try:
+        kwargs["clip_skip"] = int(params["Clip skip"])
+    except (KeyError, ValueError):
+        pass
+    for key in ("Eta DDIM", "Eta"):
+        try:
+            kwargs["eta"] = float(params[key])
+            break
+        except (KeyError, ValueError):
+            pass
     kwargs["model"] = model or params.get("Model", "")
     kwargs["excite"] = _excite_from(params, parsed["prompt"], tokenizer)
     return GenerationRequest(**kwargs)

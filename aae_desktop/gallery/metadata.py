@@ -62,6 +62,8 @@ def png_info(
     """
     if version is None:
         from aae_desktop import __version__ as version
+    # An image records the schedule it ran with, never "follow the step count" (see engine/schedule.py).
+    request = request.resolved()
     info = PngInfo()
     text = format_parameters(request, model_name=model_name, model_hash=model_hash, words=words, version=version,
                              scheduler_class=scheduler_class)

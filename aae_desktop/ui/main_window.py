@@ -21,14 +21,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aae_desktop.engine.errors import InvalidRequest
+from aae_desktop.engine.errors import InvalidRequest, worded
 from aae_desktop.engine.events import GenerationResult
 from aae_desktop.engine.families import FAMILIES, family_label
 from aae_desktop.engine.models import LoadOptions
-from aae_desktop.engine.request import GenerationRequest
+from aae_desktop.engine.request import GenerationRequest, session_request_from_dict
 from aae_desktop.engine.tokens import tokenize_prompt
 from aae_desktop.settings import Settings, SettingsStore
-from aae_desktop.ui.run.engine_port import DiffusersEngine, Engine
+from aae_desktop.ui.run.engine_port import Engine, ProcessEngine
 from aae_desktop.ui.message_banner import MessageBanner
 from aae_desktop.ui.parameters.parameter_panel import MAX_SEED, BaseParameters, ParameterPanel
 from aae_desktop.ui.run.preview_view import PreviewView
@@ -63,7 +63,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Attend-and-Excite Desktop")
         self.store = store
         self.settings = settings if settings is not None else store.load()
-        self.worker = WorkerController(engine or DiffusersEngine(), self)
+        # The real engine runs in its own process, so a render never makes the window stutter.
+        self.worker = WorkerController(engine or ProcessEngine(), self)
         self._model_source = self.settings.last_model
         self._load_options = LoadOptions(device=self.settings.device, precision=self.settings.precision)
         self._run_words: dict[int, str] = {}
@@ -250,6 +251,8 @@ class MainWindow(QMainWindow):
             width=base.width,
             height=base.height,
             scheduler=base.scheduler,
+            clip_skip=base.clip_skip,
+            eta=base.eta,
             excite=self.parameters.excite.settings(self.prompt_editor.token_indices()),
         )
 
@@ -282,11 +285,12 @@ class MainWindow(QMainWindow):
             warnings = request.validate(self.prompt_editor.tokenizer)
         except InvalidRequest as exc:
             self.banner.show_error("Check the settings", exc.message_for(self.field_labels()))
+            self.parameters.focus_field(exc.field)
             return
         if not self.preflight(request):
             return
         if warnings:
-            self.banner.show_info(" ".join(warnings))
+            self.banner.show_info(" ".join(worded(w, self.field_labels()) for w in warnings))
         parsed = tokenize_prompt(self.prompt_editor.tokenizer, request.prompt) if self.prompt_editor.tokenizer else None
         self._run_words = {
             i: w.text for w in (parsed.words if parsed else ()) for i in w.token_indices
@@ -355,6 +359,7 @@ class MainWindow(QMainWindow):
         if payload.family in FAMILIES:
             # Size presets, default size and guidance follow the family; the prompt and chosen words stay.
             self.parameters.set_family(FAMILIES[payload.family])
+        self.parameters.set_model_sampler(payload.scheduler_class)
         if not self.worker.busy:
             self.run_status.idle(f"Model ready ({payload.seconds:.1f} s)")
         if payload.tokenizer is not None and payload.tokenizer is not self.prompt_editor.tokenizer:
@@ -389,7 +394,7 @@ class MainWindow(QMainWindow):
             self.preview.show_image(payload.images[0], f"seed {result.images[0].seed}")
         self.run_status.done(f"Done in {result.elapsed:.1f} s on {result.device}")
         if result.warnings:
-            self.banner.show_info(" ".join(result.warnings))
+            self.banner.show_info(" ".join(worded(w, self.field_labels()) for w in result.warnings))
         self.results_ready.emit(result)
 
     def _on_failed(self, payload: RunFailed) -> None:
@@ -432,7 +437,7 @@ class MainWindow(QMainWindow):
             self.banner.show_info(self.store.load_problem)
         if s.last_request:
             try:
-                self.apply_request(GenerationRequest.from_dict(s.last_request))
+                self.apply_request(session_request_from_dict(s.last_request))
             except InvalidRequest as exc:
                 self.banner.show_info(f"The last session's settings could not be restored: {exc}")
         self.parameters.set_seed_mode(s.seed_mode)

@@ -52,6 +52,72 @@ def test_bad_input_exits_2_with_one_line(tiny_model_dir, tmp_path, capsys, args,
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--steps", "0"], "--steps must be at least 1 (got 0)."),
+    (["--max-iter-to-alter", "-1"], "--max-iter-to-alter must not be negative (got -1)."),
+    (["--thresholds", "0:0.05,0:0.5"], "--thresholds: step 0 is listed twice."),
+    (["--thresholds", "3:1.5"], "--thresholds: the value at step 3 must be in (0, 1]; got 1.5."),
+])
+def test_errors_name_the_flags_the_user_typed(tiny_model_dir, tmp_path, capsys, args, message):
+    code = run(["render", "--model", str(tiny_model_dir), "--prompt", "a cat and a frog", "--tokens", "cat",
+                "--out", str(tmp_path / "x.png"), *args])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == f"aae-desktop: error: {message}"
+
+
+def _written_request(path):
+    with Image.open(path) as img:
+        return GenerationRequest.from_dict(json.loads(img.text["aae"])), img.text["parameters"].splitlines()[-1]
+
+
+def test_default_schedule_follows_the_step_count_into_the_png(tiny_model_dir, tmp_path, capsys):
+    out = tmp_path / "eight.png"
+    assert run(["render", "--model", str(tiny_model_dir), "--prompt", "a cat and a frog", "--tokens", "cat,frog",
+                "--out", str(out), "--seed", "1", "--steps", "8", "--width", "64", "--height", "64",
+                "--refinement-cap", "1"]) == 0
+    assert "warning" not in capsys.readouterr().err  # nothing of the artist's had to be adapted
+    request, a1111 = _written_request(out)
+    # The paper's 25 of 50 and thresholds at 0, 10, 20 of 50, as numbers: a restore reproduces the image.
+    assert request.excite.max_iter_to_alter == 4
+    assert request.excite.thresholds == ((0, 0.05), (2, 0.5), (3, 0.8))
+    assert "AAE max iter: 4" in a1111 and 'AAE thresholds: "0:0.05,2:0.5,3:0.8"' in a1111
+
+
+def test_set_values_past_the_steps_are_adapted_with_a_note_naming_the_flags(tiny_model_dir, tmp_path, capsys):
+    out = tmp_path / "four.png"
+    assert run(["render", "--model", str(tiny_model_dir), "--prompt", "a cat and a frog", "--tokens", "cat",
+                "--out", str(out), "--seed", "1", "--steps", "4", "--width", "64", "--height", "64",
+                "--refinement-cap", "1", "--max-iter-to-alter", "6", "--thresholds", "0:0.05,5:0.5"]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("aae-desktop:")]
+    assert err == [
+        "aae-desktop: warning: --max-iter-to-alter (6) is more than --steps (4); this run excites the first 2, "
+        "the paper's share (25 of 50).",
+        "aae-desktop: warning: --thresholds: step 5 is past the last step (3) of --steps (4); this run leaves it out.",
+    ]
+    request, _a1111 = _written_request(out)
+    assert request.excite.max_iter_to_alter == 2 and request.excite.thresholds == ((0, 0.05),)
+
+
+def test_clip_skip_and_eta_reach_the_png_and_misuse_is_named_by_flag(tiny_model_dir, tmp_path, capsys):
+    out = tmp_path / "skip.png"
+    assert run(["render", "--model", str(tiny_model_dir), "--prompt", "a cat and a frog", "--no-excite",
+                "--out", str(out), "--seed", "1", "--steps", "2", "--width", "64", "--height", "64",
+                "--clip-skip", "2", "--scheduler", "ddim", "--eta", "0.5"]) == 0
+    request, a1111 = _written_request(out)
+    assert (request.clip_skip, request.eta) == (2, 0.5)
+    assert "Clip skip: 2" in a1111 and "Eta DDIM: 0.5" in a1111
+    capsys.readouterr()
+    assert run(["render", "--model", str(tiny_model_dir), "--prompt", "a cat", "--no-excite",
+                "--out", str(tmp_path / "x.png"), "--clip-skip", "0"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "aae-desktop: error: --clip-skip must be between 1 (no skip) and 12 (got 0).")
+    assert run(["render", "--model", str(tiny_model_dir), "--prompt", "a cat", "--no-excite", "--steps", "1",
+                "--width", "64", "--height", "64", "--out", str(tmp_path / "y.png"), "--eta", "0.4",
+                "--scheduler", "lms"]) == 0
+    assert ("aae-desktop: warning: --eta has no effect with --scheduler LMS: only DDIM and Euler a use it."
+            in capsys.readouterr().err)
+
+
 def test_missing_model_and_unknown_option_exit_2(tmp_path, capsys):
     assert run(["render", "--model", str(tmp_path / "nope"), "--prompt", "a cat", "--token-indices", "2",
                 "--out", str(tmp_path / "x.png")]) == 2

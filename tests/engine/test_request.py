@@ -30,17 +30,30 @@ def req(**changes):
         ({"width": 500}, "width must be a multiple of 8"),
         ({"height": 56}, "at least 64"),
         ({"steps": 0}, "steps must be at least 1"),
-        ({"excite": {"max_iter_to_alter": 51}}, "max_iter_to_alter"),
-        ({"excite": {"thresholds": ((50, 0.5),)}}, "out of range"),
+        ({"excite": {"max_iter_to_alter": -1}}, "max_iter_to_alter must not be negative"),
+        ({"excite": {"thresholds": ((-1, 0.5),)}}, "step -1 is negative"),
+        ({"excite": {"thresholds": ((3, 0.5), (3, 0.6))}}, "listed twice"),
         ({"excite": {"thresholds": ((10, 0.0),)}}, r"\(0, 1\]"),
         ({"excite": {"thresholds": ((10, 1.5),)}}, r"\(0, 1\]"),
         ({"scheduler": "magic"}, "Unknown scheduler 'magic'"),
-        ({"num_images": 0}, "number of images"),
+        ({"num_images": 0}, "num_images must be at least 1"),
     ],
 )
 def test_bad_requests_get_clear_messages(tokenizer, changes, message):
     with pytest.raises(InvalidRequest, match=message):
         req(**changes).validate(tokenizer)
+
+
+def test_errors_name_their_field_and_each_front_end_words_it(tokenizer):
+    with pytest.raises(InvalidRequest) as caught:
+        req(steps=0).validate(tokenizer)
+    assert caught.value.field == "steps"
+    assert caught.value.message_for({"steps": "--steps"}) == "--steps must be at least 1 (got 0)."
+    assert caught.value.message_for({"steps": "Steps"}) == "Steps must be at least 1 (got 0)."
+    with pytest.raises(InvalidRequest) as caught:
+        parse_thresholds("10=0.5")
+    assert caught.value.field == "excite.thresholds"
+    assert caught.value.message_for({"excite.thresholds": "--thresholds"}).startswith("--thresholds: '10=0.5' should look")
 
 
 def test_good_request_validates_and_excite_off_needs_no_tokens(tokenizer):

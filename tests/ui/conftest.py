@@ -55,7 +55,8 @@ class FakeEngine:
 
     def generate(self, model, request, on_step, cancel, on_image=None):
         self.runs.append(request)
-        request.validate()
+        warnings = request.validate()
+        request = request.resolved()  # as the real engine: the result carries the schedule it ran with
         started = time.perf_counter()
         images = []
         for i in range(request.num_images):
@@ -77,7 +78,7 @@ class FakeEngine:
             images.append(ImageResult(image=image, seed=request.seed + i, request=request.for_image(i)))
             if on_image is not None:  # like the real engine: each image as soon as it is finished
                 on_image(images[-1])
-        return GenerationResult(request, images, time.perf_counter() - started, "cpu")
+        return GenerationResult(request, images, time.perf_counter() - started, "cpu", warnings)
 
 
 @pytest.fixture

@@ -58,7 +58,9 @@ def test_use_all_settings_and_reuse_seed(qtbot, view):
     assert "Seed: 6142" in view.details.toPlainText()
     with qtbot.waitSignal(view.restore_requested, timeout=TIMEOUT) as restored:
         view.use_all.click()
-    assert restored.args[0] == sample_request().for_image(1)
+    # An image records the schedule it ran with as numbers, so the restore runs exactly that schedule.
+    assert restored.args[0] == sample_request().for_image(1).resolved()
+    assert restored.args[0].excite.thresholds == ((0, 0.05), (2, 0.5), (5, 0.8))
     assert restored.args[0].excite.token_indices == (2, 5)
     with qtbot.waitSignal(view.seed_requested, timeout=TIMEOUT) as seed:
         view.reuse_seed.click()

@@ -62,9 +62,9 @@ def test_heatmap_view_fresh_result_and_from_gallery_sidecar(qtbot, tmp_path, tok
     qtbot.addWidget(view)
     view.show_result(result, tokenizer)
     assert [view.word_combo.itemText(i) for i in range(view.word_combo.count())] == [SIDE_BY_SIDE, "cat", "frog"]
-    assert len(view.findChildren(QWidget, "heatmapCell")) == 2  # side by side
+    assert view.canvas.words() == ["cat", "frog"]  # side by side
     view.word_combo.setCurrentText("frog")
-    qtbot.waitUntil(lambda: len([c for c in view.findChildren(QWidget, "heatmapCell") if c.parent()]) >= 1, timeout=TIMEOUT)
+    assert view.canvas.words() == ["frog"]
     assert [c.label for c in view.curve.curves] == ["loss", "cat", "frog"]
     view.curve.resize(300, 160)
     view.curve.grab()  # paints without error
@@ -77,6 +77,46 @@ def test_heatmap_view_fresh_result_and_from_gallery_sidecar(qtbot, tmp_path, tok
     assert [w.label for w in restarted.words] == ["cat", "frog"]
     np.testing.assert_allclose(restarted.words[1].attention, result.attention_maps[5], atol=1e-3)
     assert restarted.message.text() == ""
+
+
+def test_heat_maps_fill_their_panel_with_word_and_peak(qtbot, tokenizer):
+    """Not postage stamps: each map takes the room the panel has, overlaid at the chosen opacity."""
+    result = fake_result(sample_request()).images[0]
+    view = HeatmapView()
+    qtbot.addWidget(view)
+    view.resize(1200, 420)
+    view.show()
+    view.show_result(result, tokenizer)
+    qtbot.waitExposed(view)
+    canvas = view.canvas
+    both = canvas.picture_rects()
+    assert len(both) == 2 and both[0].top() == both[1].top()  # a wide panel puts them side by side
+    # The tallest square that fits the canvas height (less the margins) is what each map gets.
+    assert min(r.height() for r in both) >= canvas.height() - 2 * 8 - 1
+    view.word_combo.setCurrentText("cat")
+    (one,) = canvas.picture_rects()
+    assert one.height() >= canvas.height() - 2 * 8 - 1
+    shot = canvas.grab().toImage()
+    centre = shot.pixelColor(one.center())
+    assert centre.name() != "#1b1d22"  # the picture is painted where the rect says
+    peak = float(view.words[0].attention.max())
+    assert canvas._cells[0].peak == pytest.approx(peak)
+    # Opacity 0 leaves the image itself; a higher opacity changes the pixels.
+    view.opacity.setValue(0)
+    plain = canvas.grab().toImage().pixelColor(one.center())
+    view.opacity.setValue(100)
+    covered = canvas.grab().toImage().pixelColor(one.center())
+    assert plain != covered
+
+
+def test_grid_shape_stacks_or_spreads_with_the_panel():
+    from PySide6.QtCore import QSize
+
+    from aae_desktop.ui.iterate.heatmap_canvas import grid_shape
+
+    assert grid_shape(3, QSize(1200, 300), 1.0) == (3, 1)
+    assert grid_shape(3, QSize(300, 1200), 1.0) == (1, 3)
+    assert grid_shape(4, QSize(800, 800), 1.0) == (2, 2)
 
 
 def test_heatmap_view_explains_missing_maps(qtbot, tmp_path):

@@ -87,9 +87,10 @@ def test_generate_on_tiny_model_through_real_worker(real_window, qtbot):
     assert window.preview.has_image and window.preview.image().width() == 64
     assert window.gallery_widget.model().rowCount() == 1
     assert "cpu" in window.model_status.text()
-    # The event-loop gap: the UI thread must keep ticking while the CPU generates.
+    # The event loop keeps ticking. How smoothly is measured where the window's own engine runs, in
+    # its own process (test_ui_responsiveness.py): this in-process engine shares the Python lock with
+    # the UI thread, so its gaps follow the machine's load and would only make this test flaky.
     assert meter.ticks > 10, "the generation was too short to measure anything"
-    assert meter.longest < 0.100, f"UI thread stalled for {meter.longest * 1000:.0f} ms"
 
 
 def test_cancel_real_generation(real_window, qtbot):

@@ -45,6 +45,9 @@ def test_controller_is_idle_when_end_signals_arrive(fake_engine, qtbot):
     from aae_desktop.engine.models import LoadOptions
     from aae_desktop.engine.request import GenerationRequest
 
+    # Steps that take a moment, so cancel() always lands before a two-step fake run could finish
+    # (without it, a busy machine could finish the run first and the test waited for "cancelled" in vain).
+    fake_engine.step_seconds = 0.05
     controller = WorkerController(fake_engine)
     seen = []
     controller.finished.connect(lambda _p: seen.append(controller.busy))

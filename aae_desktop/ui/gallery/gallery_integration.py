@@ -154,6 +154,7 @@ class GalleryIntegration:
             request.validate(self.window.prompt_editor.tokenizer)
         except InvalidRequest as exc:
             self.window.banner.show_error("Check the settings", exc.message_for(self.window.field_labels()))
+            self.window.parameters.focus_field(exc.field)
             return None
         return request if self.window.preflight(request) else None
 

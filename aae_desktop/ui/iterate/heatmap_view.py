@@ -1,5 +1,6 @@
-"""Attention heat maps of one result: each excited word's map over the image, one at a time or side
-by side, plus the loss curve per word. Works for fresh results and for gallery images (sidecar)."""
+"""Attention heat maps of one result: each excited word's map over the image, one at a time or all of
+them, filling the panel, plus the loss curve per word. Works for fresh results and for gallery images
+(sidecar)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,19 +8,18 @@ from typing import Any
 
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
 
 from aae_desktop.engine.events import ImageResult
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.gallery.heatmaps import WordMap, loss_curves, overlay, word_maps
 from aae_desktop.gallery.metadata import read_request
 from aae_desktop.gallery.sidecar import AttentionData, load_attention
-from aae_desktop.ui.fit_image import FitImage
 from aae_desktop.ui.image_convert import pil_to_qimage
+from aae_desktop.ui.iterate.heatmap_canvas import HeatmapCanvas
 from aae_desktop.ui.iterate.loss_curve import LossCurveWidget
 
 SIDE_BY_SIDE = "All words side by side"
-CELL_SIZE = 192
 
 
 class HeatmapView(QWidget):
@@ -29,10 +29,12 @@ class HeatmapView(QWidget):
         self.image: Image.Image | None = None
         self.words: list[WordMap] = []
         self.word_combo = QComboBox(objectName="heatmapWord")
+        self.word_combo.setToolTip("Show every chosen word's map, or one word's map large.")
         self.word_combo.currentIndexChanged.connect(lambda _i: self._render())
         self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="heatmapOpacity")
         self.opacity.setRange(0, 100)
         self.opacity.setValue(60)
+        self.opacity.setToolTip("How strongly the heat map covers the image (0: only the image).")
         self.opacity.valueChanged.connect(lambda _v: self._render())
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Word:"))
@@ -40,14 +42,21 @@ class HeatmapView(QWidget):
         controls.addWidget(QLabel("Opacity:"))
         controls.addWidget(self.opacity)
         self.message = QLabel(objectName="heatmapMessage", wordWrap=True)
-        self.cells = QWidget()
-        self.cells_layout = QGridLayout(self.cells)
+        self.canvas = HeatmapCanvas()
+        self.canvas.setToolTip("Where each chosen word attends in the last excited step: bright = strong. "
+                               "The number is the word's peak attention (0-1).")
         self.curve = LossCurveWidget(self)
+        # Side by side: the panel under the preview is wide and short, so the maps take the height.
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="heatmapSplitter")
+        self.splitter.addWidget(self.canvas)
+        self.splitter.addWidget(self.curve)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.message)
-        layout.addWidget(self.cells, 1)
-        layout.addWidget(self.curve)
+        layout.addWidget(self.splitter, 1)
         self.show_message("Generate an image or choose one in the gallery to see where each word attends.")
 
     # -- input ----------------------------------------------------------------------------------
@@ -85,11 +94,13 @@ class HeatmapView(QWidget):
                               "or saved before maps were kept).")
             return
         self.message.setText("")
+        self.message.hide()
         self._render()
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
-        self._clear_cells()
+        self.message.show()
+        self.canvas.clear()
 
     # -- drawing --------------------------------------------------------------------------------
     def selected_words(self) -> list[WordMap]:
@@ -98,24 +109,12 @@ class HeatmapView(QWidget):
             return list(self.words)
         return [w for w in self.words if w.label == choice][:1]
 
-    def _clear_cells(self) -> None:
-        while self.cells_layout.count():
-            item = self.cells_layout.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
-
     def _render(self) -> None:
-        self._clear_cells()
         if self.image is None:
+            self.canvas.clear()
             return
-        words = self.selected_words()
-        size = CELL_SIZE if len(words) > 1 else CELL_SIZE * 2
-        for col, word in enumerate(words):
-            picture = overlay(self.image, word.attention, self.opacity.value() / 100)
-            # Scales with the panel instead of fixing its height, so the preview keeps its room.
-            cell = FitImage("heatmapCell")
-            cell.setMaximumSize(size * 2, size * 2)
-            cell.set_image(pil_to_qimage(picture))
-            caption = QLabel(word.label, alignment=Qt.AlignmentFlag.AlignCenter)
-            self.cells_layout.addWidget(cell, 0, col)
-            self.cells_layout.addWidget(caption, 1, col)
+        opacity = self.opacity.value() / 100
+        self.canvas.set_cells([
+            (word.label, float(word.attention.max()), pil_to_qimage(overlay(self.image, word.attention, opacity)))
+            for word in self.selected_words()
+        ])

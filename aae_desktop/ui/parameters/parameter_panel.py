@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from aae_desktop.engine.families import DEFAULT_FAMILY, ModelFamily, get_family
-from aae_desktop.engine.request import SCHEDULER_LABELS, GenerationRequest
+from aae_desktop.engine.request import MAX_CLIP_SKIP, SCHEDULER_LABELS, GenerationRequest, eta_default
+from aae_desktop.ui.parameters.eta_spin import EtaSpinBox
 from aae_desktop.ui.parameters.excite_panel import ExcitePanel
 from aae_desktop.ui.parameters.family_switch import switch_values
 
@@ -44,6 +45,8 @@ class BaseParameters:
     width: int
     height: int
     scheduler: str
+    clip_skip: int = 1
+    eta: float | None = None  # None: the sampler's own default
 
 
 class ParameterPanel(QWidget):
@@ -105,6 +108,14 @@ class ParameterPanel(QWidget):
         self.scheduler.setToolTip(
             "The sampler that removes noise step by step. They differ in texture and in how many steps "
             "they need; DPM++ 2M Karras looks finished in fewer steps.")
+        self.clip_skip = QSpinBox()
+        self.clip_skip.setObjectName("clipSkipSpin")
+        self.clip_skip.setRange(1, MAX_CLIP_SKIP)
+        self.clip_skip.setToolTip(
+            "Which text-encoder layer describes the prompt, counted from the end as in A1111: 1 = the last "
+            "(normal); 2 = the one before it, which many anime and illustration fine-tunes are made for.")
+        self.eta = EtaSpinBox()
+        self.eta.setObjectName("etaSpin")
         self.num_images = QSpinBox()
         self.num_images.setObjectName("numImagesSpin")
         self.num_images.setRange(1, 16)
@@ -130,15 +141,21 @@ class ParameterPanel(QWidget):
         form.addRow("Steps", self.steps)
         form.addRow("Guidance", self.guidance)
         form.addRow("Sampler", self.scheduler)
+        form.addRow("Eta", self.eta)
+        form.addRow("Clip skip", self.clip_skip)
         form.addRow("Images", self.num_images)
         self._form = form
         self._copy_tooltips_to_labels()
+        self._model_sampler = ""  # the loaded model's own scheduler class (what "Model default" runs)
+        self.scheduler.currentIndexChanged.connect(self._update_eta)
+        self._update_eta()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(image_box)
         layout.addWidget(self.excite)
         layout.addStretch(1)
 
+        self.steps.valueChanged.connect(self.excite.set_step_count)
         self.set_base(BaseParameters(0, 1, 50, self.family.default_guidance, self.family.default_width,
                                      self.family.default_height, "default"))
         self.size_preset.activated.connect(self._on_preset)
@@ -148,7 +165,8 @@ class ParameterPanel(QWidget):
         for spin in (self.width, self.height):
             spin.valueChanged.connect(self._on_size_edited)
         for signal in (self.seed.valueChanged, self.steps.valueChanged, self.guidance.valueChanged,
-                       self.num_images.valueChanged, self.scheduler.currentIndexChanged, self.excite.changed):
+                       self.num_images.valueChanged, self.scheduler.currentIndexChanged, self.excite.changed,
+                       self.clip_skip.valueChanged, self.eta.valueChanged):
             signal.connect(self.changed)
 
     # -- reading -------------------------------------------------------------------------------
@@ -161,12 +179,16 @@ class ParameterPanel(QWidget):
             width=self.width.value(),
             height=self.height.value(),
             scheduler=self.scheduler.currentData(),
+            clip_skip=self.clip_skip.value(),
+            # A sampler that ignores eta gets none, so the request says what shaped the image.
+            eta=self.eta.eta() if self.eta.isEnabled() else None,
         )
 
     def field_labels(self) -> dict[str, str]:
         """Request field -> the label the artist sees, for error messages (InvalidRequest.message_for)."""
         return {"seed": "Seed", "num_images": "Images", "steps": "Steps", "guidance_scale": "Guidance",
-                "width": "Width", "height": "Height", "size": "Size", "scheduler": "Sampler",
+                "width": "Width", "height": "Height", "size": "Size", "scheduler": "Sampler", "clip_skip": "Clip skip",
+                "eta": "Eta",
                 **self.excite.field_labels()}
 
     def seed_mode_key(self) -> str:
@@ -182,12 +204,42 @@ class ParameterPanel(QWidget):
         self.height.setValue(p.height)
         index = self.scheduler.findData(p.scheduler)
         self.scheduler.setCurrentIndex(max(index, 0))
+        self.clip_skip.setValue(p.clip_skip)
+        self.eta.set_eta(p.eta)
+        self._update_eta()
         self._on_size_edited()
 
     def apply_request(self, request: GenerationRequest) -> None:
         self.set_base(BaseParameters(request.seed, request.num_images, request.steps, request.guidance_scale,
-                                     request.width, request.height, request.scheduler))
+                                     request.width, request.height, request.scheduler, request.clip_skip,
+                                     request.eta))
         self.excite.set_settings(request.excite)
+
+    def set_model_sampler(self, class_name: str) -> None:
+        """The loaded model's own scheduler class: whether "Model default" uses eta depends on it."""
+        self._model_sampler = class_name or ""
+        self._update_eta()
+
+    def _update_eta(self, *_args) -> None:
+        default = eta_default(self.scheduler.currentData() or "default", self._model_sampler)
+        self.eta.set_sampler_default(default)
+
+    def focus_field(self, field: str | None) -> bool:
+        """Put the keyboard focus on the widget of a request field (after a message about it)."""
+        widgets = {
+            "seed": self.seed, "num_images": self.num_images, "steps": self.steps, "guidance_scale": self.guidance,
+            "width": self.width, "height": self.height, "scheduler": self.scheduler,
+            "clip_skip": self.clip_skip, "eta": self.eta,
+            "size": self.width, "excite.max_iter_to_alter": self.excite.max_iter,
+            "excite.thresholds": self.excite.thresholds, "excite.scale_factor": self.excite.scale_factor,
+            "excite.sigma": self.excite.sigma, "excite.max_refinement_steps": self.excite.refinement,
+            "excite.attn_res": self.excite.attn_res,
+        }
+        widget = widgets.get(field or "")
+        if widget is None or not widget.isEnabled():
+            return False
+        widget.setFocus()
+        return True
 
     def set_seed_mode(self, key: str) -> None:
         index = self.seed_mode.findData(key)

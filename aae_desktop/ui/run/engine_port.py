@@ -79,6 +79,38 @@ class DiffusersEngine:
                         preview_wanted=getattr(on_step, "wants_preview", None), on_image=on_image)
 
 
+class ProcessEngine:
+    """The real engine in a process of its own (engine/engine_process.py): the window's process then
+    never waits for a render's Python lock, so it stays smooth however busy the render is. The model
+    lives in that process; the window holds a ModelInfo for it."""
+
+    def __init__(self) -> None:
+        from aae_desktop.engine.engine_process import EngineProcess
+
+        self._process = EngineProcess()
+
+    def load_tokenizer(self) -> Any:
+        from aae_desktop.engine.tokens import load_tokenizer
+
+        return load_tokenizer()
+
+    def load(self, source: str, options: LoadOptions) -> Any:
+        return self._process.load(source, options)
+
+    def generate(self, model, request, on_step, cancel, on_image=None) -> GenerationResult:
+        # Previews are made in the engine process only as often as the worker's throttle shows them.
+        interval = getattr(on_step, "preview_interval_s", 0.25)
+        return self._process.generate(model, request, on_step, cancel, interval, on_image)
+
+    def close(self) -> None:
+        """Stop the engine process (it frees the model's memory)."""
+        self._process.close()
+
+    def kill(self) -> None:
+        """End the engine process at once, even in the middle of a model load."""
+        self._process.kill()
+
+
 def _leave_a_core_for_the_ui() -> None:
     """On CPU, torch's thread pool would otherwise take every core and starve the UI thread
     (painting, typing the next prompt). One core less costs little on a many-core machine."""
@@ -93,5 +125,15 @@ def _leave_a_core_for_the_ui() -> None:
 
 def model_tokenizer(model: Any) -> Any | None:
     """The tokenizer a loaded model ships with (SD 2.x differs slightly from the bundled one)."""
+    if getattr(model, "tokenizer", None) is not None:  # a model in the engine process (ModelInfo)
+        return model.tokenizer
     pipe = getattr(model, "pipe", None)
     return getattr(pipe, "tokenizer", None)
+
+
+def model_scheduler_class(model: Any) -> str:
+    """The diffusers class of a loaded model's own scheduler ("" for a model without a pipeline)."""
+    if getattr(model, "scheduler_class", None):  # a model in the engine process (ModelInfo)
+        return model.scheduler_class
+    scheduler = getattr(getattr(model, "pipe", None), "scheduler", None)
+    return type(scheduler).__name__ if scheduler is not None else ""

@@ -16,6 +16,9 @@ class PreviewView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Live preview while generating; the finished image when done.")
         self._pixmap: QPixmap | None = None
+        # Scaled once per image and size: smooth scaling a preview up to the pane is the costly part
+        # of a paint, and the pane repaints far more often than the image changes.
+        self._scaled: QPixmap | None = None
         self._caption = ""
         self._placeholder = "Your image appears here.\nWrite a prompt, click the words that must appear, press Ctrl+Enter."
 
@@ -29,11 +32,13 @@ class PreviewView(QWidget):
     def show_image(self, image: QImage, caption: str = "") -> None:
         # The pixmap is made here, on the UI thread, where QPixmap must live.
         self._pixmap = QPixmap.fromImage(image)
+        self._scaled = None
         self._caption = caption
         self.update()
 
     def clear(self, placeholder: str | None = None) -> None:
         self._pixmap = None
+        self._scaled = None
         self._caption = ""
         if placeholder is not None:
             self._placeholder = placeholder
@@ -50,9 +55,11 @@ class PreviewView(QWidget):
         scaled = self._pixmap.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
         target = QRect(0, 0, scaled.width(), scaled.height())
         target.moveCenter(area.center())
-        # Small previews upscale smoothly; the point is the composition, not the pixels.
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawPixmap(target, self._pixmap)
+        if self._scaled is None or self._scaled.size() != target.size():
+            # Small previews upscale smoothly; the point is the composition, not the pixels.
+            self._scaled = self._pixmap.scaled(target.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
+                                               Qt.TransformationMode.SmoothTransformation)
+        painter.drawPixmap(target.topLeft(), self._scaled)
         if self._caption:
             painter.setPen(QColor("#aeb3bf"))
             caption_rect = QRect(0, target.bottom() + 4, self.width(), 22)

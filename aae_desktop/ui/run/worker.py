@@ -15,7 +15,7 @@ from aae_desktop.engine.errors import GenerationCancelled, ModelLoadError
 from aae_desktop.engine.events import StepEvent
 from aae_desktop.engine.models import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
-from aae_desktop.ui.run.engine_port import Engine, model_tokenizer
+from aae_desktop.ui.run.engine_port import Engine, model_scheduler_class, model_tokenizer
 from aae_desktop.ui.image_convert import pil_to_qimage
 from aae_desktop.ui.run.failure_text import describe_failure as _describe_failure
 from aae_desktop.ui.run.worker_events import (
@@ -119,6 +119,9 @@ class GenerationWorker(QObject):
         """Drop the model so its memory goes back before the thread ends."""
         self._model = None
         self._model_key = None
+        close = getattr(self._engine, "close", None)  # an engine in its own process ends it
+        if close is not None:
+            close()
 
     # -- helpers --------------------------------------------------------------------------------
     def _load_failure(self, run_id: int | None, exc: BaseException) -> RunFailed:
@@ -164,6 +167,7 @@ class GenerationWorker(QObject):
                 family=getattr(model, "family", ""),
                 tokenizer=model_tokenizer(model),
                 notes=tuple(getattr(model, "notes", ())),
+                scheduler_class=model_scheduler_class(model),
             )
         )
 
@@ -201,6 +205,8 @@ def _generate(engine: Engine, model: Any, request: GenerationRequest, on_step: A
 
 class _StepThrottle:
     """The on_step callback: turns StepEvents into at most a few signals a second."""
+
+    preview_interval_s = PREVIEW_INTERVAL_S  # read by an engine that makes previews elsewhere
 
     def __init__(self, worker: GenerationWorker, run_id: int):
         self._worker = worker
@@ -281,6 +287,7 @@ class WorkerController(QObject):
         super().__init__(parent)
         self._thread = QThread()
         self._thread.setObjectName("GenerationWorkerThread")
+        self._engine = engine
         self._worker = GenerationWorker(engine)
         self._worker.moveToThread(self._thread)
         self._ids = itertools.count(1)
@@ -336,6 +343,11 @@ class WorkerController(QObject):
         self._thread.quit()
         if self._thread.wait(timeout_ms):
             return True
+        kill = getattr(self._engine, "kill", None)  # an engine in its own process can be stopped mid-load
+        if kill is not None:
+            kill()
+            if self._thread.wait(timeout_ms):
+                return True
         # A model load cannot be interrupted; destroying a running QThread would abort the app.
         log.warning("worker still busy after %d ms; waiting for it to finish", timeout_ms)
         return self._thread.wait()

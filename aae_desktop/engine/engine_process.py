@@ -1,0 +1,268 @@
+"""The engine in a process of its own, so the window's process never shares its Python lock with a render.
+
+Why a process and not only a thread: a render runs Python for every UNet layer and refinement step
+(diffusers' modules, our attention processors), and Python lets one thread run at a time. In the
+window's process the UI thread then waits for the lock at every event it handles in Python --
+timer ticks, paints of our widgets, progress slots -- and on a busy 2-core machine those waits add
+up to visible stutter (tens to hundreds of milliseconds). In a child process the render has its own
+interpreter; the window's worker thread only waits on a pipe.
+
+Protocol (pickled tuples over a multiprocessing Pipe, one request at a time):
+  parent -> child: ("load", source, LoadOptions) | ("generate", request, preview_interval_s) | ("quit",)
+  child -> parent: ("loaded", ModelInfo) | ("step", StepEvent) | ("image", ImageResult) | ("done", GenerationResult)
+                   | ("error", exception)
+Cancel is a multiprocessing Event the child's generate() checks before every UNet call.
+No Qt here: the window's engine port (ui/run/engine_port.py) wraps this.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from typing import TYPE_CHECKING
+
+from aae_desktop.engine.errors import EngineError, GenerationCancelled, ModelLoadError
+
+if TYPE_CHECKING:  # the window imports this module at start-up: keep it light
+    from aae_desktop.engine.events import GenerationResult, StepEvent
+    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.request import GenerationRequest
+
+# How often the waiting parent looks at its cancel event while no message arrives.
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the window needs of a model that lives in the engine process."""
+
+    source: str
+    options: LoadOptions
+    name: str
+    device: str
+    dtype: str
+    family: str
+    scheduler_class: str  # the model's own scheduler (what "Model default" runs)
+    notes: tuple[str, ...] = ()  # what the device does differently from the chosen options
+    tokenizer: Any = field(default=None, compare=False)
+    process_generation: int = 0  # which engine process holds it (a new process must reload)
+
+
+class EngineProcess:
+    """Parent side: starts the child on first use and restarts it if it dies."""
+
+    def __init__(self) -> None:
+        self._process: Any = None
+        self._conn: Any = None
+        self._cancel: Any = None
+        self._generation = 0
+        self._lock = threading.Lock()  # one request at a time, whatever thread asks
+
+    # -- process ----------------------------------------------------------------------------------
+    def _ensure_process(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            return
+        self._drop_process()
+        # "spawn" everywhere: forking a process that runs Qt and torch threads is unsafe.
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self._cancel = context.Event()
+        self._process = context.Process(target=serve, args=(child, self._cancel), name="aae-engine", daemon=True)
+        self._process.start()
+        child.close()
+        self._conn = parent
+        self._generation += 1
+
+    def _drop_process(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self._process is not None and self._process.is_alive():
+            self._process.terminate()
+            self._process.join(5)
+        self._process = self._conn = None
+
+    def close(self) -> None:
+        """Ask the child to exit (it frees the model); terminate it if it does not."""
+        with self._lock:
+            if self._process is None:
+                return
+            try:
+                self._conn.send(("quit",))
+                self._process.join(5)
+            except (OSError, EOFError, BrokenPipeError):
+                pass
+            self._drop_process()
+
+    def kill(self) -> None:
+        """End the child now, from any thread, even mid-load (a waiting request then fails at once)."""
+        process = self._process
+        if process is not None and process.is_alive():
+            process.terminate()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    # -- requests ---------------------------------------------------------------------------------
+    def load(self, source: str, options: LoadOptions) -> ModelInfo:
+        with self._lock:
+            self._ensure_process()
+            self._conn.send(("load", source, options))
+            info = self._answer(None, None)
+            return _with_generation(info, self._generation)
+
+    def generate(self, model: ModelInfo, request: GenerationRequest, on_step: Callable[[StepEvent], None] | None,
+                 cancel: threading.Event | None, preview_interval_s: float = 0.25,
+                 on_image: Callable[[Any], None] | None = None) -> GenerationResult:
+        """As engine.generate: step events to on_step, each finished image to on_image (so it can be
+        saved before the batch ends), the engine's own exceptions raised here."""
+        with self._lock:
+            if model.process_generation != self._generation or not self._process.is_alive():
+                # The process that held the model is gone (it crashed, or was restarted): load it again.
+                self._ensure_process()
+                self._conn.send(("load", model.source, model.options))
+                self._answer(None, cancel)
+            self._cancel.clear()
+            self._conn.send(("generate", request, preview_interval_s))
+            return self._answer(on_step, cancel, on_image)
+
+    def _answer(self, on_step: Callable[[StepEvent], None] | None, cancel: threading.Event | None,
+                on_image: Callable[[Any], None] | None = None) -> Any:
+        """Wait for the child's answer, passing step events on and cancel in."""
+        while True:
+            try:
+                ready = self._conn.poll(POLL_S)
+            except (OSError, EOFError):
+                ready = True  # let recv() raise the real error below
+            if cancel is not None and cancel.is_set():
+                self._cancel.set()
+            if not ready:
+                if not self._process.is_alive():
+                    raise self._died()
+                continue
+            try:
+                kind, *payload = self._conn.recv()
+            except (EOFError, OSError):
+                raise self._died() from None
+            if kind == "step":
+                if on_step is not None:
+                    on_step(payload[0])
+            elif kind == "image":
+                if on_image is not None:
+                    on_image(payload[0])
+            elif kind == "error":
+                raise payload[0]
+            else:  # "loaded" or "done"
+                return payload[0]
+
+    def _died(self) -> EngineError:
+        self._process.join(1)
+        code = self._process.exitcode
+        self._drop_process()
+        return EngineError(f"The engine process stopped unexpectedly (exit code {code}); the next run starts "
+                           "it again and reloads the model.")
+
+
+def _with_generation(info: ModelInfo, generation: int) -> ModelInfo:
+    from dataclasses import replace
+
+    return replace(info, process_generation=generation)
+
+
+# -- child side ---------------------------------------------------------------------------------------
+
+class _ChildSteps:
+    """The child's on_step: forwards every event; previews only as often as the window shows them."""
+
+    def __init__(self, conn: Any, preview_interval_s: float):
+        self._conn = conn
+        self._interval = preview_interval_s
+        self._last_preview = 0.0
+
+    def wants_preview(self) -> bool:
+        return time.monotonic() - self._last_preview >= self._interval
+
+    def __call__(self, event: StepEvent) -> None:
+        if event.preview is not None:
+            self._last_preview = time.monotonic()
+        self._conn.send(("step", event))
+
+
+def serve(conn: Any, cancel: Any) -> None:
+    """The engine process's main loop (the target of the spawned process)."""
+    model = None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return  # the window went away
+        kind = message[0]
+        if kind == "quit":
+            return
+        try:
+            if kind == "load":
+                model = _load(*message[1:])
+                conn.send(("loaded", _info(model, message[1], message[2])))
+            elif kind == "generate":
+                if model is None:
+                    raise ModelLoadError("No model is loaded in the engine process.")
+                from aae_desktop.engine.generate import generate
+
+                request, interval = message[1:]
+                steps = _ChildSteps(conn, interval)
+                result = generate(model, request, on_step=steps, cancel=cancel, preview_every=1,
+                                  preview_wanted=steps.wants_preview,
+                                  on_image=lambda image: conn.send(("image", image)))
+                conn.send(("done", result))
+        except (EOFError, OSError, BrokenPipeError):
+            return
+        except BaseException as exc:  # every failure goes back to the window as the engine raised it
+            try:
+                conn.send(("error", _picklable(exc)))
+            except (EOFError, OSError, BrokenPipeError):
+                return
+
+
+def _load(source: str, options: LoadOptions) -> Any:
+    from aae_desktop.engine.models import load_model
+
+    model = load_model(source, options)
+    if model.device == "cpu":
+        _leave_a_core_for_the_window()
+    return model
+
+
+def _leave_a_core_for_the_window() -> None:
+    """torch would take every core; one core less costs little and keeps the window's process fed."""
+    import os
+
+    import torch
+
+    cores = os.cpu_count() or 1
+    if cores > 1 and torch.get_num_threads() >= cores:
+        torch.set_num_threads(cores - 1)
+
+
+def _info(model: Any, source: str, options: LoadOptions) -> ModelInfo:
+    scheduler = getattr(model.pipe, "scheduler", None)
+    return ModelInfo(source=source, options=options, name=model.name, device=str(model.device),
+                     dtype=str(model.dtype), family=getattr(model, "family", ""),
+                     scheduler_class=type(scheduler).__name__ if scheduler is not None else "",
+                     notes=tuple(str(note) for note in getattr(model, "notes", ())),
+                     tokenizer=getattr(model.pipe, "tokenizer", None))
+
+
+def _picklable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives pickling, else an EngineError with its message."""
+    import pickle
+
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        if isinstance(exc, GenerationCancelled):
+            return GenerationCancelled(str(exc))
+        return EngineError(f"{type(exc).__name__}: {exc}")
