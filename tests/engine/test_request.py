@@ -36,7 +36,7 @@ def req(**changes):
         ({"excite": {"thresholds": ((10, 0.0),)}}, r"\(0, 1\]"),
         ({"excite": {"thresholds": ((10, 1.5),)}}, r"\(0, 1\]"),
         ({"scheduler": "magic"}, "Unknown scheduler 'magic'"),
-        ({"num_images": 0}, "num_images must be at least 1"),
+        ({"num_images": 0}, "number of images must be at least 1"),
     ],
 )
 def test_bad_requests_get_clear_messages(tokenizer, changes, message):
