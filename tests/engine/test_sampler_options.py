@@ -86,7 +86,7 @@ def test_eta_is_validated_and_a_sampler_that_ignores_it_gets_a_note():
     with pytest.raises(InvalidRequest, match="clip_skip must be between 1"):
         plain(clip_skip=0).validate()
     (note,) = plain(scheduler="lms", eta=0.3).validate()
-    assert note.render({"eta": "Eta", "scheduler": "Sampler"}) == (
+    assert note.message_for({"eta": "Eta", "scheduler": "Sampler"}) == (
         "Eta has no effect with Sampler LMS: only DDIM and Euler a use it.")
 
 
