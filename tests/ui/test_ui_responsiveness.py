@@ -81,7 +81,5 @@ def test_window_stays_smooth_while_the_engine_process_renders(make_window, tiny_
         assert window_cpu < 0.5 * engine_cpu, (
             f"the window's process used {window_cpu:.1f} s of CPU against the engine's {engine_cpu:.1f} s: "
             "render work is running in the window's process again")
-    window.close()
-    process = engine._process._process
-    # The worker thread ends the process as it stops (asking first, terminating after a wait).
-    qtbot.waitUntil(lambda: process is None or not process.is_alive(), timeout=20_000)
+    engine.close()  # what the worker does as the window closes; the child ends with it
+    assert engine._process.pid is None
