@@ -87,8 +87,9 @@ def _inspect(path: str, as_json: bool) -> int:
         return 0
     print(f"{info.path.name}: {family}")
     print(f"  because: {info.family_reason}")
-    print(f"  size: {format_size(info.size)}; text encoders: {info.text_encoder_description}, "
-          f"{info.cross_attention_dim} wide")
+    if info.family_reason != info.text_encoder_description:
+        print(f"  text encoders: {info.text_encoder_description}")
+    print(f"  size: {format_size(info.size)}; text conditioning {info.cross_attention_dim} wide")
     return 0
 
 

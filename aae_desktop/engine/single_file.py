@@ -130,7 +130,7 @@ def family_from_keys(
     if standard_widths and width != candidates[0].text_width:
         standard = ", ".join(f"{_series(f.label)} {f.text_width}" for f in _one_per_layout())
         raise ModelLoadError(
-            f"{label} has a {width}-wide text encoder, which no standard {supported_text()} model has "
+            f"{label}'s text encoding is {width} wide, which no standard {supported_text()} model has "
             f"({standard}); load it with a config folder that fits it (--model-config)."
         )
     family, reason = _choose_by_prediction(candidates, shapes, label, metadata or {}, sidecar_yaml)

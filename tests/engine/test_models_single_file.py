@@ -85,7 +85,7 @@ def test_single_file_loads_offline_with_empty_cache(fmt, single_files, tiny_pipe
 
 
 def test_tiny_shapes_need_the_config_override(single_files):
-    with pytest.raises(ModelLoadError, match="32-wide text encoder"):
+    with pytest.raises(ModelLoadError, match="text encoding is 32 wide"):
         load_model(single_files["safetensors"], LoadOptions(**CPU))
 
 
