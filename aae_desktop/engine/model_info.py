@@ -28,9 +28,13 @@ class SourceFacts:
     family: str  # a families.FAMILIES key, "" when unknown
     family_label: str
     size: str
+    reason: str = ""  # how the family was told (single files: from their keys, metadata or name)
 
     def rows(self) -> dict[str, str]:
-        return {"Kind": self.kind, "Family": self.family_label, "Size on disk": self.size}
+        rows = {"Kind": self.kind, "Family": self.family_label, "Size on disk": self.size}
+        if self.reason:
+            rows["Family from"] = self.reason
+        return rows
 
 
 def describe_source(source: str, library: ModelLibrary | None = None) -> SourceFacts:
@@ -45,7 +49,8 @@ def describe_source(source: str, library: ModelLibrary | None = None) -> SourceF
             info = inspect_checkpoint(path, standard_widths=False)
             family = info.family or (library or ModelLibrary()).family_for(path) or ""
             label = family_label(family) if family else "SD 2.x (512 or 768: asked when loading)"
-            return SourceFacts(f"single file ({path.suffix.lstrip('.')})", family, label, format_size(info.size))
+            return SourceFacts(f"single file ({path.suffix.lstrip('.')})", family, label, format_size(info.size),
+                               info.family_reason)
         if looks_like_repo_id(source):
             for cached in list_cached_models():
                 if cached.repo_id.lower() == source.lower():
