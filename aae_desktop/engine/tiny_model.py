@@ -113,6 +113,7 @@ def tiny_sdxl_components(
     layers_per_block: int = 2,
     attention_heads: tuple[int, ...] = (2, 4, 4),
     text_width: int = 32,
+    text_width_2: int | None = None,
     time_embed_dim: int = 8,
     vae_channels: int = 32,
     text_layers: int = 2,
@@ -120,8 +121,10 @@ def tiny_sdxl_components(
     """{unet, vae, text_encoder, text_encoder_2, tokenizer, tokenizer_2, scheduler} of SDXL's topology.
 
     As in SDXL: the first level has no attention; the UNet reads both encoders' states side by side
-    (2 x text_width) and embeds the second encoder's pooled output plus six size/crop numbers.
-    The mid block and the up blocks repeat the deepest level's transformer depth.
+    (text_width + text_width_2) and embeds the second encoder's pooled output plus six size/crop numbers.
+    The mid block and the up blocks repeat the deepest level's transformer depth. `text_width_2`
+    (default: text_width) gives the second encoder its own width, as SDXL's 768 and 1280: diffusers'
+    single-file loader tells the two encoders apart by width.
     """
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
@@ -131,6 +134,7 @@ def tiny_sdxl_components(
     from aae_desktop.resources_path import tokenizer_dir
 
     levels = len(block_out_channels)
+    width_2 = text_width_2 or text_width
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(
         sample_size=16,
@@ -143,10 +147,10 @@ def tiny_sdxl_components(
         transformer_layers_per_block=transformer_layers_per_block,
         attention_head_dim=attention_heads,  # diffusers' SDXL configs put head counts here
         use_linear_projection=True,
-        cross_attention_dim=2 * text_width,
+        cross_attention_dim=text_width + width_2,
         addition_embed_type="text_time",
         addition_time_embed_dim=time_embed_dim,
-        projection_class_embeddings_input_dim=6 * time_embed_dim + text_width,
+        projection_class_embeddings_input_dim=6 * time_embed_dim + width_2,
         norm_num_groups=min(32, block_out_channels[0]),
     )
     torch.manual_seed(seed + 1)
@@ -163,15 +167,18 @@ def tiny_sdxl_components(
         scaling_factor=0.13025,  # SDXL's VAE
         force_upcast=True,
     )
-    text_config = dict(
-        bos_token_id=49406, eos_token_id=49407, hidden_size=text_width, intermediate_size=text_width * 2,
-        layer_norm_eps=1e-05, num_attention_heads=4, num_hidden_layers=text_layers, vocab_size=49408,
-        max_position_embeddings=77, projection_dim=text_width,
-    )
+    def text_config(width: int) -> dict[str, Any]:
+        return dict(
+            bos_token_id=49406, eos_token_id=49407, hidden_size=width, intermediate_size=width * 2,
+            layer_norm_eps=1e-05, num_attention_heads=4, num_hidden_layers=text_layers, vocab_size=49408,
+            max_position_embeddings=77, projection_dim=width,
+        )
+
     torch.manual_seed(seed + 2)
-    text_encoder = CLIPTextModel(CLIPTextConfig(pad_token_id=49407, **text_config))
+    text_encoder = CLIPTextModel(CLIPTextConfig(pad_token_id=49407, **text_config(text_width)))
     torch.manual_seed(seed + 3)
-    text_encoder_2 = CLIPTextModelWithProjection(CLIPTextConfig(pad_token_id=0, hidden_act="gelu", **text_config))
+    text_encoder_2 = CLIPTextModelWithProjection(
+        CLIPTextConfig(pad_token_id=0, hidden_act="gelu", **text_config(width_2)))
     # The second tokenizer is the same BPE but pads with "!" (id 0), as OpenCLIP does.
     tokenizer_2 = CLIPTokenizer.from_pretrained(str(tokenizer_dir()), local_files_only=True, pad_token="!")
     scheduler = EulerDiscreteScheduler(  # SDXL base's scheduler settings

@@ -14,6 +14,10 @@ from typing import Any
 
 from .ldm_layout import clip_to_ldm, unet_to_ldm, vae_to_ldm
 
+# Text widths for a tiny SDXL that is written as a single file: diffusers' single-file loader tells SDXL's two
+# text encoders apart by their widths (768 and 1280 in the real model), so they must differ here too.
+TINY_SDXL_WIDTHS = {"text_width": 32, "text_width_2": 48}
+
 CLIP_L = "conditioner.embedders.0.transformer."
 OPEN_CLIP_G = "conditioner.embedders.1.model."
 
