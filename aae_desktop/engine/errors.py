@@ -20,6 +20,8 @@ DEFAULT_FIELD_NAMES: dict[str, str] = {
     "excite.attn_res": "attn_res",
     "clip_skip": "clip_skip",
     "eta": "eta",
+    "loras": "LoRAs",
+    "embeddings": "embeddings",
 }
 
 
@@ -141,3 +143,10 @@ class NaNLatents(EngineError):
 
 class ModelLoadError(EngineError):
     """A model could not be loaded (missing files, wrong family, corrupt weights, not SD)."""
+
+
+class AddonError(InvalidRequest):
+    """A LoRA or embedding the request names cannot be used (missing, damaged, for another model family).
+
+    A user mistake like any invalid request: the run does not start and the loaded model stays usable.
+    `field` is "loras" or "embeddings"."""

@@ -89,6 +89,29 @@ class ExciteSettings:
 
 
 @dataclass(frozen=True)
+class LoraRef:
+    """A LoRA the prompt names with `<lora:NAME:WEIGHT>`, and which file that was."""
+
+    name: str
+    weight: float = 1.0
+    sha256: str = ""  # A1111's LoRA hash (engine.addon_files.lora_hash): finds the same file elsewhere
+    path: str = ""  # where it was when the request was made
+
+
+@dataclass(frozen=True)
+class EmbeddingRef:
+    """A textual-inversion embedding a prompt word names, and which file that was."""
+
+    name: str
+    vectors: int = 1  # tokens the word becomes: token indices count them
+    sha256: str = ""  # sha256 of the file (A1111's embedding hash)
+    path: str = ""
+
+
+MAX_LORA_WEIGHT = 10.0  # A1111 accepts anything; past a few the image is noise, past this it is a typo
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """Everything that changes the pixels. Built by the UI/CLI, run by the engine, saved in PNGs."""
 
@@ -107,6 +130,9 @@ class GenerationRequest:
     # Noise share of DDIM and ancestral samplers; None = the sampler's own default (ETA_DEFAULTS).
     eta: float | None = None
     excite: ExciteSettings = field(default_factory=ExciteSettings)
+    # The prompt's `<lora:...>` tags, resolved to files, and the embeddings its words use.
+    loras: tuple[LoraRef, ...] = ()
+    embeddings: tuple[EmbeddingRef, ...] = ()
 
     def replace(self, **changes: Any) -> "GenerationRequest":
         return dataclasses.replace(self, **changes)
@@ -178,6 +204,7 @@ class GenerationRequest:
                 warnings.append(FieldNote(f"{{field}} has no effect with {{sampler}} {label}: only DDIM and "
                                           "Euler a use it.", "eta", also={"sampler": "scheduler"}))
         warnings += self._validate_excite()
+        self._validate_addons()
         if tokenizer is not None:
             warnings += self._validate_tokens(tokenizer)
         return warnings
@@ -231,10 +258,48 @@ class GenerationRequest:
         # Values that only misfit this step count are adapted, with a note, rather than refused.
         return list(self.schedule().notes)
 
-    def _validate_tokens(self, tokenizer: Any) -> list[str]:
-        from aae_desktop.engine.tokens import tokenize_prompt
+    def _validate_addons(self) -> None:
+        """The LoRA list and the prompt's tags say the same thing (the tags are what the artist sees)."""
+        from aae_desktop.engine.prompt_syntax import find_lora_tags, format_weight
 
-        parsed = tokenize_prompt(tokenizer, self.prompt)
+        refs = {ref.name.lower(): ref for ref in self.loras}
+        if len(refs) != len(self.loras):
+            raise InvalidRequest("A LoRA is listed twice; keep one entry per LoRA.", "loras")
+        tags = find_lora_tags(self.prompt) + find_lora_tags(self.negative_prompt)
+        seen: set[str] = set()
+        for tag in tags:
+            if not math.isfinite(tag.weight):
+                raise InvalidRequest(f"The weight in <lora:{tag.name}:{tag.weight_text}> is not a number "
+                                     f"(write e.g. <lora:{tag.name}:0.8>).", "loras")
+            if tag.name.lower() in seen:
+                raise InvalidRequest(f"The LoRA '{tag.name}' is in the prompt twice; keep one tag.", "loras")
+            seen.add(tag.name.lower())
+            ref = refs.get(tag.name.lower())
+            if ref is None:
+                raise InvalidRequest(f"The LoRA '{tag.name}' in the prompt was not found in the LoRA folder.",
+                                     "loras")
+            if abs(ref.weight - tag.weight) > 1e-9:
+                raise InvalidRequest(f"The LoRA '{tag.name}' has weight {format_weight(tag.weight)} in the prompt "
+                                     f"but {format_weight(ref.weight)} in the LoRA list.", "loras")
+        for ref in self.loras:
+            if ref.name.lower() not in seen:
+                raise InvalidRequest(f"The LoRA '{ref.name}' has no <lora:{ref.name}> tag in the prompt.", "loras")
+            _require_finite("loras", ref.weight, f"the weight of '{ref.name}'")
+            if abs(ref.weight) > MAX_LORA_WEIGHT:
+                raise InvalidRequest(f"The weight of the LoRA '{ref.name}' must be between -{MAX_LORA_WEIGHT:g} and "
+                                     f"{MAX_LORA_WEIGHT:g} (got {format_weight(ref.weight)}).", "loras")
+        names = [e.name.lower() for e in self.embeddings]
+        if len(set(names)) != len(names):
+            raise InvalidRequest("An embedding is listed twice.", "embeddings")
+        for emb in self.embeddings:
+            if not 1 <= emb.vectors <= MAX_PROMPT_TOKENS:
+                raise InvalidRequest(f"The embedding '{emb.name}' has {emb.vectors} vectors; a prompt holds at most "
+                                     f"{MAX_PROMPT_TOKENS}.", "embeddings")
+
+    def _validate_tokens(self, tokenizer: Any) -> list[str]:
+        from aae_desktop.engine.tokens import tokenize_request
+
+        parsed = tokenize_request(tokenizer, self)
         warnings = []
         if parsed.truncated:
             warnings.append(FieldNote(
@@ -259,6 +324,8 @@ class GenerationRequest:
         data["excite"]["thresholds"] = None if thresholds is None else {str(k): v for k, v in thresholds}
         data["excite"]["scale_range"] = list(self.excite.scale_range)
         data["excite"]["attn_res"] = list(self.excite.attn_res) if self.excite.attn_res else None
+        data["loras"] = [dataclasses.asdict(ref) for ref in self.loras]
+        data["embeddings"] = [dataclasses.asdict(ref) for ref in self.embeddings]
         data["schema_version"] = SCHEMA_VERSION
         return data
 
@@ -282,7 +349,10 @@ class GenerationRequest:
                 # Schema 1 had no "follow the step count": a missing value meant the paper's number.
                 ex_data = {"max_iter_to_alter": PAPER_MAX_ITER_TO_ALTER, "thresholds": PAPER_THRESHOLDS, **ex_data}
             excite = ExciteSettings(**_typed_fields(ExciteSettings, ex_data, _EXCITE_READERS))
-            return cls(excite=excite, **_typed_fields(cls, data, {"excite": None}))
+            loras = tuple(_read_ref(LoraRef, item) for item in _read_list(data.get("loras")))
+            embeddings = tuple(_read_ref(EmbeddingRef, item) for item in _read_list(data.get("embeddings")))
+            return cls(excite=excite, loras=loras, embeddings=embeddings,
+                       **_typed_fields(cls, data, {"excite": None, "loras": None, "embeddings": None}))
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise InvalidRequest(f"Saved settings are malformed: {exc}") from exc
 
@@ -359,6 +429,23 @@ def _read_token_indices(value: Any) -> tuple[int, ...]:
     if any(not 0 <= i < 1000 for i in indices):  # CLIP has 77 positions
         raise ValueError(f"token indices {list(indices)} are not positions in a prompt")
     return indices
+
+
+def _read_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or len(value) > 100:
+        raise TypeError(f"{value!r} is not a short list")
+    return list(value)
+
+
+def _read_ref(kind: type, value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{value!r} is not a set of named values")
+    fields = _typed_fields(kind, value, {})
+    if not fields.get("name", "").strip():
+        raise ValueError("a LoRA or embedding has no name")
+    return kind(**fields)
 
 
 _READERS_BY_TYPE = {"str": _read_str, "int": _read_int, "float": _read_float, "bool": _read_bool}

@@ -1,13 +1,15 @@
 """Prompt -> CLIP tokens -> words: which token indices belong to which word the artist sees."""
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from aae_desktop.engine.errors import InvalidRequest
+from aae_desktop.engine.prompt_syntax import strip_lora_tags
 from aae_desktop.engine.request import MAX_PROMPT_TOKENS
 
 # A "word" is what an artist would click: letters, digits and inner apostrophes/hyphens
@@ -95,32 +97,111 @@ class PromptTokens:
         return indices
 
 
-def tokenize_prompt(tokenizer: Any, prompt: str) -> PromptTokens:
-    """Split a prompt the way the text encoder sees it and map each token to a clicked word."""
-    encoded = tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
-    ids: list[int] = list(encoded["input_ids"])
-    offsets: list[tuple[int, int]] = [tuple(o) for o in encoded["offset_mapping"]]
-    pieces = tokenizer.convert_ids_to_tokens(ids)
-    spans = [(m.start(), m.end(), m.group(0)) for m in _WORD_RE.finditer(prompt)]
+def tokenize_prompt(tokenizer: Any, prompt: str, embeddings: Mapping[str, int] | None = None) -> PromptTokens:
+    """Split a prompt the way the text encoder sees it and map each token to a clicked word.
 
-    def word_of(start: int, end: int) -> int | None:
-        for wi, (ws, we, _) in enumerate(spans):
-            if ws <= start and end <= we and end > start:
-                return wi
-        return None
+    LoRA tags (`<lora:NAME:W>`) are left out, as the engine leaves them out. `embeddings` maps each
+    loaded embedding's name to its number of vectors: a prompt word equal to a name (any case, as in
+    A1111) is one word whose tokens are all of its vectors. No model is needed, so the window can
+    show the chips the engine will use. Positions and spans refer to `prompt` as typed.
+    """
+    clean, kept = strip_lora_tags(prompt)
+    pieces = split_embedding_words(clean, embeddings or {})
+    tokens: list[Token] = []
+    spans: list[tuple[int, int, str]] = []  # words, in the clean text
+    total = 0
+    for start, end, name in pieces:
+        if name is not None:  # one word, one token per vector
+            word_index = len(spans)
+            spans.append((start, end, clean[start:end]))
+            for v in range(embeddings[name]):  # type: ignore[index]
+                total += 1
+                tokens.append(Token(total, EMBEDDING_TOKEN_ID, name if v == 0 else f"{name}_{v}", start, end,
+                                    word_index))
+            continue
+        segment = clean[start:end]
+        first_word = len(spans)
+        spans += [(start + m.start(), start + m.end(), m.group(0)) for m in _WORD_RE.finditer(segment)]
+        encoded = tokenizer(segment, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
+        ids: list[int] = list(encoded["input_ids"])
+        for tid, piece, (s, e) in zip(ids, tokenizer.convert_ids_to_tokens(ids), encoded["offset_mapping"]):
+            total += 1
+            text = piece[:-4] if piece.endswith("</w>") else piece
+            tokens.append(Token(total, tid, text, start + s, start + e,
+                                _word_of(spans, first_word, start + s, start + e)))
+    overflow = None
+    if total > MAX_PROMPT_TOKENS:
+        overflow = _original(kept, tokens[MAX_PROMPT_TOKENS].start, len(prompt))
+        tokens = tokens[:MAX_PROMPT_TOKENS]
+    # Back to positions in the prompt as typed (the tags were taken out).
+    tokens = [dataclasses.replace(t, start=_original(kept, t.start, len(prompt)), end=_original_end(kept, t.end))
+              for t in tokens]
+    words = tuple(
+        Word(wi, text, _original(kept, ws, len(prompt)), _original_end(kept, we),
+             tuple(t.index for t in tokens if t.word_index == wi))
+        for wi, (ws, we, text) in enumerate(spans)
+    )
+    return PromptTokens(prompt, tuple(tokens), words, total, total > MAX_PROMPT_TOKENS, overflow)
 
-    tokens = []
-    for pos, (tid, piece, (start, end)) in enumerate(zip(ids, pieces, offsets)):
-        if pos >= MAX_PROMPT_TOKENS:
-            break
-        text = piece[:-4] if piece.endswith("</w>") else piece
-        tokens.append(Token(pos + 1, tid, text, start, end, word_of(start, end)))
-    words = []
-    for wi, (ws, we, text) in enumerate(spans):
-        words.append(Word(wi, text, ws, we, tuple(t.index for t in tokens if t.word_index == wi)))
-    truncated = len(ids) > MAX_PROMPT_TOKENS
-    overflow = offsets[MAX_PROMPT_TOKENS][0] if truncated else None
-    return PromptTokens(prompt, tuple(tokens), tuple(words), len(ids), truncated, overflow)
+
+# Embedding vectors have no id in the base vocabulary; the engine adds them when it loads the file.
+EMBEDDING_TOKEN_ID = -1
+
+
+def _word_of(spans: list[tuple[int, int, str]], first: int, start: int, end: int) -> int | None:
+    for wi in range(first, len(spans)):
+        ws, we, _ = spans[wi]
+        if ws <= start and end <= we and end > start:
+            return wi
+    return None
+
+
+def _original(kept: list[int], position: int, length: int) -> int:
+    return kept[position] if position < len(kept) else length
+
+
+def _original_end(kept: list[int], end: int) -> int:
+    return kept[end - 1] + 1 if end > 0 else 0
+
+
+def split_embedding_words(text: str, embeddings: Mapping[str, int]) -> list[tuple[int, int, str | None]]:
+    """`text` cut into (start, end, name) pieces: name is the embedding a piece is, None for plain text.
+
+    A whole word equal to an embedding's name, ignoring case (A1111 matches through the lower-cased
+    tokenizer), is that embedding; letters, digits, "_" and "-" glued to it make it another word.
+    """
+    if not embeddings:
+        return [(0, len(text), None)] if text else []
+    by_lower = {name.lower(): name for name in embeddings}
+    pattern = re.compile(
+        r"(?<![\w\-])(" + "|".join(re.escape(n) for n in sorted(by_lower, key=len, reverse=True)) + r")(?![\w\-])",
+        re.IGNORECASE)
+    pieces: list[tuple[int, int, str | None]] = []
+    last = 0
+    for match in pattern.finditer(text):
+        if match.start() > last:
+            pieces.append((last, match.start(), None))
+        pieces.append((match.start(), match.end(), by_lower[match.group(0).lower()]))
+        last = match.end()
+    if last < len(text):
+        pieces.append((last, len(text), None))
+    return pieces
+
+
+def engine_prompt(prompt: str, embedding_tokens: Mapping[str, str]) -> str:
+    """The text the text encoder is given: LoRA tags removed, each embedding word replaced by the
+    token the engine loaded its vectors under (`embedding_tokens`: name -> token)."""
+    clean, _ = strip_lora_tags(prompt)
+    out = []
+    for start, end, name in split_embedding_words(clean, embedding_tokens):
+        out.append(clean[start:end] if name is None else embedding_tokens[name])
+    return "".join(out)
+
+
+def tokenize_request(tokenizer: Any, request: Any, negative: bool = False) -> PromptTokens:
+    """tokenize_prompt for a GenerationRequest's prompt (or negative prompt), with its embeddings."""
+    vocabulary = {e.name: e.vectors for e in request.embeddings}
+    return tokenize_prompt(tokenizer, request.negative_prompt if negative else request.prompt, vocabulary)
 
 
 @lru_cache(maxsize=4)

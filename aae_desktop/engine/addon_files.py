@@ -1,0 +1,103 @@
+"""The artist's LoRA and embedding folders: which files are there, by name, and their A1111 hashes.
+
+A1111 names a LoRA or an embedding by its file name without the extension, wherever it sits below
+the folder, so an A1111 or ComfyUI `loras` / `embeddings` folder can be used as it is. Hashes are
+A1111's, so `Lora hashes` / `TI hashes` in our PNGs match the ones model sites and other tools show:
+a LoRA `.safetensors` is hashed without its header (the "AutoV3" hash: only the tensor data, so
+editing the file's metadata keeps it), everything else over the whole file; 12 hex digits are shown.
+No torch here: the window lists folders with it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+LORA_SUFFIXES = (".safetensors",)
+EMBEDDING_SUFFIXES = (".safetensors", ".pt", ".bin")
+SHORT_HASH_LENGTH = 12  # what A1111 writes in `Lora hashes` and `TI hashes`
+
+_lock = threading.Lock()
+_hashes: dict[tuple[str, int, int, bool], str] = {}
+
+
+@dataclass(frozen=True)
+class AddonFile:
+    name: str  # the file name without extension: what a prompt calls it
+    path: Path
+
+    @property
+    def relative_label(self) -> str:
+        return self.path.name
+
+
+def find_files(folder: str | Path | None, suffixes: Iterable[str]) -> list[AddonFile]:
+    """Files with `suffixes` anywhere below `folder`, sorted by name; the first of two same names wins.
+
+    A missing or unreadable folder is simply empty (the window says where it looks).
+    """
+    if not folder:
+        return []
+    root = Path(folder).expanduser()
+    wanted = tuple(s.lower() for s in suffixes)
+    found: dict[str, AddonFile] = {}
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda _exc: None, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for filename in sorted(filenames):
+            path = Path(dirpath) / filename
+            if filename.startswith(".") or path.suffix.lower() not in wanted:
+                continue
+            name = path.stem
+            found.setdefault(name.lower(), AddonFile(name, path))
+    return sorted(found.values(), key=lambda f: f.name.lower())
+
+
+def find_loras(folder: str | Path | None) -> list[AddonFile]:
+    return find_files(folder, LORA_SUFFIXES)
+
+
+def find_embeddings(folder: str | Path | None) -> list[AddonFile]:
+    return find_files(folder, EMBEDDING_SUFFIXES)
+
+
+def by_name(files: Iterable[AddonFile], name: str) -> AddonFile | None:
+    """The file a prompt's NAME means (ignoring case, as A1111 does)."""
+    return next((f for f in files if f.name.lower() == name.strip().lower()), None)
+
+
+def lora_hash(path: str | Path) -> str:
+    """A1111's LoRA hash: sha256 of a .safetensors file's tensor data (after its header), else of the file."""
+    path = Path(path)
+    return _cached(path, skip_header=path.suffix.lower() == ".safetensors")
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 of the whole file (A1111's embedding hash)."""
+    return _cached(Path(path), skip_header=False)
+
+
+def short_hash(full: str) -> str:
+    return full[:SHORT_HASH_LENGTH]
+
+
+def _cached(path: Path, skip_header: bool) -> str:
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, skip_header)
+    with _lock:
+        if key in _hashes:
+            return _hashes[key]
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        if skip_header:
+            # .safetensors: 8 bytes little-endian header length, the JSON header, then the tensors.
+            header_length = int.from_bytes(handle.read(8), "little")
+            handle.seek(8 + header_length)
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    full = digest.hexdigest()
+    with _lock:
+        _hashes[key] = full
+    return full
