@@ -6,13 +6,14 @@ text encoding, so prompts, padding and the empty-negative rule are exactly the p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 
 from aae_desktop.engine.errors import InvalidRequest, ModelLoadError
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.engine.text_encoding import encode_prompts
+from aae_desktop.engine.tokens import engine_prompt
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,19 @@ def execution_device(pipe: Any) -> torch.device:
     return getattr(pipe, "_execution_device", None) or pipe.unet.device
 
 
-def encode_conditioning(model: Any, request: GenerationRequest) -> Conditioning:
-    """Encode `request`'s prompts once for the whole batch, as the model's family needs."""
+def encode_conditioning(model: Any, request: GenerationRequest,
+                        embedding_tokens: Mapping[str, str] | None = None) -> Conditioning:
+    """Encode `request`'s prompts once for the whole batch, as the model's family needs.
+
+    The text encoders get the prompts without LoRA tags and with each embedding word replaced by
+    the token its vectors were loaded under (`embedding_tokens`, from addon_loading.prepare_addons).
+    """
     encoder = _ENCODERS[model.family_spec.conditioning]
+    tokens = embedding_tokens or {}
+    texts = request.replace(prompt=engine_prompt(request.prompt, tokens),
+                            negative_prompt=engine_prompt(request.negative_prompt, tokens))
     with torch.no_grad():
-        return encoder(model.pipe, request)
+        return encoder(model.pipe, texts)
 
 
 def _encode_single(pipe: Any, request: GenerationRequest) -> Conditioning:

@@ -13,6 +13,7 @@ from PIL import Image
 
 from aae_desktop.engine import excite as ae
 from aae_desktop.engine import memory_advice
+from aae_desktop.engine.addon_loading import prepare_addons
 from aae_desktop.engine.attention import CaptureState, attention_capture
 from aae_desktop.engine.conditioning import encode_conditioning, execution_device
 from aae_desktop.engine.cpu_kernels import native_convolutions, prefers_native_convolutions
@@ -25,7 +26,7 @@ from aae_desktop.engine.preview import latent_to_rgb, predicted_clean_latent
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.engine.run_state import RunState, check_cancel
 from aae_desktop.engine.schedulers import diffusers_class_name, make_scheduler
-from aae_desktop.engine.tokens import tokenize_prompt
+from aae_desktop.engine.tokens import tokenize_request
 
 # Checking the latents for NaN makes the host wait for the device; every few steps is enough to stop
 # a broken run early, and the last step is always checked.
@@ -58,9 +59,11 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
     started = time.perf_counter()
     run: RunState | None = None
     with _translate_device_errors(model, lambda: run.stage if run is not None else "encoding"):
-        # 2. Encode the prompts once for the whole batch.
+        # 2. The request's LoRAs and embeddings on the model (each file checked first), then the
+        #    prompts encoded once for the whole batch.
         check_cancel(cancel)
-        conditioning = encode_conditioning(model, request)
+        embedding_tokens = prepare_addons(model, request)
+        conditioning = encode_conditioning(model, request, embedding_tokens)
         run = RunState(model, request, on_step, cancel, max(preview_every, 0), max(decode_preview_every, 0),
                        preview_wanted, started, conditioning)
         if pipe.unet.dtype == torch.float16:
@@ -75,7 +78,7 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
             if stop_at_eot is None:
                 stop_at_eot = model.family_spec.softmax_stop_at_eot
             if stop_at_eot:
-                run.text_stop = tokenize_prompt(pipe.tokenizer, request.prompt).eot_index
+                run.text_stop = tokenize_request(pipe.tokenizer, request).eot_index
             # 3. Capture processors for the loss grid, restored whatever happens.
             capturing = attention_capture(pipe.unet, latent_h, latent_w, request.excite.attn_res,
                                           level=model.family_spec.loss_level)

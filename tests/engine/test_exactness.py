@@ -99,10 +99,34 @@ def _grid(latent_h, latent_w):
 @pytest.mark.parametrize("family", ["sd1", "sd2", "sdxl"])
 @pytest.mark.parametrize("size", [(128, 128), (192, 128), (136, 200)], ids=["square", "wide", "odd-latents"])
 def test_truncated_loss_and_gradient_equal_the_full_explicit_forward(models, family, size):
-    model = models[family]
+    check_exact(models[family], family, size)
+
+
+@pytest.mark.parametrize("family", ["sd1", "sdxl"])
+def test_truncated_gradient_stays_exact_with_a_lora_loaded(family, tmp_path):
+    """PEFT wraps the attention projections the capture reads; the shortcut must still be exact."""
+    from aae_desktop.engine import addon_files
+    from aae_desktop.engine.addon_loading import loaded_adapter_count, prepare_addons
+    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.request import LoraRef
+    from aae_desktop.engine.tiny_model import tiny_pipeline, tiny_sdxl_pipeline
+    from tests.engine.addon_fixtures import write_lora
+
+    pipe = tiny_sdxl_pipeline(0) if family == "sdxl" else tiny_pipeline(0)
+    model = wrap_pipeline(pipe, "tiny", LoadOptions(device="cpu", precision="fp32"), family=family)
+    path = write_lora(tmp_path / "style.safetensors", pipe, "kohya", seed=2)
+    request = small_request(prompt=PROMPT + " <lora:style:0.8>", excite={"token_indices": TOKENS},
+                            loras=(LoraRef("style", 0.8, addon_files.lora_hash(path), str(path)),))
+    prepare_addons(model, request)
+    assert loaded_adapter_count(model.pipe) == 1
+    check_exact(model, family, (128, 128), request)
+
+
+def check_exact(model, family, size, request=None):
     pipe, spec = model.pipe, model.family_spec
     width, height = size
-    request = small_request(prompt=PROMPT, width=width, height=height, excite={"token_indices": TOKENS})
+    request = (request or small_request(prompt=PROMPT, excite={"token_indices": TOKENS})).replace(
+        width=width, height=height)
     conditioning = encode_conditioning(model, request)
     latent_h, latent_w = height // 8, width // 8
     latents = torch.randn(1, 4, latent_h, latent_w, generator=torch.Generator().manual_seed(1))

@@ -1,0 +1,144 @@
+"""From a prompt to the exact files it means, and back: the window and the CLI resolve `<lora:...>` tags
+and embedding words against the artist's folders before a run; a restored image is checked against
+them, so a missing file is named (with its hash) instead of an image rendered without it.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from aae_desktop.engine import addon_files
+from aae_desktop.engine.errors import AddonError
+from aae_desktop.engine.prompt_syntax import find_lora_tags, set_tag_weight
+from aae_desktop.engine.request import EmbeddingRef, GenerationRequest, LoraRef
+from aae_desktop.engine.tokens import split_embedding_words, strip_lora_tags
+
+
+@dataclass(frozen=True)
+class AddonFolders:
+    loras: str | Path | None = None
+    embeddings: str | Path | None = None
+
+
+_vectors_lock = threading.Lock()
+_vectors: dict[tuple[str, int, int], int | None] = {}
+
+
+def embedding_vocabulary(folder: str | Path | None) -> dict[str, int]:
+    """Name -> number of vectors of every usable embedding in `folder` (what tokenize_prompt takes).
+
+    A damaged file is left out here (the embeddings list shows why); results are cached per file.
+    """
+    from aae_desktop.engine.embedding_files import inspect_embedding
+
+    vocabulary: dict[str, int] = {}
+    for file in addon_files.find_embeddings(folder):
+        try:
+            stat = file.path.stat()
+        except OSError:
+            continue
+        key = (str(file.path), stat.st_size, stat.st_mtime_ns)
+        with _vectors_lock:
+            known = key in _vectors
+            vectors = _vectors.get(key)
+        if not known:
+            try:
+                vectors = inspect_embedding(file.path).vectors
+            except AddonError:
+                vectors = None
+            with _vectors_lock:
+                _vectors[key] = vectors
+        if vectors:
+            vocabulary[file.name] = vectors
+    return vocabulary
+
+
+def resolve_addons(request: GenerationRequest, folders: AddonFolders,
+                   extra_loras: Iterable[tuple[str, float]] = ()) -> GenerationRequest:
+    """`request` with the prompt's LoRA tags (plus `extra_loras`, added as tags) and its embedding
+    words resolved to files in `folders`, with their hashes.
+
+    AddonError names a tag whose file is not in the LoRA folder.
+    """
+    prompt = request.prompt
+    for name, weight in extra_loras:
+        prompt = set_tag_weight(prompt, name, weight)
+    request = request.replace(prompt=prompt)
+    lora_files = addon_files.find_loras(folders.loras)
+    loras = []
+    for tag in find_lora_tags(request.prompt) + find_lora_tags(request.negative_prompt):
+        file = addon_files.by_name(lora_files, tag.name)
+        if file is None:
+            raise AddonError(_not_found("LoRA", tag.name, folders.loras, [f.name for f in lora_files]), "loras")
+        if any(ref.name.lower() == file.name.lower() for ref in loras):
+            continue  # request.validate names the duplicate tag
+        loras.append(LoraRef(file.name, tag.weight, addon_files.lora_hash(file.path), str(file.path)))
+    vocabulary = embedding_vocabulary(folders.embeddings)
+    used: dict[str, None] = {}
+    for text in (request.prompt, request.negative_prompt):
+        clean, _ = strip_lora_tags(text)
+        for _start, _end, name in split_embedding_words(clean, vocabulary):
+            if name is not None:
+                used[name] = None
+    files = {f.name: f for f in addon_files.find_embeddings(folders.embeddings)}
+    embeddings = tuple(EmbeddingRef(name, vocabulary[name], addon_files.file_hash(files[name].path),
+                                    str(files[name].path)) for name in used)
+    return request.replace(loras=tuple(loras), embeddings=embeddings)
+
+
+def _not_found(kind: str, name: str, folder: str | Path | None, names: list[str]) -> str:
+    where = f" ({folder})" if folder else ""
+    close = [n for n in names if name.lower() in n.lower() or n.lower() in name.lower()][:3]
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return f"The {kind} '{name}' is not in the {kind} folder{where}.{hint}"
+
+
+@dataclass(frozen=True)
+class MissingAddon:
+    kind: str  # "LoRA" or "embedding"
+    name: str
+    sha256: str  # as saved (A1111 PNGs hold only the first 12 hex digits)
+    other_file: bool  # a file of that name exists here, but with another hash
+
+    def describe(self) -> str:
+        hash_text = f" (hash {addon_files.short_hash(self.sha256)})" if self.sha256 else ""
+        if self.other_file:
+            return f"{self.kind} {self.name}{hash_text}: the file of that name here is a different one"
+        return f"{self.kind} {self.name}{hash_text}"
+
+
+def localize_addons(request: GenerationRequest, folders: AddonFolders) -> tuple[GenerationRequest, list[MissingAddon]]:
+    """A saved request pointed at this computer's files (found by name, checked by hash), and what is missing."""
+    missing: list[MissingAddon] = []
+    lora_files = addon_files.find_loras(folders.loras)
+    loras = []
+    for ref in request.loras:
+        file = addon_files.by_name(lora_files, ref.name)
+        if file is None or (ref.sha256 and not _same_hash(addon_files.lora_hash(file.path), ref.sha256)):
+            missing.append(MissingAddon("LoRA", ref.name, ref.sha256, file is not None))
+            loras.append(ref)
+            continue
+        loras.append(LoraRef(file.name, ref.weight, addon_files.lora_hash(file.path), str(file.path)))
+    embedding_files = addon_files.find_embeddings(folders.embeddings)
+    embeddings = []
+    for emb in request.embeddings:
+        file = addon_files.by_name(embedding_files, emb.name)
+        if file is None or (emb.sha256 and not _same_hash(addon_files.file_hash(file.path), emb.sha256)):
+            missing.append(MissingAddon("embedding", emb.name, emb.sha256, file is not None))
+            embeddings.append(emb)
+            continue
+        embeddings.append(EmbeddingRef(file.name, emb.vectors, addon_files.file_hash(file.path), str(file.path)))
+    return request.replace(loras=tuple(loras), embeddings=tuple(embeddings)), missing
+
+
+def _same_hash(full: str, saved: str) -> bool:
+    return bool(saved) and full.lower().startswith(saved.lower())
+
+
+def missing_sentence(missing: list[MissingAddon]) -> str:
+    """One sentence for the window's banner and the CLI."""
+    names = "; ".join(m.describe() for m in missing)
+    return (f"This image was made with files that are not on this computer: {names}. Put them in the LoRA / "
+            "embeddings folders to render it the same way.")
