@@ -27,6 +27,18 @@ def default_settings_path() -> Path:
     return Path(user_config_dir(APP_NAME, appauthor=False)) / "settings.json"
 
 
+def default_lora_dir() -> Path:
+    from aae_desktop.gallery.paths import data_dir
+
+    return data_dir() / "loras"
+
+
+def default_embeddings_dir() -> Path:
+    from aae_desktop.gallery.paths import data_dir
+
+    return data_dir() / "embeddings"
+
+
 @dataclass
 class Settings:
     """Everything the app remembers between launches.
@@ -50,9 +62,20 @@ class Settings:
     # -- gallery -------------------------------------------------------------------------------
     gallery_dir: str = ""  # "" = <user pictures>/Attend-and-Excite (gallery.paths.default_gallery_dir)
     autosave: bool = True  # save every finished image into the gallery
+    # -- LoRAs and embeddings ("" = <app data>/loras and <app data>/embeddings; an A1111 or ComfyUI
+    #    `loras` / `embeddings` folder works as it is)
+    lora_dir: str = ""
+    embeddings_dir: str = ""
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)
+
+    def addon_folders(self) -> Any:
+        """engine.addon_refs.AddonFolders for the chosen (or default) LoRA and embeddings folders."""
+        from aae_desktop.engine.addon_refs import AddonFolders
+
+        return AddonFolders(Path(self.lora_dir).expanduser() if self.lora_dir else default_lora_dir(),
+                            Path(self.embeddings_dir).expanduser() if self.embeddings_dir else default_embeddings_dir())
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -27,7 +27,7 @@ def subcommand_modules():
     from aae_desktop.cli import render, tokens
 
     modules = [render, tokens]
-    for optional in ("gallery", "models"):
+    for optional in ("gallery", "models", "addons"):
         try:
             modules.append(__import__(f"aae_desktop.cli.{optional}", fromlist=["register"]))
         except ImportError:
@@ -45,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_names() -> set[str]:
-    return {m.__name__.rsplit(".", 1)[1] for m in subcommand_modules()}
+    """Subcommand names: a module's name, or the names it lists in COMMANDS when it registers several."""
+    names: set[str] = set()
+    for module in subcommand_modules():
+        names.update(getattr(module, "COMMANDS", (module.__name__.rsplit(".", 1)[1],)))
+    return names
 
 
 def _quiet_libraries() -> None:

@@ -31,6 +31,8 @@ FLAG_NAMES = {
     "excite.sigma": "--sigma",
     "excite.max_refinement_steps": "--refinement-cap",
     "excite.attn_res": "--attn-res",
+    "loras": "--lora",
+    "embeddings": "--embeddings-dir",
 }
 
 
@@ -75,6 +77,12 @@ def register(sub: Any) -> None:
     p.add_argument("--precision", default="auto", choices=["auto", "fp16", "bf16", "fp32"])
     p.add_argument("--num-images", type=int, default=1)
     p.add_argument("--no-excite", action="store_true", help="plain Stable Diffusion with the same seed and settings")
+    p.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
+                   help="use a LoRA from the LoRA folder (repeatable; weight 1 if left out); the same as "
+                        "<lora:NAME:WEIGHT> in the prompt, which is added to the prompt saved in the PNG")
+    from aae_desktop.cli.addons import add_folder_options
+
+    add_folder_options(p)  # --lora-dir, --embeddings-dir
     from aae_desktop.cli.gallery import add_gallery_option
 
     add_gallery_option(p)  # --gallery [DIR]
@@ -114,11 +122,17 @@ def build_request(args: argparse.Namespace, tokenizer: Any,
     from aae_desktop.engine.families import DEFAULT_FAMILY, get_family
 
     spec = get_family(family or DEFAULT_FAMILY)
-    from aae_desktop.engine.tokens import tokenize_prompt
+    from aae_desktop.cli.addons import folders_from_args
+    from aae_desktop.engine.addon_refs import resolve_addons
+    from aae_desktop.engine.tokens import tokenize_request
 
+    # LoRA tags and embedding words are resolved first: the words to excite are counted with the
+    # embeddings' vectors, as the engine will see them.
+    addons = resolve_addons(GenerationRequest(model=args.model, prompt=args.prompt, negative_prompt=args.negative),
+                            folders_from_args(args), [parse_lora_flag(text) for text in args.lora])
     indices: tuple[int, ...] = ()
     if args.tokens:
-        indices = tuple(tokenize_prompt(tokenizer, args.prompt).indices_for_words(args.tokens.split(",")))
+        indices = tuple(tokenize_request(tokenizer, addons).indices_for_words(args.tokens.split(",")))
     elif args.token_indices:
         indices = tuple(parse_index_list(args.token_indices))
     elif not args.no_excite:
@@ -126,8 +140,10 @@ def build_request(args: argparse.Namespace, tokenizer: Any,
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     request = GenerationRequest(
         model=args.model,
-        prompt=args.prompt,
+        prompt=addons.prompt,
         negative_prompt=args.negative,
+        loras=addons.loras,
+        embeddings=addons.embeddings,
         seed=seed,
         num_images=args.num_images,
         steps=args.steps,
@@ -150,6 +166,22 @@ def build_request(args: argparse.Namespace, tokenizer: Any,
         ),
     )
     return request, request.validate(tokenizer)
+
+
+def parse_lora_flag(text: str) -> tuple[str, float]:
+    """--lora NAME or NAME:WEIGHT."""
+    import math
+
+    name, colon, weight = text.rpartition(":")
+    if not colon:
+        name, weight = text, "1"
+    try:
+        value = float(weight)
+    except ValueError:
+        raise InvalidRequest(f"--lora {text}: the weight after ':' must be a number, e.g. --lora {name}:0.8.") from None
+    if not name.strip() or not math.isfinite(value):
+        raise InvalidRequest(f"--lora {text}: write NAME or NAME:WEIGHT, e.g. --lora watercolor:0.8.")
+    return name.strip(), value
 
 
 def source_family(model: str) -> str | None:
@@ -201,6 +233,9 @@ def run_render(args: argparse.Namespace) -> int:
     # family the model's files say it is; the loaded model has the last word (below).
     family = source_family(args.model)
     request, warnings = build_request(args, model_tokenizer(args.model), family)
+    from aae_desktop.engine.addon_refs import check_families
+
+    check_families(request, family)  # a LoRA for another family is refused before the slow load
     from aae_desktop.cli.gallery import check_gallery_option
 
     if not args.out and args.gallery is None:

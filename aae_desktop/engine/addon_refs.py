@@ -55,6 +55,37 @@ def embedding_vocabulary(folder: str | Path | None) -> dict[str, int]:
     return vocabulary
 
 
+def embedding_vocabulary_of(path: Path) -> int | None:
+    from aae_desktop.engine.embedding_files import inspect_embedding
+
+    try:
+        return inspect_embedding(path).vectors
+    except AddonError:
+        return None
+
+
+def check_families(request: GenerationRequest, family: str | None) -> None:
+    """AddonError naming both families for a LoRA or embedding made for another one than `family`
+    (what a model's files say it is): the CLI asks before the slow model load. The engine checks
+    again, with the loaded model's own widths."""
+    from aae_desktop.engine.embedding_files import inspect_embedding
+    from aae_desktop.engine.lora_files import family_group_label, inspect_lora
+
+    if not family:
+        return
+    ours = family_group_label(family)
+    for ref in request.loras:
+        info = inspect_lora(ref.path)
+        if info.family and family_group_label(info.family) != ours:
+            raise AddonError(f"The LoRA '{ref.name}' is for {family_group_label(info.family)} models, but the model "
+                             f"is {ours}: choose a {ours} LoRA or switch models.", "loras")
+    for emb in request.embeddings:
+        info_e = inspect_embedding(emb.path)
+        if info_e.family and family_group_label(info_e.family) != ours:
+            raise AddonError(f"The embedding '{emb.name}' is for {info_e.family_text} models, but the model is "
+                             f"{ours}: take it out of the prompt or switch models.", "embeddings")
+
+
 def resolve_addons(request: GenerationRequest, folders: AddonFolders,
                    extra_loras: Iterable[tuple[str, float]] = ()) -> GenerationRequest:
     """`request` with the prompt's LoRA tags (plus `extra_loras`, added as tags) and its embedding
@@ -129,7 +160,8 @@ def localize_addons(request: GenerationRequest, folders: AddonFolders) -> tuple[
             missing.append(MissingAddon("embedding", emb.name, emb.sha256, file is not None))
             embeddings.append(emb)
             continue
-        embeddings.append(EmbeddingRef(file.name, emb.vectors, addon_files.file_hash(file.path), str(file.path)))
+        vectors = embedding_vocabulary_of(file.path) or emb.vectors  # A1111 PNGs do not say how many
+        embeddings.append(EmbeddingRef(file.name, vectors, addon_files.file_hash(file.path), str(file.path)))
     return request.replace(loras=tuple(loras), embeddings=tuple(embeddings)), missing
 
 

@@ -16,12 +16,16 @@ from aae_desktop.engine.request import (
     MAX_PROMPT_TOKENS,
     SCHEDULER_LABELS,
     SEED_LIMIT,
+    EmbeddingRef,
     ExciteSettings,
     GenerationRequest,
+    LoraRef,
     format_thresholds,
     parse_thresholds,
     sampler_class,
 )
+
+from aae_desktop.engine.addon_files import short_hash
 
 NEGATIVE_PREFIX = "Negative prompt:"
 
@@ -95,6 +99,11 @@ def format_parameters(
     if model_name:
         fields.append(("Model", model_name))
     fields += _sampler_options(request, scheduler_class)
+    # A1111's own keys and form ("name: 12 hex digits, ..."), so model sites link the files.
+    if request.loras:
+        fields.append(("Lora hashes", ", ".join(f"{r.name}: {short_hash(r.sha256)}" for r in request.loras)))
+    if request.embeddings:
+        fields.append(("TI hashes", ", ".join(f"{e.name}: {short_hash(e.sha256)}" for e in request.embeddings)))
     ex = request.excite
     if ex.enabled:
         if words:
@@ -207,7 +216,34 @@ def request_from_parameters(text: str, model: str = "", tokenizer: Any | None = 
             pass
     kwargs["model"] = model or params.get("Model", "")
     kwargs["excite"] = _excite_from(params, parsed["prompt"], tokenizer)
+    kwargs["loras"], kwargs["embeddings"] = _addons_from(params, parsed["prompt"], parsed["negative_prompt"])
     return GenerationRequest(**kwargs)
+
+
+def _hash_list(value: str | None) -> dict[str, str]:
+    """A1111's `Lora hashes` / `TI hashes` value, "name: hash, name: hash", by lower-cased name."""
+    found: dict[str, str] = {}
+    for part in str(value or "").split(","):
+        name, _, digest = part.rpartition(":")
+        digest = digest.strip().lower()
+        if name.strip() and re.fullmatch(r"[0-9a-f]{8,64}", digest):
+            found[name.strip().lower()] = digest
+    return found
+
+
+def _addons_from(params: dict[str, str], prompt: str, negative: str) -> tuple[tuple[LoraRef, ...], tuple[EmbeddingRef, ...]]:
+    """The prompt's LoRA tags with the hashes A1111 saved, and the embeddings `TI hashes` names.
+
+    No paths: the restore looks the files up on this computer (engine.addon_refs.localize_addons)."""
+    from aae_desktop.engine.prompt_syntax import find_lora_tags
+
+    lora_hashes = _hash_list(params.get("Lora hashes"))
+    loras: dict[str, LoraRef] = {}
+    for tag in find_lora_tags(prompt) + find_lora_tags(negative):
+        if math.isfinite(tag.weight) and tag.name.lower() not in loras:
+            loras[tag.name.lower()] = LoraRef(tag.name, tag.weight, lora_hashes.get(tag.name.lower(), ""))
+    embeddings = tuple(EmbeddingRef(name, 1, digest) for name, digest in _hash_list(params.get("TI hashes")).items())
+    return tuple(loras.values()), embeddings
 
 
 def _whole(low: int, high: int) -> Any:

@@ -31,9 +31,9 @@ def word_maps(request: GenerationRequest, maps: dict[int, np.ndarray], tokenizer
         return []
     groups: list[tuple[str, tuple[int, ...]]] = []
     if tokenizer is not None:
-        from aae_desktop.engine.tokens import tokenize_prompt
+        from aae_desktop.engine.tokens import tokenize_request
 
-        parsed = tokenize_prompt(tokenizer, request.prompt)
+        parsed = tokenize_request(tokenizer, request)
         for word in parsed.words:
             present = tuple(i for i in word.token_indices if i in maps)
             if present:

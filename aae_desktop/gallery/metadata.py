@@ -36,10 +36,10 @@ def excited_words(request: GenerationRequest, tokenizer: Any | None = None) -> l
     """The words behind the request's token indices (for the human-readable `AAE tokens` field)."""
     if tokenizer is None or not request.excite.enabled:
         return []
-    from aae_desktop.engine.tokens import tokenize_prompt
+    from aae_desktop.engine.tokens import tokenize_request
 
     try:
-        return [w.text for w in tokenize_prompt(tokenizer, request.prompt).words_for_indices(request.excite.token_indices)]
+        return [w.text for w in tokenize_request(tokenizer, request).words_for_indices(request.excite.token_indices)]
     except Exception:  # a label is never worth failing a save over
         return []
 
