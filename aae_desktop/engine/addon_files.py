@@ -68,6 +68,40 @@ def by_name(files: Iterable[AddonFile], name: str) -> AddonFile | None:
     return next((f for f in files if f.name.lower() == name.strip().lower()), None)
 
 
+MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
+
+
+def read_safetensors_header(path: str | Path) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """{tensor name: shape} and the metadata of a .safetensors file, from its JSON header alone.
+
+    Read without torch, so the window can list a folder without loading it. ValueError for a file
+    that is not a .safetensors file (OSError if it cannot be read at all).
+    """
+    import json
+
+    with open(path, "rb") as handle:
+        length = int.from_bytes(handle.read(8), "little")
+        if not 2 <= length <= MAX_HEADER_BYTES:
+            raise ValueError("no safetensors header")
+        raw = handle.read(length)
+    if len(raw) != length:
+        raise ValueError("the header is cut short")
+    try:
+        header = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError("the header is not JSON") from exc
+    if not isinstance(header, dict):
+        raise ValueError("the header is not a table of tensors")
+    metadata = header.pop("__metadata__", None) or {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    for key, entry in header.items():
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
+            raise ValueError(f"tensor {key!r} has no shape")
+        shapes[str(key)] = tuple(shape)
+    return shapes, {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
+
+
 def lora_hash(path: str | Path) -> str:
     """A1111's LoRA hash: sha256 of a .safetensors file's tensor data (after its header), else of the file."""
     path = Path(path)

@@ -71,12 +71,11 @@ def inspect_embedding(path: str | Path) -> EmbeddingInfo:
     """Number of vectors and widths; reads only the header of a .safetensors file."""
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
-        from aae_desktop.engine.checkpoint_file import read_tensor_shapes
-        from aae_desktop.engine.errors import ModelLoadError
+        from aae_desktop.engine.addon_files import read_safetensors_header
 
         try:
-            shapes, _ = read_tensor_shapes(path)
-        except (ModelLoadError, OSError) as exc:
+            shapes, _ = read_safetensors_header(path)
+        except (ValueError, OSError) as exc:
             raise AddonError(f"The embedding file {path.name} cannot be read (damaged or incomplete download?).",
                              "embeddings") from exc
         if all(part in shapes for part in SDXL_PARTS):

@@ -53,8 +53,7 @@ def family_group_label(key: str | None) -> str:
 
 def inspect_lora(path: str | Path) -> LoraInfo:
     """Read a LoRA file's header; AddonError (one sentence) if it is unreadable or not a LoRA."""
-    from aae_desktop.engine.checkpoint_file import read_tensor_shapes
-    from aae_desktop.engine.errors import ModelLoadError
+    from aae_desktop.engine.addon_files import read_safetensors_header
 
     path = Path(path)
     name = path.stem
@@ -62,8 +61,8 @@ def inspect_lora(path: str | Path) -> LoraInfo:
         raise AddonError(f"The LoRA '{name}' is a {path.suffix or 'extensionless'} file; LoRAs are read from "
                          ".safetensors files only (they cannot run code when opened).", "loras")
     try:
-        shapes, metadata = read_tensor_shapes(path)
-    except ModelLoadError as exc:
+        shapes, metadata = read_safetensors_header(path)
+    except ValueError as exc:
         raise AddonError(f"The LoRA file {path.name} cannot be read (damaged or incomplete download?).",
                          "loras") from exc
     except OSError as exc:

@@ -26,12 +26,13 @@ from aae_desktop.engine.events import GenerationResult
 from aae_desktop.engine.families import FAMILIES, family_label
 from aae_desktop.engine.models import LoadOptions
 from aae_desktop.engine.request import GenerationRequest, session_request_from_dict
-from aae_desktop.engine.tokens import tokenize_prompt
+from aae_desktop.engine.tokens import tokenize_request
 from aae_desktop.settings import Settings, SettingsStore
 from aae_desktop.ui.run.engine_port import Engine, ProcessEngine
 from aae_desktop.ui.message_banner import MessageBanner
 from aae_desktop.ui.parameters.parameter_panel import MAX_SEED, BaseParameters, ParameterPanel
 from aae_desktop.ui.run.preview_view import PreviewView
+from aae_desktop.ui.prompt.addons_panel import AddonsPanel
 from aae_desktop.ui.prompt.prompt_editor import PromptEditor
 from aae_desktop.ui.iterate.result_strip import ResultItem, ResultStrip
 from aae_desktop.ui.run.run_status import RunStatus
@@ -85,6 +86,8 @@ class MainWindow(QMainWindow):
     # Layout
     def _build_widgets(self) -> None:
         self.prompt_editor = PromptEditor()
+        self.addons = AddonsPanel(self.settings, self.prompt_editor)
+        self.addons.folders_changed.connect(self.save_settings)
         self.parameters = ParameterPanel()
         self.preview = PreviewView()
         self.run_status = RunStatus()
@@ -105,6 +108,7 @@ class MainWindow(QMainWindow):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.prompt_editor, 1)
+        left_layout.addWidget(self.addons)
         left_layout.addLayout(buttons)
 
         centre = QWidget()
@@ -261,8 +265,11 @@ class MainWindow(QMainWindow):
         return {"prompt": "Prompt", **self.parameters.field_labels()}
 
     def apply_request(self, request: GenerationRequest) -> None:
-        """Restore prompt, negative prompt, chosen words, seed and every parameter (and the model)."""
+        """Restore prompt, negative prompt, chosen words, seed and every parameter (and the model).
+        LoRAs and embeddings come back with the prompt; files of theirs not here are named in the banner."""
+        self.addons.prepare_restore(request)
         self.prompt_editor.set_prompt(request.prompt, request.negative_prompt, request.excite.token_indices)
+        self.addons.report_missing(request, self.banner)
         self.parameters.apply_request(request)
         self.parameters.set_seed_mode("locked")  # restoring an image means keeping its seed
         if request.model:
@@ -282,6 +289,7 @@ class MainWindow(QMainWindow):
             request = self.current_request(for_run=True)
             if not request.model:
                 raise InvalidRequest("Choose a model first: Model ▸ Open model folder…")
+            request = self.addons.resolve(request)  # LoRA tags and embedding words -> files
             warnings = request.validate(self.prompt_editor.tokenizer)
         except InvalidRequest as exc:
             self.banner.show_error("Check the settings", exc.message_for(self.field_labels()))
@@ -291,7 +299,7 @@ class MainWindow(QMainWindow):
             return
         if warnings:
             self.banner.show_info(" ".join(worded(w, self.field_labels()) for w in warnings))
-        parsed = tokenize_prompt(self.prompt_editor.tokenizer, request.prompt) if self.prompt_editor.tokenizer else None
+        parsed = tokenize_request(self.prompt_editor.tokenizer, request) if self.prompt_editor.tokenizer else None
         self._run_words = {
             i: w.text for w in (parsed.words if parsed else ()) for i in w.token_indices
         }
@@ -336,6 +344,7 @@ class MainWindow(QMainWindow):
         w.tokenizer_loaded.connect(self._on_tokenizer_loaded)
         w.model_load_started.connect(self._on_model_load_started)
         w.model_loaded.connect(self._on_model_loaded)
+        w.model_loaded.connect(lambda payload: self.addons.set_model_family(payload.family))
         w.progressed.connect(self._on_progressed)
         w.preview_ready.connect(self._on_preview)
         w.image_finished.connect(self._on_image_finished)

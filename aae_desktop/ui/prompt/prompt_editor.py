@@ -8,12 +8,15 @@ from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor, QTextForm
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 
 from aae_desktop.engine.request import MAX_PROMPT_TOKENS
-from aae_desktop.engine.tokens import PromptTokens, Word, tokenize_prompt
+from aae_desktop.engine.prompt_syntax import find_lora_tags
+from aae_desktop.engine.tokens import EMBEDDING_TOKEN_ID, PromptTokens, Word, tokenize_prompt
 from aae_desktop.ui.prompt.token_selector import TokenSelector
 from aae_desktop.ui.prompt.word_selection import Edit, WordSelection
 
 SELECTED_WORD_COLOR = QColor("#3d5a99")
 OVERFLOW_COLOR = QColor("#e0605a")
+TAG_COLOR = QColor("#5f9e8f")
+EMBEDDING_COLOR = QColor("#b07cd8")
 
 
 def _utf16(text: str, index: int) -> int:
@@ -57,6 +60,7 @@ class PromptEditor(QWidget):
         self._pending_indices: tuple[int, ...] | None = None
         self._edit_hint: Edit | None = None
         self._excite_on = True
+        self._vocabulary: dict[str, int] = {}  # embedding name -> vectors (from the embeddings folder)
 
         self.prompt_edit = _PromptText()
         self.prompt_edit.setObjectName("promptEdit")
@@ -114,10 +118,44 @@ class PromptEditor(QWidget):
         if indices is None and self._parsed is not None:
             indices = self._selection.token_indices(self._parsed)
         self._pending_indices = None
-        self._parsed = tokenize_prompt(tokenizer, self.prompt())
+        self._parsed = tokenize_prompt(tokenizer, self.prompt(), self._vocabulary)
         self._selection.reset(self._parsed, indices or ())
         self._refresh()
         self.selection_changed.emit()
+
+    def set_embedding_vocabulary(self, vocabulary: dict[str, int]) -> None:
+        """Embedding names and vector counts: such a word becomes one chip holding all its vectors.
+
+        The chosen words are kept by their place in the text, so they survive the re-count."""
+        if vocabulary == self._vocabulary:
+            return
+        self._vocabulary = dict(vocabulary)
+        if self._tokenizer is not None:
+            self._parsed = tokenize_prompt(self._tokenizer, self.prompt(), self._vocabulary)
+            self._refresh()
+            self.selection_changed.emit()
+
+    @property
+    def embedding_vocabulary(self) -> dict[str, int]:
+        return dict(self._vocabulary)
+
+    def replace_prompt_text(self, text: str) -> None:
+        """Change the prompt as an edit (undoable; chosen words follow), e.g. a LoRA weight set in the list.
+
+        Only the characters that differ are replaced, so the chosen words around them keep their place."""
+        old = self.prompt()
+        if old == text:
+            return
+        start = 0
+        while start < min(len(old), len(text)) and old[start] == text[start]:
+            start += 1
+        end = 0
+        while end < min(len(old), len(text)) - start and old[-1 - end] == text[-1 - end]:
+            end += 1
+        cursor = QTextCursor(self.prompt_edit.document())
+        cursor.setPosition(_utf16(old, start))
+        cursor.setPosition(_utf16(old, len(old) - end), QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(text[start:len(text) - end])
 
     @property
     def tokenizer(self) -> Any:
@@ -171,7 +209,7 @@ class PromptEditor(QWidget):
     def _on_text_changed(self) -> None:
         hint, self._edit_hint = self._edit_hint, None
         if self._tokenizer is not None:
-            self._parsed = tokenize_prompt(self._tokenizer, self.prompt())
+            self._parsed = tokenize_prompt(self._tokenizer, self.prompt(), self._vocabulary)
             self._selection.follow_edit(self._parsed, hint)
         self._refresh()
         self.prompt_changed.emit()
@@ -209,6 +247,16 @@ class PromptEditor(QWidget):
         chosen = QTextCharFormat()
         chosen.setBackground(SELECTED_WORD_COLOR)
         chosen.setForeground(QColor("white"))
+        tag_format = QTextCharFormat()  # LoRA tags: not words, so shown quieter
+        tag_format.setForeground(TAG_COLOR)
+        for tag in find_lora_tags(text):
+            extras.append(self._extra(text, tag.start, tag.end, tag_format))
+        embedding_format = QTextCharFormat()
+        embedding_format.setFontWeight(QFont.Weight.Bold)
+        embedding_format.setForeground(EMBEDDING_COLOR)
+        for word in self._parsed.words:
+            if word.token_indices and self._parsed.tokens[word.token_indices[0] - 1].id == EMBEDDING_TOKEN_ID:
+                extras.append(self._extra(text, word.start, word.end, embedding_format))
         for word in self._selection.selected_words(self._parsed):
             extras.append(self._extra(text, word.start, word.end, chosen))
         if self._parsed.overflow_start is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
-from aae_desktop.engine.tokens import PromptTokens, Word
+from aae_desktop.engine.tokens import EMBEDDING_TOKEN_ID, PromptTokens, Word
 from aae_desktop.ui.prompt.flow_layout import FlowContainer
 from aae_desktop.ui.prompt.word_selection import WordSelection
 
@@ -12,6 +12,12 @@ from aae_desktop.ui.prompt.word_selection import WordSelection
 def _chip_tooltip(word: Word, parsed: PromptTokens) -> str:
     if not word.token_indices:
         return f"'{word.text}' is beyond the 75-token limit: the model never sees it, so it cannot be excited."
+    first = parsed.tokens[word.token_indices[0] - 1]
+    if first.id == EMBEDDING_TOKEN_ID:
+        count = len(word.token_indices)
+        indices = ", ".join(str(i) for i in word.token_indices)
+        return (f"'{word.text}' is the embedding {first.text} ({count} vector{'s' if count > 1 else ''}, token "
+                f"{'indices' if count > 1 else 'index'} {indices}). Click to excite all of it.")
     pieces = ", ".join(f"'{parsed.tokens[i - 1].text}'" for i in word.token_indices)
     label = "token" if len(word.token_indices) == 1 else "tokens"
     indices = ", ".join(str(i) for i in word.token_indices)
