@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from aae_desktop.engine.models import LoadOptions  # noqa: E402
 from aae_desktop.settings import SettingsStore  # noqa: E402
 from aae_desktop.ui.main_window import MainWindow  # noqa: E402
-from aae_desktop.ui.run.engine_port import DiffusersEngine  # noqa: E402
+from aae_desktop.ui.run.engine_port import ProcessEngine  # noqa: E402
 from aae_desktop.ui.style import apply_style  # noqa: E402
 
 PROMPT = "a cat and a frog on a mossy rock, <lora:watercolor:0.8>, shinyzq, <lora:ink-lines:0.4>"
@@ -42,7 +42,7 @@ def main(out: Path) -> int:
     settings = store.load()
     settings.gallery_dir = str(scratch / "gallery")
     settings.lora_dir, settings.embeddings_dir = str(scratch / "loras"), str(scratch / "embeddings")
-    window = MainWindow(store, engine=DiffusersEngine(), settings=settings)
+    window = MainWindow(store, engine=ProcessEngine(), settings=settings)
     window.resize(1500, 1000)
     window.show()
     saved: list = []
@@ -78,7 +78,7 @@ def main(out: Path) -> int:
     def restore() -> None:
         from aae_desktop.gallery.metadata import restore_from_png
 
-        fresh = MainWindow(store, engine=DiffusersEngine(), settings=store.load())
+        fresh = MainWindow(store, engine=ProcessEngine(), settings=store.load())
         fresh.resize(1500, 1000)
         fresh.show()
 
