@@ -11,6 +11,8 @@ def register(sub: Any) -> None:
     p.add_argument("--model", help="model (folder, checkpoint file or Hugging Face cache id) whose tokenizer to use "
                                    "(default: the bundled CLIP tokenizer)")
     p.add_argument("--prompt", required=True)
+    p.add_argument("--embeddings-dir", help="embeddings folder: a word equal to an embedding's name shows all of its "
+                                            "vectors (default: the window's choice, else <app data>/embeddings)")
     p.set_defaults(handler=run_tokens)
 
 
@@ -22,7 +24,11 @@ def run_tokens(args: argparse.Namespace) -> int:
     if not args.prompt.strip():
         raise InvalidRequest("The prompt is empty.")
     tokenizer = model_tokenizer(args.model) if args.model else load_tokenizer()
-    parsed = tokenize_prompt(tokenizer, args.prompt)
+    from aae_desktop.cli.addons import folders_from_args
+    from aae_desktop.engine.addon_refs import embedding_vocabulary
+
+    # LoRA tags are left out and embedding words count every vector, as the engine will see them.
+    parsed = tokenize_prompt(tokenizer, args.prompt, embedding_vocabulary(folders_from_args(args).embeddings))
     print(f"{'index':>5}  {'token':<20} word")
     for token in parsed.tokens:
         word = parsed.words[token.word_index].text if token.word_index is not None else ""
