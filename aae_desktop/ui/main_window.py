@@ -241,10 +241,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------------------------
     # Requests
     def current_request(self, for_run: bool = False) -> GenerationRequest:
-        """What Generate would run. Raises InvalidRequest for text the panel cannot read."""
+        """What Generate would run. Raises InvalidRequest for text the panel cannot read, and for a run,
+        AddonError for a LoRA tag or embedding whose file is not in its folder."""
         base = self.parameters.base()
         seed = self.parameters.seed_for_next_run() if for_run else base.seed
-        return GenerationRequest(
+        request = GenerationRequest(
             model=self._model_source,
             prompt=self.prompt_editor.prompt(),
             negative_prompt=self.prompt_editor.negative_prompt(),
@@ -259,6 +260,7 @@ class MainWindow(QMainWindow):
             eta=base.eta,
             excite=self.parameters.excite.settings(self.prompt_editor.token_indices()),
         )
+        return self.addons.resolve(request) if for_run else request  # tags and embedding words -> files
 
     def field_labels(self) -> dict[str, str]:
         """Request field -> the label shown in this window, so messages name what the artist sees."""
@@ -289,7 +291,6 @@ class MainWindow(QMainWindow):
             request = self.current_request(for_run=True)
             if not request.model:
                 raise InvalidRequest("Choose a model first: Model ▸ Open model folder…")
-            request = self.addons.resolve(request)  # LoRA tags and embedding words -> files
             warnings = request.validate(self.prompt_editor.tokenizer)
         except InvalidRequest as exc:
             self.banner.show_error("Check the settings", exc.message_for(self.field_labels()))

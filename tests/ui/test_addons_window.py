@@ -82,3 +82,11 @@ def test_restoring_an_image_names_the_files_missing_on_this_computer(window):
     assert "embedding EasyNeg (hash ffffffffffff): the file of that name here is a different one" in text
     assert "LoRA ink" not in text  # found here, and no hash to disagree with
     assert window.addons.row_names() == ["ink", "gone"]
+
+
+def test_every_run_resolves_the_prompts_files_so_a_b_and_sweeps_carry_them_too(window):
+    window.prompt_editor.set_prompt("a cat <lora:ink:0.5>", "easyneg")
+    request = window.current_request(for_run=True)
+    assert [(r.name, r.weight) for r in request.loras] == [("ink", 0.5)]
+    assert [e.name for e in request.embeddings] == ["EasyNeg"]
+    assert window.current_request().loras == ()  # the remembered setup stays text: files are looked up per run
