@@ -14,16 +14,23 @@ QUICK = ["--steps", "2", "--width", "64", "--height", "64", "--max-iter-to-alter
          "--refinement-cap", "1", "--seed", "3"]
 
 
-@pytest.fixture
-def folders(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def addon_dirs(tmp_path_factory):
     from aae_desktop.engine.tiny_model import tiny_pipeline, tiny_sdxl_pipeline
 
-    monkeypatch.setenv("AAE_DESKTOP_CONFIG", str(tmp_path / "settings.json"))
-    monkeypatch.setenv("AAE_DESKTOP_DATA_DIR", str(tmp_path / "data"))
-    loras, embeddings = tmp_path / "loras", tmp_path / "embeddings"
+    root = tmp_path_factory.mktemp("addons")
+    loras, embeddings = root / "loras", root / "embeddings"
     write_lora(loras / "styles" / "ink.safetensors", tiny_pipeline(0), "kohya", seed=1)
     write_lora(loras / "xl-style.safetensors", tiny_sdxl_pipeline(0), "diffusers", seed=2)
     write_embedding(embeddings / "shinyzq.pt", (32,), vectors=2)
+    return loras, embeddings
+
+
+@pytest.fixture
+def folders(addon_dirs, tmp_path, monkeypatch):
+    monkeypatch.setenv("AAE_DESKTOP_CONFIG", str(tmp_path / "settings.json"))
+    monkeypatch.setenv("AAE_DESKTOP_DATA_DIR", str(tmp_path / "data"))
+    loras, embeddings = addon_dirs
     return ["--lora-dir", str(loras), "--embeddings-dir", str(embeddings)]
 
 
@@ -67,3 +74,9 @@ def test_loras_and_embeddings_are_listed_with_family_and_hash(folders, capsys):
     assert run(["embeddings", *folders]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith("shinyzq\tunknown family\t") and "\t2 vectors\t" in line
+
+
+def test_tokens_leave_tags_out_and_show_every_vector_of_an_embedding(folders, capsys):
+    assert run(["tokens", "--prompt", "a shinyzq cat <lora:ink:0.5>", "--embeddings-dir", folders[3]]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows == [["1", "a", "a"], ["2", "shinyzq", "shinyzq"], ["3", "shinyzq_1", "shinyzq"], ["4", "cat", "cat"]]
