@@ -31,7 +31,9 @@ def incomplete_checkpoint(tmp_path_factory):
 def test_an_incomplete_checkpoint_is_refused_without_accelerate(tmp_path, incomplete_checkpoint):
     """diffusers without accelerate keeps random weights for what a file lacks; the app must still refuse."""
     path, config = incomplete_checkpoint
-    hide_accelerate = ("import sys; sys.modules['accelerate'] = None; "  # find_spec() now says it is absent
+    # find_spec() now says accelerate is absent; peft (diffusers' LoRA loader) cannot exist without it
+    # (it imports accelerate), so a Python without accelerate has no peft either.
+    hide_accelerate = ("import sys; sys.modules['accelerate'] = None; sys.modules['peft'] = None; "
                        "from aae_desktop.cli import run; raise SystemExit(run(sys.argv[1:]))")
     args = ["render", "--model", path, "--model-config", config, "--prompt", PROMPT, "--no-excite",
             "--out", tmp_path / "x.png", "--steps", 2, "--width", 64, "--height", 64]
