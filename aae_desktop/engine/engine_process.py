@@ -8,9 +8,10 @@ up to visible stutter (tens to hundreds of milliseconds). In a child process the
 interpreter; the window's worker thread only waits on a pipe.
 
 Protocol (pickled tuples over a multiprocessing Pipe, one request at a time):
-  parent -> child: ("load", source, LoadOptions) | ("generate", request, preview_interval_s) | ("quit",)
-  child -> parent: ("loaded", ModelInfo) | ("step", StepEvent) | ("image", ImageResult) | ("done", GenerationResult)
-                   | ("error", exception)
+  parent -> child: ("check", source, LoadOptions) | ("load", source, LoadOptions) | ("unload",)
+                   | ("generate", request, preview_interval_s) | ("quit",)
+  child -> parent: ("checked", None) | ("loaded", ModelInfo) | ("unloaded", None) | ("step", StepEvent)
+                   | ("image", ImageResult) | ("done", GenerationResult) | ("error", exception)
 Cancel is a multiprocessing Event the child's generate() checks before every UNet call.
 No Qt here: the window's engine port (ui/run/engine_port.py) wraps this.
 """
@@ -107,6 +108,23 @@ class EngineProcess:
         return self._process.pid if self._process is not None else None
 
     # -- requests ---------------------------------------------------------------------------------
+    def check(self, source: str, options: LoadOptions) -> None:
+        """Raise what loading `source` would raise before reading any weights (models.check_source),
+        with the current model still loaded in the child."""
+        with self._lock:
+            self._ensure_process()
+            self._conn.send(("check", source, options))
+            self._answer(None, None)
+
+    def unload(self) -> None:
+        """Drop the child's model and give its memory back to the device; the process stays, so the
+        next load does not pay for a new interpreter and torch import."""
+        with self._lock:
+            if self._process is None or not self._process.is_alive():
+                return
+            self._conn.send(("unload",))
+            self._answer(None, None)
+
     def load(self, source: str, options: LoadOptions) -> ModelInfo:
         with self._lock:
             self._ensure_process()
@@ -155,7 +173,7 @@ class EngineProcess:
                     on_image(payload[0])
             elif kind == "error":
                 raise payload[0]
-            else:  # "loaded" or "done"
+            else:  # "checked", "loaded", "unloaded" or "done"
                 return payload[0]
 
     def _died(self) -> EngineError:
@@ -203,7 +221,17 @@ def serve(conn: Any, cancel: Any) -> None:
         if kind == "quit":
             return
         try:
-            if kind == "load":
+            if kind == "check":
+                from aae_desktop.engine.models import check_source
+
+                check_source(*message[1:])
+                conn.send(("checked", None))
+            elif kind == "unload":
+                model = _unload(model)
+                conn.send(("unloaded", None))
+            elif kind == "load":
+                # The old model goes first, so a device that holds one model can switch to another.
+                model = _unload(model)
                 model = _load(*message[1:])
                 conn.send(("loaded", _info(model, message[1], message[2])))
             elif kind == "generate":
@@ -224,6 +252,18 @@ def serve(conn: Any, cancel: Any) -> None:
                 conn.send(("error", _picklable(exc)))
             except (EOFError, OSError, BrokenPipeError):
                 return
+
+
+def _unload(model: Any) -> None:
+    """Let a model's tensors go and return the device's cached memory; always returns None."""
+    if model is None:
+        return None
+    from aae_desktop.engine.memory_advice import free_device_memory
+
+    device = str(getattr(model, "device", "cpu"))
+    del model
+    free_device_memory(device)  # collects the modules' reference cycles first
+    return None
 
 
 def _load(source: str, options: LoadOptions) -> Any:

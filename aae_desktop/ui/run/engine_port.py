@@ -97,6 +97,14 @@ class ProcessEngine:
     def load(self, source: str, options: LoadOptions) -> Any:
         return self._process.load(source, options)
 
+    def check(self, source: str, options: LoadOptions) -> None:
+        """Runs in the engine process, where the model is: a wrong file never costs the current model."""
+        self._process.check(source, options)
+
+    def unload(self) -> None:
+        """Free the model in the engine process (the process itself stays for the next load)."""
+        self._process.unload()
+
     def generate(self, model, request, on_step, cancel, on_image=None) -> GenerationResult:
         # Previews are made in the engine process only as often as the worker's throttle shows them.
         interval = getattr(on_step, "preview_interval_s", 0.25)

@@ -116,10 +116,18 @@ class GenerationWorker(QObject):
 
     @Slot()
     def release(self) -> None:
-        """Drop the model so its memory goes back before the thread ends."""
+        """Drop the model so its memory goes back (before the next load, or before the thread ends)."""
         self._model = None
         self._model_key = None
-        close = getattr(self._engine, "close", None)  # an engine in its own process ends it
+        unload = getattr(self._engine, "unload", None)  # an engine in its own process frees it there
+        if unload is not None:
+            unload()
+
+    @Slot()
+    def shut_down(self) -> None:
+        """The window is closing: free the model and end an engine process."""
+        self.release()
+        close = getattr(self._engine, "close", None)
         if close is not None:
             close()
 
@@ -281,7 +289,7 @@ class WorkerController(QObject):
     _tokenizer_wanted = Signal()
     _load_wanted = Signal(object, object)
     _run_wanted = Signal(object)
-    _release_wanted = Signal()
+    _shutdown_wanted = Signal()
 
     def __init__(self, engine: Engine, parent: QObject | None = None):
         super().__init__(parent)
@@ -303,7 +311,7 @@ class WorkerController(QObject):
         self._tokenizer_wanted.connect(self._worker.load_tokenizer)
         self._load_wanted.connect(self._worker.load_model)
         self._run_wanted.connect(self._worker.run)
-        self._release_wanted.connect(self._worker.release)
+        self._shutdown_wanted.connect(self._worker.shut_down)
         self._thread.start()
 
     @property
@@ -335,22 +343,32 @@ class WorkerController(QObject):
             self._job.cancel.set()
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
-        """Cancel any run and stop the thread. True when the thread has ended."""
+        """Cancel any run, stop the thread and end an engine process. True when the thread has ended."""
         self.cancel()
         if not self._thread.isRunning():
+            self._close_engine()
             return True
-        self._release_wanted.emit()
+        self._shutdown_wanted.emit()
         self._thread.quit()
-        if self._thread.wait(timeout_ms):
-            return True
-        kill = getattr(self._engine, "kill", None)  # an engine in its own process can be stopped mid-load
-        if kill is not None:
-            kill()
-            if self._thread.wait(timeout_ms):
-                return True
-        # A model load cannot be interrupted; destroying a running QThread would abort the app.
-        log.warning("worker still busy after %d ms; waiting for it to finish", timeout_ms)
-        return self._thread.wait()
+        ended = self._thread.wait(timeout_ms)
+        if not ended:
+            kill = getattr(self._engine, "kill", None)  # an engine in its own process can be stopped mid-load
+            if kill is not None:
+                kill()
+                ended = self._thread.wait(timeout_ms)
+        if not ended:
+            # A model load cannot be interrupted; destroying a running QThread would abort the app.
+            log.warning("worker still busy after %d ms; waiting for it to finish", timeout_ms)
+            ended = self._thread.wait()
+        self._close_engine()
+        return ended
+
+    def _close_engine(self) -> None:
+        # The thread's event loop may end before the queued shut_down slot runs; with the thread
+        # stopped, nothing else uses the engine, so closing it from here is safe (and idempotent).
+        close = getattr(self._engine, "close", None)
+        if close is not None:
+            close()
 
     def is_running(self) -> bool:
         return self._thread.isRunning()

@@ -1,0 +1,70 @@
+"""The window's engine process across model switches: a file that cannot load is refused inside that
+process with the current model still loaded, and switching models frees the old one there without
+starting a new process (a device that holds one model can switch; no fresh torch import per switch)."""
+from __future__ import annotations
+
+import pytest
+
+from aae_desktop.engine.errors import ModelLoadError
+from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.request import ExciteSettings, GenerationRequest
+from aae_desktop.ui.run.engine_port import ProcessEngine
+from aae_desktop.ui.run.worker import WorkerController
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+CPU = LoadOptions(device="cpu", precision="fp32")
+TIMEOUT = 600_000  # the first call spawns the engine process, which imports torch
+
+
+@pytest.fixture
+def engine():
+    engine = ProcessEngine()
+    yield engine
+    engine.close()
+
+
+def _request(model: str) -> GenerationRequest:
+    return GenerationRequest(model=model, prompt="a cat and a frog", steps=2, width=64, height=64,
+                             excite=ExciteSettings(enabled=False))
+
+
+def test_check_runs_in_the_engine_process_and_keeps_the_model(engine, tiny_model_dir, tmp_path):
+    info = engine.load(str(tiny_model_dir), CPU)
+    pid = engine._process.pid
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelLoadError):
+        engine.check(str(broken), CPU)
+    result = engine.generate(info, _request(str(tiny_model_dir)), None, None)
+    assert len(result.images) == 1
+    assert engine._process.pid == pid
+
+
+def test_switching_models_reuses_the_engine_process(engine, tiny_model_dir, tmp_path, qtbot):
+    from aae_desktop.engine.tiny_model import save_tiny_model
+
+    other = save_tiny_model(tmp_path / "other-tiny", seed=1)
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a safetensors file")
+    controller = WorkerController(engine)
+    try:
+        with qtbot.waitSignal(controller.model_loaded, timeout=TIMEOUT):
+            controller.load_model(str(tiny_model_dir), CPU)
+        pid = engine._process.pid
+
+        with qtbot.waitSignal(controller.failed, timeout=TIMEOUT) as failed:
+            controller.load_model(str(broken), CPU)
+        assert failed.args[0].model_kept
+        assert engine._process.pid == pid
+
+        with qtbot.waitSignal(controller.model_loaded, timeout=TIMEOUT) as loaded:
+            controller.load_model(str(other), CPU)
+        assert loaded.args[0].source == str(other)
+        assert engine._process.pid == pid  # freed and loaded in the same process
+
+        with qtbot.waitSignal(controller.finished, timeout=TIMEOUT) as finished:
+            controller.submit(_request(str(other)), CPU)
+        assert len(finished.args[0].result.images) == 1
+    finally:
+        assert controller.shutdown(timeout_ms=60_000)
+    assert engine._process._process is None  # the window closing ends the engine process
