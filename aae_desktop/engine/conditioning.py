@@ -58,17 +58,24 @@ def _encode_single(pipe: Any, request: GenerationRequest) -> Conditioning:
     return Conditioning({"encoder_hidden_states": positive}, {"encoder_hidden_states": both}, guided)
 
 
+# SDXL conditions on both encoders' layer before the last: what A1111's "Clip skip 2" asks of SD 1.x.
+# A1111 ignores Clip skip for SDXL and Forge/ComfyUI read max(skip, 2), so PNGs of SDXL fine-tunes
+# made for "Clip skip 2" (Pony, Illustrious, ...) carry it; 1 and 2 both mean the native layer here.
+SDXL_NATIVE_CLIP_SKIP = 2
+
+
 def _encode_sdxl(pipe: Any, request: GenerationRequest) -> Conditioning:
     """SDXL: both encoders' states side by side, the second one's pooled output, and size/crop ids.
 
     With no negative prompt the pipeline's own rule applies: if its config says
     force_zeros_for_empty_prompt (SDXL base does), the negative half is zeros, not an encoded "".
     """
-    if request.clip_skip != 1:
-        # SDXL already reads both encoders' layer before the last (A1111 does not apply Clip skip to
-        # SDXL either); a deeper skip for the prompt alone, as diffusers would do, is not offered.
-        raise InvalidRequest(f"{{field}} {request.clip_skip} is not available for SDXL models, which already "
-                             "read the layer before the last: use 1.", "clip_skip")
+    if request.clip_skip > SDXL_NATIVE_CLIP_SKIP:
+        # A deeper skip would have to read both encoders from an earlier layer on both sides; diffusers
+        # only skips for the prompt (see text_encoding.py), so it is not offered.
+        raise InvalidRequest(f"{{field}} {request.clip_skip} is not available for SDXL models: they already read "
+                             "the layer before the last, which is Clip skip 2 (1 and 2 give the same image).",
+                             "clip_skip")
     guided = request.guidance_scale > 1.0
     positive, negative, pooled, negative_pooled = pipe.encode_prompt(
         prompt=request.prompt, device=execution_device(pipe), num_images_per_prompt=1,

@@ -111,3 +111,14 @@ def test_a1111_png_made_elsewhere_restores_clip_skip_and_eta():
     request = request_from_parameters(text)
     assert (request.clip_skip, request.eta, request.scheduler, request.steps) == (2, 0.67, "euler_a", 28)
     assert request.validate() == []
+
+
+def test_sdxl_reads_its_native_layer_for_clip_skip_1_and_2_and_refuses_deeper(tiny_sdxl_model):
+    # A1111 PNGs of SDXL fine-tunes made for "Clip skip 2" must restore and render, as in A1111/Forge.
+    one = pixels(tiny_sdxl_model, plain(model="tiny-sdxl"))
+    two = pixels(tiny_sdxl_model, plain(model="tiny-sdxl", clip_skip=2))
+    assert np.array_equal(one, two)
+    with pytest.raises(InvalidRequest) as caught:
+        generate(tiny_sdxl_model, plain(model="tiny-sdxl", clip_skip=3))
+    assert caught.value.field == "clip_skip"
+    assert caught.value.message_for({"clip_skip": "Clip skip"}).startswith("Clip skip 3 is not available for SDXL")

@@ -113,7 +113,8 @@ class ParameterPanel(QWidget):
         self.clip_skip.setRange(1, MAX_CLIP_SKIP)
         self.clip_skip.setToolTip(
             "Which text-encoder layer describes the prompt, counted from the end as in A1111: 1 = the last "
-            "(normal); 2 = the one before it, which many anime and illustration fine-tunes are made for.")
+            "(normal); 2 = the one before it, which many anime and illustration fine-tunes are made for. "
+            "SDXL models always read the one before the last, so 1 and 2 give the same image there.")
         self.eta = EtaSpinBox()
         self.eta.setObjectName("etaSpin")
         self.num_images = QSpinBox()
