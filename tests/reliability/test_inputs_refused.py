@@ -146,3 +146,12 @@ def test_window_names_its_own_fields(make_window, qtbot):
     assert window.banner.isVisible() and window.banner.kind == "error"
     assert "Thresholds" in window.banner.message() and "finite" in window.banner.message()
     assert not window.worker.busy
+
+
+def test_a_refusal_from_the_engine_process_still_names_the_window_field():
+    """The engine runs in its own process: its InvalidRequest is pickled on the way to the window."""
+    import pickle
+
+    error = InvalidRequest("{field} 4096 × 4096 needs about 40 GB of memory.", "size")
+    again = pickle.loads(pickle.dumps(error))
+    assert again.field == "size" and again.message_for({"size": "Size"}).startswith("Size 4096 × 4096")
