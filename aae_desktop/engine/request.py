@@ -14,6 +14,15 @@ from aae_desktop.engine.schedule import (
     Thresholds,
     resolve_schedule,
 )
+from aae_desktop.engine.untrusted_values import (
+    SEED_LIMIT,
+    read_float,
+    read_int,
+    read_list,
+    read_pair,
+    read_token_indices,
+    typed_fields,
+)
 
 # 2: max_iter_to_alter / thresholds may be null (follow the step count); clip_skip and eta.
 # Schema 1 always held numbers for the schedule, and is still read.
@@ -53,7 +62,6 @@ MAX_CLIP_SKIP = 12
 # The model's own limits (its scheduler's training steps, the device's memory) are checked when it runs.
 MAX_SIDE = 4096  # pixels; SD 1.x/2.x were trained at 512/768 and repeat subjects far beyond
 MAX_STEPS = 1000  # the number of noise levels every SD 1.x/2.x scheduler was trained with
-SEED_LIMIT = 2**63  # torch.Generator seeds are signed 64-bit
 
 
 @dataclass(frozen=True)
@@ -348,11 +356,11 @@ class GenerationRequest:
             if version < 2:
                 # Schema 1 had no "follow the step count": a missing value meant the paper's number.
                 ex_data = {"max_iter_to_alter": PAPER_MAX_ITER_TO_ALTER, "thresholds": PAPER_THRESHOLDS, **ex_data}
-            excite = ExciteSettings(**_typed_fields(ExciteSettings, ex_data, _EXCITE_READERS))
-            loras = tuple(_read_ref(LoraRef, item) for item in _read_list(data.get("loras")))
-            embeddings = tuple(_read_ref(EmbeddingRef, item) for item in _read_list(data.get("embeddings")))
+            excite = ExciteSettings(**typed_fields(ExciteSettings, ex_data, _EXCITE_READERS))
+            loras = tuple(_read_ref(LoraRef, item) for item in read_list(data.get("loras")))
+            embeddings = tuple(_read_ref(EmbeddingRef, item) for item in read_list(data.get("embeddings")))
             return cls(excite=excite, loras=loras, embeddings=embeddings,
-                       **_typed_fields(cls, data, {"excite": None, "loras": None, "embeddings": None}))
+                       **typed_fields(cls, data, {"excite": None, "loras": None, "embeddings": None}))
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise InvalidRequest(f"Saved settings are malformed: {exc}") from exc
 
@@ -383,103 +391,23 @@ def session_request_from_dict(data: Mapping[str, Any]) -> GenerationRequest:
     return request
 
 
-# -- reading untrusted values -------------------------------------------------------------------------
-
-def _read_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise TypeError(f"{value!r} is not a whole number")
-    number = int(value) if not isinstance(value, float) or value.is_integer() else None
-    if number is None or not -SEED_LIMIT <= number < SEED_LIMIT:
-        raise ValueError(f"{value!r} is not a whole number a request can hold")
-    return number
-
-
-def _read_float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise TypeError(f"{value!r} is not a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{value!r} is not a finite number")
-    return number
-
-
-def _read_str(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{value!r} is not text")
-    return value
-
-
-def _read_bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{value!r} is not true or false")
-    return value
-
-
-def _read_pair(read: Any) -> Any:
-    def pair(value: Any) -> tuple:
-        items = tuple(read(v) for v in value)
-        if len(items) != 2:
-            raise ValueError(f"{value!r} is not two values")
-        return items
-    return pair
-
-
-def _read_token_indices(value: Any) -> tuple[int, ...]:
-    indices = tuple(_read_int(i) for i in value)
-    if any(not 0 <= i < 1000 for i in indices):  # CLIP has 77 positions
-        raise ValueError(f"token indices {list(indices)} are not positions in a prompt")
-    return indices
-
-
-def _read_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, (list, tuple)) or len(value) > 100:
-        raise TypeError(f"{value!r} is not a short list")
-    return list(value)
-
+# -- reading untrusted values (the generic readers are in untrusted_values.py) ------------------
 
 def _read_ref(kind: type, value: Any) -> Any:
     if not isinstance(value, Mapping):
         raise TypeError(f"{value!r} is not a set of named values")
-    fields = _typed_fields(kind, value, {})
+    fields = typed_fields(kind, value, {})
     if not fields.get("name", "").strip():
         raise ValueError("a LoRA or embedding has no name")
     return kind(**fields)
 
 
-_READERS_BY_TYPE = {"str": _read_str, "int": _read_int, "float": _read_float, "bool": _read_bool}
 _EXCITE_READERS: dict[str, Any] = {
-    "token_indices": _read_token_indices,
+    "token_indices": read_token_indices,
     "thresholds": lambda value: parse_thresholds(value),
-    "scale_range": _read_pair(_read_float),
-    "attn_res": _read_pair(_read_int),
+    "scale_range": read_pair(read_float),
+    "attn_res": read_pair(read_int),
 }
-
-
-def _typed_fields(kind: type, data: Mapping[str, Any], readers: Mapping[str, Any]) -> dict[str, Any]:
-    """The dataclass `kind`'s fields found in `data`, each read as its annotated type.
-
-    `readers` overrides a field's reader (None skips the field); "T | None" fields accept null.
-    """
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(kind):
-        if f.name not in data or readers.get(f.name, True) is None:
-            continue
-        value = data[f.name]
-        annotation = str(f.type).replace(" ", "")
-        optional = annotation.endswith("|None")
-        if value is None and optional:
-            values[f.name] = None
-            continue
-        read = readers.get(f.name) or _READERS_BY_TYPE.get(annotation.removesuffix("|None"))
-        if read is None:
-            raise TypeError(f"{f.name} cannot be read from saved settings")
-        try:
-            values[f.name] = read(value)
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise type(exc)(f"{f.name}: {exc}") from exc
-    return values
 
 
 def _require_finite(field_name: str, value: float, what: str = "") -> None:
