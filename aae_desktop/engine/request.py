@@ -260,7 +260,8 @@ class GenerationRequest:
                 raise InvalidRequest(f"Smoothing needs an odd {{field}} (got {ex.kernel_size}).",
                                      "excite.kernel_size")
         if ex.max_refinement_steps < 0:
-            raise InvalidRequest("The {field} must not be negative.", "excite.max_refinement_steps")
+            raise InvalidRequest(f"{{field}} must not be negative (got {ex.max_refinement_steps}).",
+                                 "excite.max_refinement_steps")
         if ex.attn_res is not None and (len(ex.attn_res) != 2 or min(ex.attn_res) < 1):
             raise InvalidRequest(f"{{field}} must be two positive sizes (got {ex.attn_res}).", "excite.attn_res")
         # Values that only misfit this step count are adapted, with a note, rather than refused.
@@ -311,7 +312,7 @@ class GenerationRequest:
         warnings = []
         if parsed.truncated:
             warnings.append(FieldNote(
-                f"The {{field}} has {parsed.total_word_tokens} tokens; only the first {MAX_PROMPT_TOKENS} are used, "
+                f"{{field}}: {parsed.total_word_tokens} tokens, of which only the first {MAX_PROMPT_TOKENS} are used, "
                 f"so these words are cut: {parsed.cut_words_text()}.", "prompt"))
         if self.excite.enabled:
             last = parsed.last_word_index

@@ -65,6 +65,8 @@ def test_long_prompt_is_truncated_with_a_warning(tokenizer):
     long_prompt = " ".join(["cat"] * 80)
     warnings = req(prompt=long_prompt).validate(tokenizer)
     assert len(warnings) == 1 and "80 tokens" in warnings[0] and "75" in warnings[0]
+    # The window names the field by its label, which must read as the start of a sentence.
+    assert warnings[0].message_for({"prompt": "Prompt"}).startswith("Prompt: 80 tokens, of which only the first 75")
 
 
 def test_round_trip_through_json_keeps_every_field():
