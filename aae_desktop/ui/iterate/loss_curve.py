@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from aae_desktop.gallery.heatmaps import LossCurve
@@ -10,6 +10,8 @@ from aae_desktop.gallery.heatmaps import LossCurve
 # Distinct, colour-blind-friendly line colours (Okabe-Ito); the overall loss is drawn in grey.
 PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 36, 10, 10, 22
+# The legend sits in rows above the plot: losses start near 1.0, where a legend inside would hide them.
+LEGEND_ROW, SWATCH, LEGEND_GAP = 16, 14, 12
 
 
 class LossCurveWidget(QWidget):
@@ -28,9 +30,24 @@ class LossCurveWidget(QWidget):
     def colour(self, index: int) -> QColor:
         return QColor("#888888") if self.curves and self.curves[index].label == "loss" else QColor(PALETTE[index % len(PALETTE)])
 
+    def legend_layout(self) -> list[QRectF]:
+        """Where each curve's legend entry (swatch and label) goes, wrapping into rows above the plot."""
+        metrics = QFontMetrics(self.font())
+        right = self.width() - MARGIN_RIGHT
+        x, row, entries = float(MARGIN_LEFT), 0, []
+        for curve in self.curves:
+            width = SWATCH + 4 + metrics.horizontalAdvance(curve.label)
+            if x > MARGIN_LEFT and x + width > right:
+                x, row = float(MARGIN_LEFT), row + 1
+            entries.append(QRectF(x, 4 + row * LEGEND_ROW, width, LEGEND_ROW))
+            x += width + LEGEND_GAP
+        return entries
+
     def plot_rect(self) -> QRectF:
-        return QRectF(MARGIN_LEFT, MARGIN_TOP, max(1, self.width() - MARGIN_LEFT - MARGIN_RIGHT),
-                      max(1, self.height() - MARGIN_TOP - MARGIN_BOTTOM))
+        legend = self.legend_layout()
+        top = (legend[-1].bottom() + 6) if legend else MARGIN_TOP
+        return QRectF(MARGIN_LEFT, top, max(1, self.width() - MARGIN_LEFT - MARGIN_RIGHT),
+                      max(1, self.height() - top - MARGIN_BOTTOM))
 
     def point(self, step: float, value: float, max_step: float) -> QPointF:
         """Loss lives in [0, 1]: the y axis is fixed so curves of different images compare."""
@@ -54,6 +71,7 @@ class LossCurveWidget(QWidget):
         painter.drawText(QRectF(0, r.bottom() - 8, MARGIN_LEFT - 4, 14), Qt.AlignmentFlag.AlignRight, "0")
         painter.drawText(QRectF(r.left(), r.bottom() + 4, r.width(), 16), Qt.AlignmentFlag.AlignCenter,
                          f"step (0–{max_step})")
+        legend = self.legend_layout()
         for i, curve in enumerate(self.curves):
             pen = QPen(self.colour(i), 2)
             if curve.label == "loss":
@@ -64,4 +82,9 @@ class LossCurveWidget(QWidget):
                 p = self.point(step, value, max_step)
                 path.moveTo(p) if j == 0 else path.lineTo(p)
             painter.drawPath(path)
-            painter.drawText(QPointF(r.right() - 90, r.top() + 14 + 14 * i), curve.label)
+            entry = legend[i]
+            middle = entry.center().y()
+            painter.drawLine(QPointF(entry.left(), middle), QPointF(entry.left() + SWATCH, middle))
+            painter.setPen(text_pen)
+            painter.drawText(entry.adjusted(SWATCH + 4, 0, 0, 0),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, curve.label)
