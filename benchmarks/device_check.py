@@ -381,6 +381,13 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    # The table is the output: casting the random models between dtypes makes diffusers warn on every
+    # .to(dtype) (with an empty list of modules to keep), and transformers about torchvision.
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.set_verbosity_error()
 
     if args.smoke:
         device = "cpu"
