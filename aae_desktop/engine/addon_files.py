@@ -127,8 +127,13 @@ def _cached(path: Path, skip_header: bool) -> str:
     with open(path, "rb") as handle:
         if skip_header:
             # .safetensors: 8 bytes little-endian header length, the JSON header, then the tensors.
+            # A damaged file's length can point past its end: then the whole file is hashed, so the
+            # listing can still name it while the header check says why it cannot be used.
             header_length = int.from_bytes(handle.read(8), "little")
-            handle.seek(8 + header_length)
+            if 8 + header_length <= stat.st_size:
+                handle.seek(8 + header_length)
+            else:
+                handle.seek(0)
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     full = digest.hexdigest()

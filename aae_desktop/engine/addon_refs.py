@@ -78,7 +78,7 @@ def check_families(request: GenerationRequest, family: str | None) -> None:
         info = inspect_lora(ref.path)
         if info.family and family_group_label(info.family) != ours:
             raise AddonError(f"The LoRA '{ref.name}' is for {family_group_label(info.family)} models, but the model "
-                             f"is {ours}: choose a {ours} LoRA or switch models.", "loras")
+                             f"is {ours}: choose an {ours} LoRA or switch models.", "loras")
     for emb in request.embeddings:
         info_e = inspect_embedding(emb.path)
         if info_e.family and family_group_label(info_e.family) != ours:
@@ -91,8 +91,10 @@ def resolve_addons(request: GenerationRequest, folders: AddonFolders,
     """`request` with the prompt's LoRA tags (plus `extra_loras`, added as tags) and its embedding
     words resolved to files in `folders`, with their hashes.
 
-    AddonError names a tag whose file is not in the LoRA folder.
+    AddonError names a tag whose file is not in the LoRA folder or cannot be read as a LoRA.
     """
+    from aae_desktop.engine.lora_files import inspect_lora
+
     prompt = request.prompt
     for name, weight in extra_loras:
         prompt = set_tag_weight(prompt, name, weight)
@@ -105,6 +107,7 @@ def resolve_addons(request: GenerationRequest, folders: AddonFolders,
             raise AddonError(_not_found("LoRA", tag.name, folders.loras, [f.name for f in lora_files]), "loras")
         if any(ref.name.lower() == file.name.lower() for ref in loras):
             continue  # request.validate names the duplicate tag
+        inspect_lora(file.path)  # a damaged file is named now, not after the run was sent (header only)
         loras.append(LoraRef(file.name, tag.weight, addon_files.lora_hash(file.path), str(file.path)))
     vocabulary = embedding_vocabulary(folders.embeddings)
     used: dict[str, None] = {}

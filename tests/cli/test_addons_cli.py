@@ -23,6 +23,7 @@ def addon_dirs(tmp_path_factory):
     write_lora(loras / "styles" / "ink.safetensors", tiny_pipeline(0), "kohya", seed=1)
     write_lora(loras / "xl-style.safetensors", tiny_sdxl_pipeline(0), "diffusers", seed=2)
     write_embedding(embeddings / "shinyzq.pt", (32,), vectors=2)
+    (loras / "broken.safetensors").write_bytes(b"\x9a\x3f\x01\x77\xd2\x08\xee\x51" + bytes(range(256)) * 4)
     return loras, embeddings
 
 
@@ -52,7 +53,10 @@ def test_render_with_tags_flags_and_an_embedding_word_records_them_all(tiny_mode
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--prompt", "a cat <lora:xl-style:1>"], "The LoRA 'xl-style' is for SDXL models, but the model is SD 1.x"),
+    (["--prompt", "a cat <lora:xl-style:1>"], "The LoRA 'xl-style' is for SDXL models, but the model is SD 1.x: "
+                                               "choose an SD 1.x LoRA or switch models."),
+    (["--prompt", "a cat <lora:broken:0.7>"], "The LoRA file broken.safetensors cannot be read (damaged or "
+                                              "incomplete download?)."),
     (["--prompt", "a cat", "--lora", "inky"], "The LoRA 'inky' is not in the LoRA folder"),
     (["--prompt", "a cat", "--lora", "ink:lots"], "--lora ink:lots: the weight after ':' must be a number"),
     (["--prompt", "a cat <lora:ink:1> <lora:ink:0.5>"], "The LoRA 'ink' is in the prompt twice"),
@@ -69,7 +73,9 @@ def test_bad_loras_get_one_line_and_exit_2_before_the_model_loads(tiny_model_dir
 def test_loras_and_embeddings_are_listed_with_family_and_hash(folders, capsys):
     assert run(["loras", *folders, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [(r["name"], r["family"]) for r in rows] == [("ink", "unknown family"), ("xl-style", "SDXL")]
+    assert [(r["name"], r["family"]) for r in rows] == [("broken", "unusable"), ("ink", "unknown family"),
+                                                        ("xl-style", "SDXL")]
+    assert "cannot be read" in rows[0]["problem"]
     assert all(len(r["hash"]) == 12 for r in rows)
     assert run(["embeddings", *folders]) == 0
     line = capsys.readouterr().out.strip()
@@ -77,6 +83,7 @@ def test_loras_and_embeddings_are_listed_with_family_and_hash(folders, capsys):
 
 
 def test_tokens_leave_tags_out_and_show_every_vector_of_an_embedding(folders, capsys):
-    assert run(["tokens", "--prompt", "a shinyzq cat <lora:ink:0.5>", "--embeddings-dir", folders[3]]) == 0
+    # the same folder flags as render, so a command line can be turned into the other
+    assert run(["tokens", "--prompt", "a shinyzq cat <lora:ink:0.5>", *folders]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
     assert rows == [["1", "a", "a"], ["2", "shinyzq", "shinyzq"], ["3", "shinyzq_1", "shinyzq"], ["4", "cat", "cat"]]

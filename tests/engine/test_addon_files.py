@@ -141,3 +141,17 @@ def test_requests_resolve_tags_and_words_to_files_and_restore_names_what_is_miss
     assert missing_sentence(missing) == ("This image was made with files that are not on this computer: LoRA ink "
                                          f"(hash {resolved.loras[0].sha256[:12]}). Put them in the LoRA / embeddings "
                                          "folders to render it the same way.")
+
+
+def test_a_lora_of_random_bytes_is_hashed_listed_and_refused_in_one_sentence(tmp_path):
+    # A download cut off or a file that was never a LoRA: its first 8 bytes give an absurd header length.
+    broken = tmp_path / "loras" / "broken.safetensors"
+    broken.parent.mkdir()
+    data = bytes(range(256)) * 12
+    broken.write_bytes(b"\xff" * 8 + data)
+    assert addon_files.lora_hash(broken) == hashlib.sha256(broken.read_bytes()).hexdigest()  # named, not a crash
+    with pytest.raises(AddonError, match=r"^The LoRA file broken.safetensors cannot be read"):
+        inspect_lora(broken)
+    request = GenerationRequest(model="m", prompt="a cat <lora:broken:0.7>")
+    with pytest.raises(AddonError, match=r"^The LoRA file broken.safetensors cannot be read"):
+        resolve_addons(request, AddonFolders(broken.parent, None))  # refused before any run is sent
