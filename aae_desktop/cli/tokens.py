@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 
 def register(sub: Any) -> None:
+    from aae_desktop.cli.addons import add_folder_options
+
     p = sub.add_parser("tokens", help="list a prompt's token indices",
                        description="Show index, token and word for each token of the prompt.")
     p.add_argument("--model", help="model (folder, checkpoint file or Hugging Face cache id) whose tokenizer to use "
                                    "(default: the bundled CLIP tokenizer)")
     p.add_argument("--prompt", required=True)
-    p.add_argument("--embeddings-dir", help="embeddings folder: a word equal to an embedding's name shows all of its "
-                                            "vectors (default: the window's choice, else <app data>/embeddings)")
+    # The same folder flags as render, so a render command line can be checked here as it is; a word equal
+    # to an embedding's name shows all of its vectors.
+    add_folder_options(p)
     p.set_defaults(handler=run_tokens)
 
 
@@ -26,9 +30,13 @@ def run_tokens(args: argparse.Namespace) -> int:
     tokenizer = model_tokenizer(args.model) if args.model else load_tokenizer()
     from aae_desktop.cli.addons import folders_from_args
     from aae_desktop.engine.addon_refs import embedding_vocabulary
+    from aae_desktop.engine.prompt_syntax import find_lora_tags
 
     # LoRA tags are left out and embedding words count every vector, as the engine will see them.
     parsed = tokenize_prompt(tokenizer, args.prompt, embedding_vocabulary(folders_from_args(args).embeddings))
+    tags = find_lora_tags(args.prompt)
+    if tags:
+        print("LoRA tags (not tokens): " + ", ".join(f"{t.name} {t.weight_text or '1'}" for t in tags), file=sys.stderr)
     print(f"{'index':>5}  {'token':<20} word")
     for token in parsed.tokens:
         word = parsed.words[token.word_index].text if token.word_index is not None else ""

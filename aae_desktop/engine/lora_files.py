@@ -118,7 +118,7 @@ def check_fits(info: LoraInfo, family: ModelFamily, unet_text_width: int, text_e
     """
     if info.family is not None and family_group_label(info.family) != family_group_label(family.key):
         raise AddonError(f"The LoRA '{info.name}' is for {family_group_label(info.family)} models, but the loaded "
-                         f"model is {family_group_label(family.key)}: choose a {family_group_label(family.key)} "
+                         f"model is {family_group_label(family.key)}: choose an {family_group_label(family.key)} "
                          "LoRA or switch models.", "loras")
     if info.text_width is not None and info.text_width != unet_text_width:
         raise AddonError(f"The LoRA '{info.name}' is for a model whose UNet reads {info.text_width}-wide text, but "
