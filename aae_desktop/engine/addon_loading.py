@@ -196,7 +196,10 @@ def _forget_partial(pipe: Any, name: str) -> None:
 @contextmanager
 def _quiet_loaders() -> Iterator[None]:
     """transformers reports every weight a LoRA does not carry (all of them but its own) as "MISSING"
-    and shows a progress bar: noise for the artist, whose file loaded as intended."""
+    and shows a progress bar, and PEFT warns about "multiple adapters" for every LoRA after the first:
+    noise for the artist, whose files loaded as intended."""
+    import warnings
+
     from diffusers.utils import logging as diffusers_logging
     from transformers.utils import logging as transformers_logging
 
@@ -206,7 +209,9 @@ def _quiet_loaders() -> Iterator[None]:
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"Already found a `peft_config` attribute")
+            yield
     finally:
         diffusers_logging.set_verbosity(levels[0])
         transformers_logging.set_verbosity(levels[1])

@@ -186,3 +186,23 @@ def test_a_damaged_or_missing_file_stops_the_run_with_one_sentence_and_the_model
     with pytest.raises(AddonError, match="is not the one this request was made with"):
         generate(model, plain("sd1", "a cat <lora:good>", loras=(changed,)))
     assert image(model, plain("sd1")).shape == (64, 64, 3)
+
+
+def test_several_loras_load_without_peft_warning_the_artist_about_their_own_choice(ours, tmp_path):
+    # PEFT warns "multiple adapters ... make sure to know what you are doing" for every LoRA after the
+    # first; several LoRAs at once is what the artist asked for, so the CLI's stderr must not say that.
+    import warnings
+
+    model = ours["sd1"]
+    first = write_lora(tmp_path / "one.safetensors", model.pipe, "kohya", seed=11)
+    second = write_lora(tmp_path / "two.safetensors", model.pipe, "diffusers", seed=12)
+    request = plain("sd1", "a cat <lora:one:1> <lora:two:0.5>", loras=(lora_ref(first), lora_ref(second, 0.5)))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            prepare_addons(model, request)
+        assert loaded_adapter_count(model.pipe) == 2
+        assert [str(w.message) for w in caught] == []
+    finally:
+        prepare_addons(model, plain("sd1"))
+    assert loaded_adapter_count(model.pipe) == 0
