@@ -345,7 +345,7 @@ class MainWindow(QMainWindow):
         w.tokenizer_loaded.connect(self._on_tokenizer_loaded)
         w.model_load_started.connect(self._on_model_load_started)
         w.model_loaded.connect(self._on_model_loaded)
-        w.model_loaded.connect(lambda payload: self.addons.set_model_family(payload.family))
+        w.model_loaded.connect(lambda payload: self.addons.set_model_family(payload.family, payload.source))
         w.progressed.connect(self._on_progressed)
         w.preview_ready.connect(self._on_preview)
         w.image_finished.connect(self._on_image_finished)

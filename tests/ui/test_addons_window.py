@@ -90,3 +90,16 @@ def test_every_run_resolves_the_prompts_files_so_a_b_and_sweeps_carry_them_too(w
     assert [(r.name, r.weight) for r in request.loras] == [("ink", 0.5)]
     assert [e.name for e in request.embeddings] == ["EasyNeg"]
     assert window.current_request().loras == ()  # the remembered setup stays text: files are looked up per run
+
+
+def test_a_lora_for_another_family_than_the_loaded_models_is_refused_before_the_run_is_sent(window, qtbot,
+                                                                                            fake_engine):
+    with qtbot.waitSignal(window.worker.model_loaded, timeout=10000):
+        window.request_model_load("/models/tiny")  # the fake engine's SD 1.x model
+    window.prompt_editor.set_prompt("a cat <lora:xl-glow:1>")
+    window.prompt_editor.set_word_selected(1, True)
+    window.generate()
+    assert not window.banner.isHidden()
+    assert ("The LoRA 'xl-glow' is for SDXL models, but the model is SD 1.x: choose an SD 1.x LoRA or switch "
+            "models.") in window.banner.message()
+    assert fake_engine.runs == []  # refused here, not by the engine after the run was sent

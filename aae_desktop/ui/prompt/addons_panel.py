@@ -16,8 +16,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout,
                                QWidget)
 
-from aae_desktop.engine.addon_refs import (AddonFolders, MissingAddon, localize_addons, missing_sentence,
-                                           resolve_addons)
+from aae_desktop.engine.addon_refs import (AddonFolders, MissingAddon, check_families, localize_addons,
+                                           missing_sentence, resolve_addons)
 from aae_desktop.engine.lora_files import family_group_label
 from aae_desktop.engine.prompt_syntax import add_tag, find_lora_tags, remove_tag, set_tag_weight
 from aae_desktop.engine.request import MAX_LORA_WEIGHT, GenerationRequest
@@ -69,12 +69,13 @@ class AddonsPanel(QWidget):
         self.editor = editor
         self.scan = FolderScan()
         self.model_family = ""
+        self.model_source = ""  # the loaded model the family belongs to
         self._background = Background(1, self)
         self._rows: list[tuple[str, QDoubleSpinBox]] = []
 
         self.add_button = QToolButton()
         self.add_button.setObjectName("addLoraButton")
-        self.add_button.setText("Add LoRA")
+        self.add_button.setText("Add LoRA ▾")
         self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.add_button.setToolTip("Add a LoRA from the LoRA folder: it goes into the prompt as <lora:NAME:1>. "
                                    "Typing or pasting such a tag works too.")
@@ -82,7 +83,7 @@ class AddonsPanel(QWidget):
         self.add_button.setMenu(self.add_menu)
         self.folders_button = QToolButton()
         self.folders_button.setObjectName("addonFoldersButton")
-        self.folders_button.setText("Folders")
+        self.folders_button.setText("Folders ▾")
         self.folders_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         folders_menu = QMenu(self)
         folders_menu.addAction("LoRA folder…", lambda: self._choose_folder("lora_dir", "LoRA folder"))
@@ -90,6 +91,9 @@ class AddonsPanel(QWidget):
         folders_menu.addAction("Look again", self.rescan)
         self.folders_button.setMenu(folders_menu)
 
+        # Qt's own menu arrow is drawn over the last letter of a short button's text; the text says ▾ instead.
+        self.setStyleSheet("QToolButton#addLoraButton::menu-indicator, "
+                           "QToolButton#addonFoldersButton::menu-indicator { image: none; width: 0px; }")
         header = QHBoxLayout()
         caption = QLabel("LoRAs")
         caption.setObjectName("caption")
@@ -239,8 +243,9 @@ class AddonsPanel(QWidget):
                     f"{family_group_label(self.model_family)}.")
         return ""
 
-    def set_model_family(self, family: str) -> None:
+    def set_model_family(self, family: str, source: str = "") -> None:
         self.model_family = family
+        self.model_source = source
         self._rebuild_rows()
 
     def set_weight(self, name: str, weight: float) -> None:
@@ -280,8 +285,13 @@ class AddonsPanel(QWidget):
 
     # -- requests -----------------------------------------------------------------------------------
     def resolve(self, request: GenerationRequest) -> GenerationRequest:
-        """The request with its LoRAs and embeddings resolved to files (AddonError names a missing one)."""
-        return resolve_addons(request, self.folders())
+        """The request with its LoRAs and embeddings resolved to files (AddonError names a missing one,
+        a damaged one, or one made for another family than the loaded model, which the request runs on)."""
+        resolved = resolve_addons(request, self.folders())
+        if self.model_family and request.model == self.model_source:
+            # Refused here, with the run not sent; a model not loaded yet is checked by the engine.
+            check_families(resolved, self.model_family)
+        return resolved
 
     def prepare_restore(self, request: GenerationRequest) -> None:
         """Before a saved prompt is shown: its embeddings count as words even before a rescan."""
