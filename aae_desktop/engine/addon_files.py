@@ -84,6 +84,7 @@ def read_safetensors_header(path: str | Path) -> tuple[dict[str, tuple[int, ...]
         if not 2 <= length <= MAX_HEADER_BYTES:
             raise ValueError("no safetensors header")
         raw = handle.read(length)
+        size = os.fstat(handle.fileno()).st_size
     if len(raw) != length:
         raise ValueError("the header is cut short")
     try:
@@ -94,11 +95,20 @@ def read_safetensors_header(path: str | Path) -> tuple[dict[str, tuple[int, ...]
         raise ValueError("the header is not a table of tensors")
     metadata = header.pop("__metadata__", None) or {}
     shapes: dict[str, tuple[int, ...]] = {}
+    data_end = 0
     for key, entry in header.items():
         shape = entry.get("shape") if isinstance(entry, dict) else None
         if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
             raise ValueError(f"tensor {key!r} has no shape")
+        offsets = entry.get("data_offsets")
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(n, int) for n in offsets)
+                and 0 <= offsets[0] <= offsets[1]):
+            raise ValueError(f"tensor {key!r} has no place in the file")
+        data_end = max(data_end, offsets[1])
         shapes[str(key)] = tuple(shape)
+    # The header arrives first: an interrupted download has all of it but not every tensor it lists.
+    if 8 + length + data_end > size:
+        raise ValueError("the tensors are cut short")
     return shapes, {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
 
 

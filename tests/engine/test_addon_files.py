@@ -155,3 +155,43 @@ def test_a_lora_of_random_bytes_is_hashed_listed_and_refused_in_one_sentence(tmp
     request = GenerationRequest(model="m", prompt="a cat <lora:broken:0.7>")
     with pytest.raises(AddonError, match=r"^The LoRA file broken.safetensors cannot be read"):
         resolve_addons(request, AddonFolders(broken.parent, None))  # refused before any run is sent
+
+
+def test_an_a1111_pngs_lora_and_ti_hashes_restore_the_files_here_and_name_the_others(tmp_path):
+    from aae_desktop.gallery.a1111 import request_from_parameters
+
+    loras, embeddings = tmp_path / "loras", tmp_path / "embeddings"
+    loras.mkdir()
+    ink = _fake_lora(loras / "ink.safetensors", 32)
+    easyneg = write_embedding(embeddings / "EasyNegative.pt", (32,), vectors=3)
+    ink_hash, neg_hash = addon_files.lora_hash(ink)[:12], addon_files.file_hash(easyneg)[:12]
+    text = ("a cat, <lora:ink:0.6>, <lora:watercolor>\nNegative prompt: easynegative, bad-hands\n"
+            "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 5, Size: 512x512, Model: dreamshaper, "
+            f'Lora hashes: "ink: {ink_hash}, watercolor: 0123456789ab", '
+            f'TI hashes: "easynegative: {neg_hash}, bad-hands: abcdefabcdef", Version: v1.6.0')
+    request = request_from_parameters(text)
+    assert [(r.name, r.weight, r.sha256) for r in request.loras] == [("ink", 0.6, ink_hash),
+                                                                     ("watercolor", 1.0, "0123456789ab")]
+    local, missing = localize_addons(request, AddonFolders(loras, embeddings))
+    assert local.loras[0].path == str(ink) and local.loras[0].sha256 == addon_files.lora_hash(ink)
+    assert [(e.name, e.vectors, e.path) for e in local.embeddings][0] == ("EasyNegative", 3, str(easyneg))
+    assert [m.describe() for m in missing] == ["LoRA watercolor (hash 0123456789ab)",
+                                               "embedding bad-hands (hash abcdefabcdef)"]
+
+
+def test_an_incomplete_download_is_refused_from_its_header_before_the_model_loads(tmp_path):
+    # The most common damaged file: the header arrived whole, the tensors after it only in part.
+    whole = _fake_lora(tmp_path / "whole.safetensors", 768, ("lora_te",))
+    data = whole.read_bytes()
+    cut = tmp_path / "halfdone.safetensors"
+    cut.write_bytes(data[:len(data) - 64])
+    assert inspect_lora(whole).family == "sd1"
+    with pytest.raises(AddonError, match=r"^The LoRA file halfdone.safetensors cannot be read \(damaged or "
+                                         r"incomplete download\?\)\.$"):
+        inspect_lora(cut)
+    emb = write_embedding(tmp_path / "emb.safetensors", (32,), vectors=2)
+    emb_cut = tmp_path / "emb-cut.safetensors"
+    emb_cut.write_bytes(emb.read_bytes()[:-8])
+    assert inspect_embedding(emb).vectors == 2
+    with pytest.raises(AddonError, match=r"^The embedding file emb-cut.safetensors cannot be read"):
+        inspect_embedding(emb_cut)
