@@ -117,9 +117,29 @@ def resolve_addons(request: GenerationRequest, folders: AddonFolders,
             if name is not None:
                 used[name] = None
     files = {f.name: f for f in addon_files.find_embeddings(folders.embeddings)}
+    _refuse_unusable_words(request, {name: file for name, file in files.items() if name not in vocabulary})
     embeddings = tuple(EmbeddingRef(name, vocabulary[name], addon_files.file_hash(files[name].path),
                                     str(files[name].path)) for name in used)
     return request.replace(loras=tuple(loras), embeddings=embeddings)
+
+
+def _refuse_unusable_words(request: GenerationRequest, unusable: dict[str, addon_files.AddonFile]) -> None:
+    """A word equal to an embedding file's name means that embedding: if the file cannot be used, say
+    why instead of rendering the word as plain text (an image made without what was asked for)."""
+    from aae_desktop.engine.embedding_files import inspect_embedding
+
+    if not unusable:
+        return
+    for text in (request.prompt, request.negative_prompt):
+        clean, _ = strip_lora_tags(text)
+        for start, end, name in split_embedding_words(clean, {name: 1 for name in unusable}):
+            if name is None:
+                continue
+            try:
+                inspect_embedding(unusable[name].path)
+            except AddonError as exc:
+                raise AddonError(f"The prompt word '{clean[start:end]}' names an embedding that cannot be used: "
+                                 f"{exc}", "embeddings") from exc
 
 
 def _not_found(kind: str, name: str, folder: str | Path | None, names: list[str]) -> str:

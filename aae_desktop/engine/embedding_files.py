@@ -126,6 +126,11 @@ def _read_state(path: Path) -> Mapping[str, Any]:
             return load_file(str(path))
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
+        # torch's safe loader names the Python object it refused ("GLOBAL posix.system"); any other
+        # refusal (an "unsupported operand") means bytes that are no pickle at all: a damaged file.
+        if "GLOBAL" not in str(exc):
+            raise AddonError(f"The embedding file {path.name} cannot be read (damaged or incomplete download?).",
+                             "embeddings") from exc
         raise AddonError(f"{path.name} holds more than word vectors (Python objects that could run code), so it "
                          "was not opened; use a .safetensors version of this embedding.", "embeddings") from exc
     except Exception as exc:  # safetensors, zip and pickle readers each raise their own errors for damage

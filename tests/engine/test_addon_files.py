@@ -108,8 +108,8 @@ def test_an_embedding_that_would_run_code_is_refused(tmp_path):
     import pickle
 
     path = tmp_path / "evil.pt"
-    path.write_bytes(pickle.dumps({"string_to_param": {"*": print}}))
-    with pytest.raises(AddonError, match=r"^evil.pt holds more than word vectors|cannot be read"):
+    path.write_bytes(pickle.dumps({"string_to_param": {"*": print}}, protocol=2))  # as torch.save pickles
+    with pytest.raises(AddonError, match=r"^evil.pt holds more than word vectors \(Python objects that could run"):
         read_vectors(path)
 
 
@@ -195,3 +195,26 @@ def test_an_incomplete_download_is_refused_from_its_header_before_the_model_load
     assert inspect_embedding(emb).vectors == 2
     with pytest.raises(AddonError, match=r"^The embedding file emb-cut.safetensors cannot be read"):
         inspect_embedding(emb_cut)
+
+
+def test_an_embedding_of_random_bytes_is_called_damaged_not_dangerous(tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"garbage " * 64)  # torch's safe loader rejects it as an "unsupported operand"
+    with pytest.raises(AddonError, match=r"^The embedding file junk.bin cannot be read \(damaged or incomplete "
+                                         r"download\?\)\.$"):
+        read_vectors(junk)
+
+
+def test_a_prompt_word_naming_an_unusable_embedding_stops_the_run_instead_of_being_a_plain_word(tmp_path):
+    embeddings = tmp_path / "embeddings"
+    embeddings.mkdir()
+    (embeddings / "glowzq.bin").write_bytes(b"garbage " * 64)
+    write_embedding(embeddings / "easyneg.pt", (32,), vectors=2)
+    folders = AddonFolders(None, embeddings)
+    request = GenerationRequest(model="m", prompt="a glowzq cat", negative_prompt="easyneg")
+    with pytest.raises(AddonError, match=r"^The prompt word 'glowzq' names an embedding that cannot be used: "
+                                         r"The embedding file glowzq.bin cannot be read"):
+        resolve_addons(request, folders)
+    with pytest.raises(AddonError, match="The prompt word 'GlowZQ'"):
+        resolve_addons(request.replace(prompt="a cat", negative_prompt="GlowZQ, blurry"), folders)
+    assert [e.name for e in resolve_addons(request.replace(prompt="a glowzqs cat"), folders).embeddings] == ["easyneg"]
