@@ -25,6 +25,8 @@ _PEFT = re.compile(r"(^|\.)(lora_[AB]|lora\.(down|up)|lora_linear_layer\.(down|u
 _DOWN = re.compile(r"(lora_down|lora_A|lora\.down|lora_linear_layer\.down)\.weight$")
 # Cross-attention's key projection reads the text states, so its input width is the model's text width.
 _CROSS_KEY = re.compile(r"attn2[._]to_k|attn2[._]processor[._]to_k")
+# LyCORIS variants share kohya's key prefixes but not its weights; diffusers applies none of them to SD/SDXL.
+_LYCORIS = ((".hada_w1", "LoHa"), (".lokr_w1", "LoKr"))
 _SECOND_ENCODER = ("lora_te2_", "text_encoder_2.", "te2.")
 _FIRST_ENCODER = ("lora_te_", "lora_te1_", "text_encoder.", "te1.")
 
@@ -73,6 +75,10 @@ def inspect_lora(path: str | Path) -> LoraInfo:
 def describe_lora(name: str, path: Path, shapes: Mapping[str, tuple[int, ...]],
                   metadata: Mapping[str, str]) -> LoraInfo:
     keys = list(shapes)
+    for marker, kind in _LYCORIS:
+        if any(marker in k for k in keys):
+            raise AddonError(f"The LoRA '{name}' is a LyCORIS {kind} file: only LoRA (and LoCon) files can be applied "
+                             "to SD and SDXL models here.", "loras")
     kohya = sum(1 for k in keys if _KOHYA.match(k))
     peft = sum(1 for k in keys if _PEFT.search(k))
     if not keys or not (kohya or peft):

@@ -218,3 +218,17 @@ def test_a_prompt_word_naming_an_unusable_embedding_stops_the_run_instead_of_bei
     with pytest.raises(AddonError, match="The prompt word 'GlowZQ'"):
         resolve_addons(request.replace(prompt="a cat", negative_prompt="GlowZQ, blurry"), folders)
     assert [e.name for e in resolve_addons(request.replace(prompt="a glowzqs cat"), folders).embeddings] == ["easyneg"]
+
+
+@pytest.mark.parametrize("suffixes,kind", [(("hada_w1_a", "hada_w1_b", "hada_w2_a", "hada_w2_b"), "LoHa"),
+                                           (("lokr_w1", "lokr_w2"), "LoKr")])
+def test_lycoris_loha_and_lokr_files_are_named_as_such_from_their_header(tmp_path, suffixes, kind):
+    # Common in A1111 LoRA folders; diffusers' loader has no SD/SDXL path for them, so they are refused
+    # from the header with a reason, not after the model loaded with the loader's own error.
+    key = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k"
+    path = tmp_path / "lyco.safetensors"
+    save_file({f"{key}.{s}": torch.zeros(4, 768) for s in suffixes} | {f"{key}.alpha": torch.tensor(4.0)},
+              str(path))
+    with pytest.raises(AddonError, match=rf"^The LoRA 'lyco' is a LyCORIS {kind} file: only LoRA \(and LoCon\) "
+                                         "files can be applied"):
+        inspect_lora(path)
