@@ -70,11 +70,17 @@ class EngineProcess:
         # "spawn" everywhere: forking a process that runs Qt and torch threads is unsafe.
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
-        self._cancel = context.Event()
-        self._process = context.Process(target=serve, args=(child, self._cancel), name="aae-engine", daemon=True)
-        self._process.start()
-        child.close()
-        self._conn = parent
+        cancel = context.Event()
+        process = context.Process(target=serve, args=(child, cancel), name="aae-engine", daemon=True)
+        try:
+            process.start()
+        except BaseException:
+            parent.close()
+            raise
+        finally:
+            child.close()
+        # Kept only once the child runs: a failed start must leave no half-made process for close().
+        self._process, self._conn, self._cancel = process, parent, cancel
         self._generation += 1
 
     def _drop_process(self) -> None:

@@ -68,3 +68,22 @@ def test_switching_models_reuses_the_engine_process(engine, tiny_model_dir, tmp_
     finally:
         assert controller.shutdown(timeout_ms=60_000)
     assert engine._process._process is None  # the window closing ends the engine process
+
+
+def test_a_failed_start_leaves_nothing_half_made(monkeypatch):
+    """A process that could not start (e.g. spawned from an unguarded __main__) must not break close()
+    at window close, nor keep the next request from starting a process."""
+    import multiprocessing.context
+
+    from aae_desktop.engine.engine_process import EngineProcess
+
+    def refuse(self):
+        raise RuntimeError("could not start")
+
+    engine = EngineProcess()
+    with monkeypatch.context() as patch:
+        patch.setattr(multiprocessing.context.SpawnProcess, "start", refuse)
+        with pytest.raises(RuntimeError):
+            engine.check("/nowhere", CPU)
+    engine.close()  # raised AttributeError on a None pipe before the fix
+    assert engine.pid is None
