@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -31,6 +30,7 @@ from aae_desktop.settings import Settings, SettingsStore
 from aae_desktop.ui.run.engine_port import Engine, ProcessEngine
 from aae_desktop.ui.message_banner import MessageBanner
 from aae_desktop.ui.parameters.parameter_panel import MAX_SEED, BaseParameters, ParameterPanel
+from aae_desktop.ui.parameters.parameter_scroll import ParameterScroll
 from aae_desktop.ui.run.preview_view import PreviewView
 from aae_desktop.ui.prompt.addons_panel import AddonsPanel
 from aae_desktop.ui.prompt.prompt_editor import PromptEditor
@@ -117,12 +117,7 @@ class MainWindow(QMainWindow):
         centre_layout.addWidget(self.preview, 1)
         centre_layout.addWidget(self.run_status)
 
-        scroll = QScrollArea()
-        scroll.setObjectName("parameterScroll")
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.parameters)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(290)
+        scroll = ParameterScroll(self.parameters)
 
         self.work_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.work_splitter.setObjectName("workSplitter")

@@ -262,3 +262,16 @@ def test_failed_model_switch_keeps_the_loaded_model(make_window, qtbot):
     assert window.model_source == "/models/good"
     assert "Still using" in window.banner.message()
     assert "fake-model" in window.model_status.text()
+
+
+def test_parameter_panel_is_never_cut_off_in_a_small_window(make_window, qtbot):
+    """On a laptop-sized window the splitter gives the parameter column its minimum width: that must
+    hold the whole panel (its spin boxes and the seed's New button were clipped at the right edge)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window = make_window()
+    window.resize(900, 700)
+    window.work_splitter.setSizes([10_000, 10_000, 1])  # squeeze the parameter column as far as it goes
+    scroll = window.findChild(QScrollArea, "parameterScroll")
+    qtbot.wait(50)
+    assert scroll.viewport().width() >= window.parameters.minimumSizeHint().width()
