@@ -30,6 +30,9 @@ QProgressBar#progressBar::chunk {{ background: #3d5a99; border-radius: 4px; }}
 QGroupBox {{ font-weight: bold; border: 1px solid #3a3e48; border-radius: 6px; margin-top: 12px; padding-top: 6px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 4px; }}
 QListView#galleryView {{ background: #1b1d22; border: none; }}
+/* Qt draws its menu arrow over the last letter of a short button's text: these buttons say ▾ instead. */
+QToolButton#addLoraButton::menu-indicator, QToolButton#addonFoldersButton::menu-indicator,
+QToolButton#galleryMoreButton::menu-indicator {{ image: none; width: 0px; }}
 """
 
 

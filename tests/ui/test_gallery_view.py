@@ -143,3 +143,20 @@ def test_open_full_size_and_folder_go_to_the_desktop(qtbot, view, monkeypatch):
     view.open_action.trigger()
     view.folder_action.trigger()
     assert opened == [entry.path, str(Path(entry.path).parent)]
+
+
+def test_details_show_the_settings_text_the_file_carries(qtbot, tmp_path, monkeypatch):
+    """'Model default' means the model's own sampler: the details say which (as the PNG does), not 'Default'."""
+    isolate_dirs(tmp_path, monkeypatch)
+    store = make_store(tmp_path)
+    result = fake_result(sample_request(scheduler="default", seed=99))
+    result.images[0].scheduler = "PNDMScheduler"
+    store.save_result(result, when=datetime(2026, 5, 3, 9, 0, 0))
+    w = GalleryView(store, thumbnail_cache=tmp_path / "thumbs")
+    qtbot.addWidget(w)
+    w.start()
+    qtbot.waitUntil(lambda: w.model.rowCount() == 1, timeout=TIMEOUT)
+    select_seed(w, 99)
+    assert "Sampler: PLMS" in w.details.toPlainText()
+    w.background.wait()
+    w.thumbnails.background.wait()

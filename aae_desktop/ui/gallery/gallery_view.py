@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from aae_desktop.engine.events import GenerationResult, ImageResult
 from aae_desktop.gallery.a1111 import format_parameters
 from aae_desktop.gallery.index import GalleryEntry
+from aae_desktop.gallery.metadata import PARAMETERS_CHUNK, read_text_chunks
 from aae_desktop.gallery.paths import cache_dir
 from aae_desktop.gallery.store import GalleryStore, SavedImage
 from aae_desktop.ui.background import Background
@@ -258,7 +259,17 @@ class GalleryView(QWidget):
         if request is None:
             self.details.setPlainText(f"{entry.name}\n\nThis image carries no generation settings.")
         else:
-            self.details.setPlainText(f"{entry.name}\n\n{format_parameters(request)}")
+            self.details.setPlainText(f"{entry.name}\n\n{self._settings_text(entry, request)}")
+
+    @staticmethod
+    def _settings_text(entry: GalleryEntry, request) -> str:
+        """The file's own A1111 text (what other tools show; it names the sampler "Model default" was),
+        or one made from the settings when the file has none or cannot be read now."""
+        try:
+            text = read_text_chunks(entry.path).get(PARAMETERS_CHUNK)
+        except (ValueError, OSError):
+            text = None
+        return text or format_parameters(request)
 
     def _update_buttons(self, entry: GalleryEntry | None) -> None:
         has_request = entry is not None and entry.request_json is not None

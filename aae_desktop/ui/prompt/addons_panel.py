@@ -91,9 +91,6 @@ class AddonsPanel(QWidget):
         folders_menu.addAction("Look again", self.rescan)
         self.folders_button.setMenu(folders_menu)
 
-        # Qt's own menu arrow is drawn over the last letter of a short button's text; the text says ▾ instead.
-        self.setStyleSheet("QToolButton#addLoraButton::menu-indicator, "
-                           "QToolButton#addonFoldersButton::menu-indicator { image: none; width: 0px; }")
         header = QHBoxLayout()
         caption = QLabel("LoRAs")
         caption.setObjectName("caption")
