@@ -42,6 +42,7 @@ def write_png_atomic(image: Image.Image, folder: Path, stem: str, pnginfo: Any =
     fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}-", suffix=".png" + TEMP_SUFFIX, dir=folder)
     tmp = Path(tmp_name)
     try:
+        _give_usual_permissions(tmp)
         with os.fdopen(fd, "wb") as handle:
             image.save(handle, format="PNG", pnginfo=pnginfo)
             handle.flush()
@@ -52,6 +53,24 @@ def write_png_atomic(image: Image.Image, folder: Path, stem: str, pnginfo: Any =
         return claim_name(tmp, folder, stem, ".png")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it: done once, at import, before the app starts threads
+    # (a thread creating a file in between would otherwise get the temporary 0 mask).
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask() if os.name == "posix" else 0
+
+
+def _give_usual_permissions(path: Path) -> None:
+    """mkstemp makes files only their owner can read (0600); an image is a document like any other,
+    so it gets what a plain open() would give it under the user's umask (usually 0644)."""
+    if os.name == "posix":  # Windows files follow the folder's ACL
+        os.chmod(path, 0o666 & ~_UMASK)
 
 
 def claim_name(tmp: Path, folder: Path, stem: str, suffix: str) -> Path:

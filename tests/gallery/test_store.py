@@ -180,3 +180,10 @@ def test_killed_mid_saving_leaves_only_complete_pngs(tmp_path):
     store = GalleryStore(folder, tmp_path / "i.sqlite3")
     store.resync()
     assert len(store.index.query()) == len(visible)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_saved_images_get_the_permissions_of_any_new_file(tmp_path):
+    """Not mkstemp's owner-only 0600: other programs of the user's (viewers, backups, a shared folder) read them."""
+    path = write_png_atomic(Image.new("RGB", (8, 8)), tmp_path, "plain")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~store_module._UMASK
