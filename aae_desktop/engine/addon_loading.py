@@ -3,7 +3,8 @@ diffusers' own loaders, without reloading the base model and without leaking the
 
 Every file is checked before the pipeline is touched (found, same hash as when the request was made,
 made for this model's family, readable): a bad one raises AddonError and the model stays as it was.
-LoRAs are PEFT adapters (`load_lora_weights`, `set_adapters`); a LoRA no longer named is deleted,
+LoRAs are PEFT adapters (`load_lora_weights`, `set_adapters` with a weight per component, so A1111's
+separate text-encoder and UNet weights need no reload either); a LoRA no longer named is deleted,
 and with none left every LoRA layer is removed (`unload_lora_weights`), so the next image is the
 bare model's, bit for bit. Embeddings are loaded with `load_textual_inversion` (both encoders for
 SDXL) under a token of our own, `<emb-HASH>`, which no prompt word can collide with or be split
@@ -44,7 +45,7 @@ def prepare_addons(model: Any, request: GenerationRequest) -> dict[str, str]:
     state: _Loaded = getattr(pipe, _STATE, None) or _Loaded()
     setattr(pipe, _STATE, state)
     tokens = _apply_embeddings(model, state, embeddings)
-    _apply_loras(pipe, state, loras)
+    _apply_loras(pipe, state, loras, model.family_spec.text_encoders)
     return tokens
 
 
@@ -153,9 +154,10 @@ def _own_tokenizers(pipe: Any, model: Any) -> None:
 
 # -- LoRAs -----------------------------------------------------------------------------------------
 
-def _apply_loras(pipe: Any, state: _Loaded, wanted: list[tuple[LoraRef, lora_files.LoraInfo]]) -> None:
+def _apply_loras(pipe: Any, state: _Loaded, wanted: list[tuple[LoraRef, lora_files.LoraInfo]],
+                 text_encoders: tuple[str, ...]) -> None:
     # Weight 0 is no LoRA: left out rather than multiplied by zero.
-    active = {_adapter_name(ref): (ref, info) for ref, info in wanted if ref.weight != 0}
+    active = {_adapter_name(ref): (ref, info) for ref, info in wanted if (ref.weight, ref.unet) != (0, 0)}
     if not active:
         if state.adapters:
             pipe.unload_lora_weights()
@@ -177,7 +179,17 @@ def _apply_loras(pipe: Any, state: _Loaded, wanted: list[tuple[LoraRef, lora_fil
             raise AddonError(f"The LoRA '{ref.name}' could not be applied to this model: {_first_line(exc)}",
                              "loras") from exc
         state.adapters[name] = ref.name
-    pipe.set_adapters(list(active), adapter_weights=[float(ref.weight) for ref, _ in active.values()])
+    parts = pipe.get_list_adapters()  # component -> adapters loaded into it
+    pipe.set_adapters(list(active), adapter_weights=[_component_weights(name, ref, parts, text_encoders)
+                                                     for name, (ref, _) in active.items()])
+
+
+def _component_weights(adapter: str, ref: LoraRef, parts: dict[str, list[str]],
+                       text_encoders: tuple[str, ...]) -> dict[str, float]:
+    """diffusers' per-component weights: the UNet's, and the text-encoder weight for each encoder of
+    the family. Only components the file has are named (diffusers warns about the others)."""
+    weights = {"unet": float(ref.unet), **{encoder: float(ref.weight) for encoder in text_encoders}}
+    return {part: weight for part, weight in weights.items() if adapter in parts.get(part, ())}
 
 
 def _adapter_name(ref: LoraRef) -> str:

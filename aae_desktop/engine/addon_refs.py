@@ -5,7 +5,7 @@ them, so a missing file is named (with its hash) instead of an image rendered wi
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -108,7 +108,7 @@ def resolve_addons(request: GenerationRequest, folders: AddonFolders,
         if any(ref.name.lower() == file.name.lower() for ref in loras):
             continue  # request.validate names the duplicate tag
         inspect_lora(file.path)  # a damaged file is named now, not after the run was sent (header only)
-        loras.append(LoraRef(file.name, tag.weight, addon_files.lora_hash(file.path), str(file.path)))
+        loras.append(LoraRef(file.name, tag.weight, addon_files.lora_hash(file.path), str(file.path), tag.unet_weight))
     vocabulary = embedding_vocabulary(folders.embeddings)
     used: dict[str, None] = {}
     for text in (request.prompt, request.negative_prompt):
@@ -174,7 +174,7 @@ def localize_addons(request: GenerationRequest, folders: AddonFolders) -> tuple[
             missing.append(MissingAddon("LoRA", ref.name, ref.sha256, file is not None))
             loras.append(ref)
             continue
-        loras.append(LoraRef(file.name, ref.weight, addon_files.lora_hash(file.path), str(file.path)))
+        loras.append(replace(ref, name=file.name, sha256=addon_files.lora_hash(file.path), path=str(file.path)))
     embedding_files = addon_files.find_embeddings(folders.embeddings)
     embeddings = []
     for emb in request.embeddings:

@@ -10,9 +10,10 @@ import math
 import re
 from dataclasses import dataclass
 
-# A1111 also writes `<lora:NAME:TE:UNET>` (separate text-encoder and UNet weights) and `<lyco:...>`;
-# we read the first weight as the LoRA's weight. NAME may contain spaces and subfolders (a/b).
-_TAG = re.compile(r"<\s*(lora|lyco)\s*:\s*([^:<>]+?)\s*(?::\s*([^:<>]*?)\s*)?(?::[^<>]*)?>", re.IGNORECASE)
+# NAME may contain spaces and subfolders (a/b), not colons; what follows it is A1111's parameters:
+# positional `TE:UNET:DYN` and/or named `te=`, `unet=`, `dyn=` (DyLoRA's dimension, which diffusers'
+# LoRA loader has no use for and we ignore, as for `<lyco:...>` tags' extra parameters).
+_TAG = re.compile(r"<\s*(lora|lyco)\s*:\s*([^:<>]+?)\s*(?::([^<>]*))?>", re.IGNORECASE)
 
 DEFAULT_WEIGHT = 1.0
 
@@ -20,19 +21,41 @@ DEFAULT_WEIGHT = 1.0
 @dataclass(frozen=True)
 class LoraTag:
     name: str
-    weight: float
+    weight: float  # the text encoder's multiplier (A1111's first number), and the UNet's unless given
     start: int  # character span of the whole tag in the prompt
     end: int
     weight_text: str  # as typed ("" when omitted); a weight that is not a number is reported, not guessed
+    unet_weight: float | None = None  # A1111's second number / `unet=`; None when omitted (= weight)
+    unet_weight_text: str = ""
+
+    @property
+    def unet(self) -> float:
+        """The UNet's multiplier in effect."""
+        return self.weight if self.unet_weight is None else self.unet_weight
 
 
 def find_lora_tags(prompt: str) -> list[LoraTag]:
-    """Every `<lora:...>` tag in order. A tag whose weight is not a number gets weight nan."""
+    """Every `<lora:...>` tag in order. A weight that is not a number is nan."""
     tags = []
     for match in _TAG.finditer(prompt):
-        weight_text = (match.group(3) or "").strip()
-        tags.append(LoraTag(match.group(2).strip(), _weight(weight_text), match.start(), match.end(), weight_text))
+        te_text, unet_text = _weight_texts(match.group(3) or "")
+        tags.append(LoraTag(match.group(2).strip(), _weight(te_text), match.start(), match.end(), te_text,
+                            _weight(unet_text) if unet_text else None, unet_text))
     return tags
+
+
+def _weight_texts(parameters: str) -> tuple[str, str]:
+    """(TE, UNET) as typed, from A1111's `TE:UNET` and/or `te=TE:unet=UNET` ("" when omitted)."""
+    positional, named = [], {}
+    for part in parameters.split(":"):
+        key, equals, value = part.partition("=")
+        if equals:
+            named[key.strip().lower()] = value.strip()
+        else:
+            positional.append(part.strip())
+    te = named.get("te", positional[0] if positional else "")
+    unet = named.get("unet", positional[1] if len(positional) > 1 else "")
+    return te, unet
 
 
 def _weight(text: str) -> float:
@@ -64,17 +87,21 @@ def format_weight(weight: float) -> str:
     return f"{round(weight, 2):g}"
 
 
-def format_tag(name: str, weight: float) -> str:
-    return f"<lora:{name}:{format_weight(weight)}>"
+def format_tag(name: str, weight: float, unet_text: str = "") -> str:
+    """`<lora:NAME:W>`, or A1111's positional two-weight form `<lora:NAME:TE:UNET>` when `unet_text` is given."""
+    unet = f":{unet_text}" if unet_text else ""
+    return f"<lora:{name}:{format_weight(weight)}{unet}>"
 
 
 def set_tag_weight(prompt: str, name: str, weight: float) -> str:
-    """The prompt with every tag of `name` set to `weight`; a tag is appended if there is none."""
+    """The prompt with every tag of `name` set to text-encoder weight `weight` (a separate UNet weight
+    is kept: one number cannot say both); a tag is appended if there is none."""
     tags = [t for t in find_lora_tags(prompt) if t.name.lower() == name.lower()]
     if not tags:
         return add_tag(prompt, name, weight)
     for tag in reversed(tags):
-        prompt = prompt[:tag.start] + format_tag(tag.name, weight) + prompt[tag.end:]
+        # The UNet weight as typed (even one that is not a number: validation names it, nothing is lost).
+        prompt = prompt[:tag.start] + format_tag(tag.name, weight, tag.unet_weight_text) + prompt[tag.end:]
     return prompt
 
 

@@ -98,12 +98,18 @@ class ExciteSettings:
 
 @dataclass(frozen=True)
 class LoraRef:
-    """A LoRA the prompt names with `<lora:NAME:WEIGHT>`, and which file that was."""
+    """A LoRA the prompt names with `<lora:NAME:WEIGHT>` (or `<lora:NAME:TE:UNET>`), and which file that was."""
 
     name: str
-    weight: float = 1.0
+    weight: float = 1.0  # the text encoders' multiplier, and the UNet's unless unet_weight is given
     sha256: str = ""  # A1111's LoRA hash (engine.addon_files.lora_hash): finds the same file elsewhere
     path: str = ""  # where it was when the request was made
+    unet_weight: float | None = None  # A1111's separate UNet multiplier; None = weight (older files lack it)
+
+    @property
+    def unet(self) -> float:
+        """The UNet's multiplier in effect."""
+        return self.weight if self.unet_weight is None else self.unet_weight
 
 
 @dataclass(frozen=True)
@@ -280,6 +286,9 @@ class GenerationRequest:
             if not math.isfinite(tag.weight):
                 raise InvalidRequest(f"The weight in <lora:{tag.name}:{tag.weight_text}> is not a number "
                                      f"(write e.g. <lora:{tag.name}:0.8>).", "loras")
+            if not math.isfinite(tag.unet):
+                raise InvalidRequest(f"The UNet weight in <lora:{tag.name}:{tag.weight_text}:{tag.unet_weight_text}> "
+                                     f"is not a number (write e.g. <lora:{tag.name}:0.8:0.5>).", "loras")
             if tag.name.lower() in seen:
                 raise InvalidRequest(f"The LoRA '{tag.name}' is in the prompt twice; keep one tag.", "loras")
             seen.add(tag.name.lower())
@@ -287,16 +296,18 @@ class GenerationRequest:
             if ref is None:
                 raise InvalidRequest(f"The LoRA '{tag.name}' in the prompt was not found in the LoRA folder.",
                                      "loras")
-            if abs(ref.weight - tag.weight) > 1e-9:
-                raise InvalidRequest(f"The LoRA '{tag.name}' has weight {format_weight(tag.weight)} in the prompt "
-                                     f"but {format_weight(ref.weight)} in the LoRA list.", "loras")
+            for what, in_tag, in_list in (("weight", tag.weight, ref.weight), ("UNet weight", tag.unet, ref.unet)):
+                if not abs(in_list - in_tag) <= 1e-9:  # also refuses a nan in the list
+                    raise InvalidRequest(f"The LoRA '{tag.name}' has {what} {format_weight(in_tag)} in the prompt "
+                                         f"but {format_weight(in_list)} in the LoRA list.", "loras")
         for ref in self.loras:
             if ref.name.lower() not in seen:
                 raise InvalidRequest(f"The LoRA '{ref.name}' has no <lora:{ref.name}> tag in the prompt.", "loras")
-            _require_finite("loras", ref.weight, f"the weight of '{ref.name}'")
-            if abs(ref.weight) > MAX_LORA_WEIGHT:
-                raise InvalidRequest(f"The weight of the LoRA '{ref.name}' must be between -{MAX_LORA_WEIGHT:g} and "
-                                     f"{MAX_LORA_WEIGHT:g} (got {format_weight(ref.weight)}).", "loras")
+            for what, value in (("weight", ref.weight), ("UNet weight", ref.unet)):
+                _require_finite("loras", value, f"the {what} of '{ref.name}'")
+                if abs(value) > MAX_LORA_WEIGHT:
+                    raise InvalidRequest(f"The {what} of the LoRA '{ref.name}' must be between -{MAX_LORA_WEIGHT:g} "
+                                         f"and {MAX_LORA_WEIGHT:g} (got {format_weight(value)}).", "loras")
         names = [e.name.lower() for e in self.embeddings]
         if len(set(names)) != len(names):
             raise InvalidRequest("An embedding is listed twice.", "embeddings")

@@ -240,8 +240,9 @@ def _addons_from(params: dict[str, str], prompt: str, negative: str) -> tuple[tu
     lora_hashes = _hash_list(params.get("Lora hashes"))
     loras: dict[str, LoraRef] = {}
     for tag in find_lora_tags(prompt) + find_lora_tags(negative):
-        if math.isfinite(tag.weight) and tag.name.lower() not in loras:
-            loras[tag.name.lower()] = LoraRef(tag.name, tag.weight, lora_hashes.get(tag.name.lower(), ""))
+        if math.isfinite(tag.weight) and math.isfinite(tag.unet) and tag.name.lower() not in loras:
+            loras[tag.name.lower()] = LoraRef(tag.name, tag.weight, lora_hashes.get(tag.name.lower(), ""),
+                                              unet_weight=tag.unet_weight)
     embeddings = tuple(EmbeddingRef(name, 1, digest) for name, digest in _hash_list(params.get("TI hashes")).items())
     return tuple(loras.values()), embeddings
 

@@ -39,8 +39,8 @@ def reference():
     return {family: _fresh(family) for family in ("sd1", "sdxl")}
 
 
-def lora_ref(path, weight=1.0):
-    return LoraRef(path.stem, weight, addon_files.lora_hash(path), str(path))
+def lora_ref(path, weight=1.0, unet_weight=None):
+    return LoraRef(path.stem, weight, addon_files.lora_hash(path), str(path), unet_weight)
 
 
 def embedding_ref(path, vectors):
@@ -80,6 +80,31 @@ def test_a_lora_gives_the_image_of_diffusers_own_lora_loader(ours, reference, tm
     bare = reference_image(pipe, request, "a cat and a frog, ")
     assert np.abs(mine - theirs).max() <= 1
     assert np.abs(mine - bare).max() > 8  # the LoRA changes the image: the comparison can fail
+
+
+@pytest.mark.parametrize("family", ["sd1", "sdxl"])
+def test_separate_text_encoder_and_unet_weights_give_diffusers_per_component_adapter_weights(ours, reference,
+                                                                                              tmp_path, family):
+    path = write_lora(tmp_path / "style.safetensors", reference[family], "kohya", seed=6)
+    te, unet = 0.9, 0.3
+    encoders = ours[family].family_spec.text_encoders
+    request = plain(family, f"a cat and a frog, <lora:style:{te}:{unet}>", loras=(lora_ref(path, te, unet),))
+    mine = image(ours[family], request)
+    same = image(ours[family], plain(family, f"a cat and a frog, <lora:style:{te}:{te}>",
+                                     loras=(lora_ref(path, te, te),)))
+    single = image(ours[family], plain(family, f"a cat and a frog, <lora:style:{te}>", loras=(lora_ref(path, te),)))
+
+    pipe = reference[family]
+    pipe.load_lora_weights(str(path), adapter_name="style")
+    try:
+        pipe.set_adapters(["style"], adapter_weights=[{"unet": unet, **{name: te for name in encoders}}])
+        theirs = reference_image(pipe, request, "a cat and a frog, ")
+    finally:
+        pipe.unload_lora_weights()
+    assert np.abs(mine - theirs).max() <= 1
+    assert np.array_equal(same, single)  # the same weight twice is today's one-weight tag
+    assert np.abs(mine - single).max() > 8  # the UNet weight changes the image: the comparison can fail
+    assert loaded_adapter_count(ours[family].pipe) == 1
 
 
 def test_weight_zero_and_switching_back_to_no_lora_give_the_bare_models_image(ours, tmp_path):

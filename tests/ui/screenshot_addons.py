@@ -28,7 +28,7 @@ from aae_desktop.ui.run.engine_port import DiffusersEngine  # noqa: E402
 from aae_desktop.ui.style import apply_style  # noqa: E402
 from tests.ui.screenshot_main_window import _install_panels  # noqa: E402
 
-PROMPT = "a cat and a frog on a mossy rock, <lora:watercolor:0.8>, shinyzq, <lora:ink-lines:0.4>"
+PROMPT = "a cat and a frog on a mossy rock, <lora:watercolor:0.8>, shinyzq, <lora:ink-lines:0.4:0.7>"
 
 
 def _folders(scratch: Path) -> None:

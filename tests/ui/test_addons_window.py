@@ -103,3 +103,18 @@ def test_a_lora_for_another_family_than_the_loaded_models_is_refused_before_the_
     assert ("The LoRA 'xl-glow' is for SDXL models, but the model is SD 1.x: choose an SD 1.x LoRA or switch "
             "models.") in window.banner.message()
     assert fake_engine.runs == []  # refused here, not by the engine after the run was sent
+
+
+def test_a_two_weight_tags_row_edits_the_text_encoder_weight_and_keeps_the_unet_weight(window):
+    editor, addons = window.prompt_editor, window.addons
+    editor.set_prompt("a cat, <lora:ink:0.8:0.5>")
+    assert addons.row_weight("ink") == 0.8 and addons.row_unet_text("ink") == "/ UNet 0.5"
+    addons._rows[0][1].setValue(0.6)
+    assert editor.prompt() == "a cat, <lora:ink:0.6:0.5>"
+    editor.replace_prompt_text("a cat, <lora:ink:te=0.6:unet=0.25>")  # typing the UNet weight updates the row
+    assert addons.row_weight("ink") == 0.6 and addons.row_unet_text("ink") == "/ UNet 0.25"
+    editor.replace_prompt_text("a cat, <lora:ink:0.6>")
+    assert addons.row_unet_text("ink") == ""  # one weight: nothing more to show
+    editor.replace_prompt_text("a cat, <lora:ink:0.6:0.3>")
+    request = window.current_request(for_run=True)
+    assert [(r.name, r.weight, r.unet_weight) for r in request.loras] == [("ink", 0.6, 0.3)]

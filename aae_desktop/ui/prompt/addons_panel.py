@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
 from aae_desktop.engine.addon_refs import (AddonFolders, MissingAddon, check_families, localize_addons,
                                            missing_sentence, resolve_addons)
 from aae_desktop.engine.lora_files import family_group_label
-from aae_desktop.engine.prompt_syntax import add_tag, find_lora_tags, remove_tag, set_tag_weight
+from aae_desktop.engine.prompt_syntax import LoraTag, add_tag, find_lora_tags, format_weight, remove_tag, set_tag_weight
 from aae_desktop.engine.request import MAX_LORA_WEIGHT, GenerationRequest
 from aae_desktop.engine.tokens import split_embedding_words, strip_lora_tags
 from aae_desktop.ui.background import Background
@@ -71,7 +71,8 @@ class AddonsPanel(QWidget):
         self.model_family = ""
         self.model_source = ""  # the loaded model the family belongs to
         self._background = Background(1, self)
-        self._rows: list[tuple[str, QDoubleSpinBox]] = []
+        # name, its weight box (the text encoders' weight) and the label of a separate UNet weight
+        self._rows: list[tuple[str, QDoubleSpinBox, QLabel]] = []
 
         self.add_button = QToolButton()
         self.add_button.setObjectName("addLoraButton")
@@ -171,14 +172,15 @@ class AddonsPanel(QWidget):
     def sync(self) -> None:
         """The prompt changed: rows follow its tags (weights updated in place while the names stay)."""
         tags = find_lora_tags(self.editor.prompt())
-        if [t.name for t in tags] != [name for name, _ in self._rows]:
+        if [t.name for t in tags] != self.row_names():
             self._rebuild_rows()
         else:
-            for tag, (_name, spin) in zip(tags, self._rows):
+            for tag, (_name, spin, unet_label) in zip(tags, self._rows):
                 if tag.weight == tag.weight and abs(spin.value() - tag.weight) > 1e-9:
                     spin.blockSignals(True)
                     spin.setValue(tag.weight)
                     spin.blockSignals(False)
+                _show_unet_weight(unet_label, spin, tag)
         self._show_embeddings()
 
     def _rebuild_rows(self) -> None:
@@ -192,10 +194,11 @@ class AddonsPanel(QWidget):
         self._rows = []
         tags = find_lora_tags(self.editor.prompt())
         for tag in tags:
-            self._rows.append((tag.name, self._add_row(tag.name, tag.weight)))
+            self._rows.append((tag.name, *self._add_row(tag)))
         self.empty_label.setVisible(not tags)
 
-    def _add_row(self, name: str, weight: float) -> QDoubleSpinBox:
+    def _add_row(self, tag: LoraTag) -> tuple[QDoubleSpinBox, QLabel]:
+        name, weight = tag.name, tag.weight
         row = QHBoxLayout()
         label = QLabel(name)
         label.setObjectName("loraName")
@@ -211,9 +214,9 @@ class AddonsPanel(QWidget):
         spin.setDecimals(2)
         spin.setSingleStep(0.05)
         spin.setValue(weight if weight == weight else 1.0)
-        spin.setToolTip("How strongly this LoRA changes the model (1 = as trained, 0 = not at all). "
-                        "Written into the prompt's <lora:…> tag.")
         spin.valueChanged.connect(lambda value, n=name: self.set_weight(n, value))
+        unet_label = QLabel()
+        unet_label.setObjectName("loraUnetWeight")
         remove = QToolButton()
         remove.setText("✕")
         remove.setObjectName("removeLora")
@@ -221,9 +224,11 @@ class AddonsPanel(QWidget):
         remove.clicked.connect(lambda _=False, n=name: self.remove_lora(n))
         row.addWidget(label, 1)
         row.addWidget(spin)
+        row.addWidget(unet_label)  # after the box: "0.80 / UNet 0.5"
         row.addWidget(remove)
         self.rows_layout.addLayout(row)
-        return spin
+        _show_unet_weight(unet_label, spin, tag)  # once in the row: a label shown without a parent is a window
+        return spin, unet_label
 
     def _known_name(self, name: str) -> str | None:
         return next((n for n in self.scan.loras if n.lower() == name.lower()), None)
@@ -257,10 +262,14 @@ class AddonsPanel(QWidget):
         self.editor.replace_prompt_text(remove_tag(self.editor.prompt(), name))
 
     def row_names(self) -> list[str]:
-        return [name for name, _ in self._rows]
+        return [row[0] for row in self._rows]
 
     def row_weight(self, name: str) -> float:
-        return next(spin.value() for n, spin in self._rows if n == name)
+        return next(spin.value() for n, spin, _ in self._rows if n == name)
+
+    def row_unet_text(self, name: str) -> str:
+        """What the row says of a separate UNet weight ("" for a one-weight tag)."""
+        return next(label.text() for n, _, label in self._rows if n == name)
 
     # -- embeddings ---------------------------------------------------------------------------------
     def _show_embeddings(self) -> None:
@@ -306,3 +315,21 @@ class AddonsPanel(QWidget):
         if missing:
             banner.show_error("Files missing for this image", missing_sentence(missing))
 
+
+
+def _show_unet_weight(label: QLabel, spin: QDoubleSpinBox, tag: LoraTag) -> None:
+    """A two-weight tag (`<lora:NAME:TE:UNET>`): the box edits the text encoders' weight, the label next
+    to it shows the UNet's, which stays in the tag as typed (edit it there)."""
+    two = bool(tag.unet_weight_text)
+    unet = format_weight(tag.unet) if tag.unet == tag.unet else tag.unet_weight_text
+    label.setText(f"/ UNet {unet}" if two else "")
+    label.setVisible(two)
+    label.setToolTip(f"This tag gives the UNet its own weight ({unet}); the box sets the text encoder's. "
+                     "Change the UNet weight in the prompt's tag." if two else "")
+    if two:
+        spin.setToolTip(f"Text-encoder weight of this LoRA ({format_weight(spin.value())} / UNet {unet}): how "
+                        "strongly it changes how the prompt is read. Written into the prompt's <lora:…> tag; the "
+                        "UNet weight stays as it is there.")
+    else:
+        spin.setToolTip("How strongly this LoRA changes the model (1 = as trained, 0 = not at all). "
+                        "Written into the prompt's <lora:…> tag.")
