@@ -204,36 +204,13 @@ def main() -> int:
         print(json.dumps(child(args.child, args, args.out)))
         return 0
 
-    import numpy as np
-    from PIL import Image
-
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for side in ("reference", "ours"):
-            png = os.path.join(tmp, f"{side}.png")
-            cmd = [sys.executable, __file__, "--child", side, "--out", png] + sys.argv[1:]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode:
-                print(proc.stderr[-3000:], file=sys.stderr)
-                return 1
-            results[side] = json.loads(proc.stdout.strip().splitlines()[-1])
-            results[side]["pixels"] = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    results = run_sides(__file__, ("reference", "ours"))
+    if results is None:
+        return 1
     ref, ours = results["reference"], results["ours"]
-    diff = int(np.abs(ref.pop("pixels") - ours.pop("pixels")).max())
-    speed = ref["seconds"] / ours["seconds"]
-    mem = ours["peak_bytes"] / max(ref["peak_bytes"], 1)
     print(f"config: size={args.size} px={args.px} steps={args.steps} max_iter_to_alter={args.max_iter} "
           f"thresholds={{0: 0.05, 3: 0.5}} device={args.device} scheduler={args.scheduler}")
-    print(f"reference: {ref['seconds']:.2f} s, peak +{ref['peak_bytes'] / 2**20:.1f} MiB")
-    print(f"ours:      {ours['seconds']:.2f} s, peak +{ours['peak_bytes'] / 2**20:.1f} MiB")
-    print(f"speed-up: {speed:.2f}x   peak-memory ratio: {mem:.2f}x   max pixel difference: {diff} (of 255)")
-    print("where the time went        reference              ours")
-    for phase in ("grad_forward", "backward", "guidance_forward"):
-        cells = []
-        for side in (ref, ours):
-            count, secs = side["phases"][phase]
-            cells.append(f"{count:3d} x {secs / max(count, 1):6.3f} s = {secs:7.2f} s")
-        print(f"  {phase:<22}  {cells[0]}   {cells[1]}")
+    diff, speed, mem = print_comparison("reference", ref, ours)
     for side in (ref, ours):
         side["phases"]["other"] = [1, side["seconds"] - sum(v[1] for v in side["phases"].values())]
     print(f"  {'other':<22}  {'':14}{ref['phases']['other'][1]:7.2f} s   {'':14}{ours['phases']['other'][1]:7.2f} s")
@@ -247,6 +224,49 @@ def main() -> int:
         Path(args.json).write_text(json.dumps({"speedup": speed, "memory_ratio": mem, "max_pixel_diff": diff,
                                                "reference": ref, "ours": ours}, indent=2))
     return 0 if diff <= 1 else 3
+
+
+def run_sides(script: str, sides: tuple[str, str]) -> dict | None:
+    """Run `script --child SIDE` for each side, each in its own process (so the peak-memory high-water
+    marks don't mix), with this command's arguments; their figures, with the image as "pixels".
+    None (after printing the child's error) when a side failed."""
+    import numpy as np
+    from PIL import Image
+
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for side in sides:
+            png = os.path.join(tmp, f"{side}.png")
+            cmd = [sys.executable, script, "--child", side, "--out", png] + sys.argv[1:]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode:
+                print(proc.stderr[-3000:], file=sys.stderr)
+                return None
+            results[side] = json.loads(proc.stdout.strip().splitlines()[-1])
+            results[side]["pixels"] = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    return results
+
+
+def print_comparison(label: str, other: dict, ours: dict) -> tuple[int, float, float]:
+    """Print time, added peak memory, their ratios, the max pixel difference and where the time went;
+    return (max pixel difference, speed-up, peak-memory ratio). Removes the images from the figures."""
+    import numpy as np
+
+    diff = int(np.abs(other.pop("pixels") - ours.pop("pixels")).max())
+    speed = other["seconds"] / ours["seconds"]
+    mem = ours["peak_bytes"] / max(other["peak_bytes"], 1)
+    width = max(len(label), len("ours")) + 1
+    for name, side in ((label, other), ("ours", ours)):
+        print(f"{name + ':':<{width}} {side['seconds']:.2f} s, peak +{side['peak_bytes'] / 2**20:.1f} MiB")
+    print(f"speed-up: {speed:.2f}x   peak-memory ratio: {mem:.2f}x   max pixel difference: {diff} (of 255)")
+    print(f"where the time went        {label:<23}ours")
+    for phase in ("grad_forward", "backward", "guidance_forward"):
+        cells = []
+        for side in (other, ours):
+            count, secs = side["phases"][phase]
+            cells.append(f"{count:3d} x {secs / max(count, 1):6.3f} s = {secs:7.2f} s")
+        print(f"  {phase:<22}  {cells[0]}   {cells[1]}")
+    return diff, speed, mem
 
 
 def _cuda() -> bool:

@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_engine import PhaseTimer, _cuda, _reset_high_water, _rss_high_water_kb, _rss_kb  # noqa: E402
+from benchmarks.bench_engine import (  # noqa: E402
+    PhaseTimer,
+    _cuda,
+    _reset_high_water,
+    _rss_high_water_kb,
+    _rss_kb,
+    print_comparison,
+    run_sides,
+)
 
 SIZES = {
     # SDXL base: 320-640-1280 channels, 1/2/10 transformer layers, 5/10/20 heads, 2048-wide text states.
@@ -114,36 +119,13 @@ def main() -> int:
         print(json.dumps(child(args.child, args, args.out)))
         return 0
 
-    import numpy as np
-    from PIL import Image
-
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for side in ("baseline", "ours"):
-            png = os.path.join(tmp, f"{side}.png")
-            cmd = [sys.executable, __file__, "--child", side, "--out", png] + sys.argv[1:]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode:
-                print(proc.stderr[-3000:], file=sys.stderr)
-                return 1
-            results[side] = json.loads(proc.stdout.strip().splitlines()[-1])
-            results[side]["pixels"] = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    results = run_sides(__file__, ("baseline", "ours"))
+    if results is None:
+        return 1
     base, ours = results["baseline"], results["ours"]
-    diff = int(np.abs(base.pop("pixels") - ours.pop("pixels")).max())
-    speed = base["seconds"] / ours["seconds"]
-    mem = ours["peak_bytes"] / max(base["peak_bytes"], 1)
     print(f"config: SDXL topology size={args.size} px={args.px} steps={args.steps} max_iter_to_alter={args.max_iter} "
           f"thresholds={THRESHOLDS} guidance=5.0 device={args.device} scheduler=Euler (SDXL's)")
-    print(f"baseline: {base['seconds']:.2f} s, peak +{base['peak_bytes'] / 2**20:.1f} MiB")
-    print(f"ours:     {ours['seconds']:.2f} s, peak +{ours['peak_bytes'] / 2**20:.1f} MiB")
-    print(f"speed-up: {speed:.2f}x   peak-memory ratio: {mem:.2f}x   max pixel difference: {diff} (of 255)")
-    print("where the time went        baseline               ours")
-    for phase in ("grad_forward", "backward", "guidance_forward"):
-        cells = []
-        for side in (base, ours):
-            count, secs = side["phases"][phase]
-            cells.append(f"{count:3d} x {secs / max(count, 1):6.3f} s = {secs:7.2f} s")
-        print(f"  {phase:<22}  {cells[0]}   {cells[1]}")
+    diff, speed, mem = print_comparison("baseline", base, ours)
     if args.json:
         Path(args.json).write_text(json.dumps({"speedup": speed, "memory_ratio": mem, "max_pixel_diff": diff,
                                                "baseline": base, "ours": ours}, indent=2))
