@@ -24,7 +24,7 @@ def tiny_components(
 ) -> dict[str, Any]:
     """Build {unet, vae, text_encoder, tokenizer, scheduler} with seeded random weights."""
     import torch
-    from diffusers import AutoencoderKL, DDIMScheduler, PNDMScheduler, UNet2DConditionModel
+    from diffusers import DDIMScheduler, PNDMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     from aae_desktop.engine.tokens import load_tokenizer
@@ -44,17 +44,7 @@ def tiny_components(
         norm_num_groups=min(32, block_out_channels[0]),
     )
     torch.manual_seed(seed + 1)
-    vae = AutoencoderKL(
-        block_out_channels=[vae_channels] * 4,
-        in_channels=3,
-        out_channels=3,
-        down_block_types=["DownEncoderBlock2D"] * 4,
-        up_block_types=["UpDecoderBlock2D"] * 4,
-        latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=min(32, vae_channels),
-        sample_size=128,
-    )
+    vae = _tiny_vae(vae_channels)
     torch.manual_seed(seed + 2)
     text_config = CLIPTextConfig(
         bos_token_id=49406,
@@ -88,6 +78,17 @@ def tiny_components(
         "tokenizer": load_tokenizer(),
         "scheduler": sched,
     }
+
+
+def _tiny_vae(channels: int, **config: Any):
+    """A 4-level VAE (the 8x downscale of every SD family) with `channels` everywhere."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        block_out_channels=[channels] * 4, in_channels=3, out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
+        latent_channels=4, layers_per_block=1, norm_num_groups=min(32, channels), sample_size=128, **config,
+    )
 
 
 def tiny_pipeline(seed: int = 0, **kwargs: Any):
@@ -127,7 +128,7 @@ def tiny_sdxl_components(
     single-file loader tells the two encoders apart by width.
     """
     import torch
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from diffusers import EulerDiscreteScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
     from aae_desktop.engine.tokens import load_tokenizer
@@ -154,19 +155,7 @@ def tiny_sdxl_components(
         norm_num_groups=min(32, block_out_channels[0]),
     )
     torch.manual_seed(seed + 1)
-    vae = AutoencoderKL(
-        block_out_channels=[vae_channels] * 4,
-        in_channels=3,
-        out_channels=3,
-        down_block_types=["DownEncoderBlock2D"] * 4,
-        up_block_types=["UpDecoderBlock2D"] * 4,
-        latent_channels=4,
-        layers_per_block=1,
-        norm_num_groups=min(32, vae_channels),
-        sample_size=128,
-        scaling_factor=0.13025,  # SDXL's VAE
-        force_upcast=True,
-    )
+    vae = _tiny_vae(vae_channels, scaling_factor=0.13025, force_upcast=True)  # SDXL's VAE settings
     def text_config(width: int) -> dict[str, Any]:
         return dict(
             bos_token_id=49406, eos_token_id=49407, hidden_size=width, intermediate_size=width * 2,
