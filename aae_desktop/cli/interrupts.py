@@ -3,7 +3,8 @@
 Python's default turns Ctrl-C into KeyboardInterrupt wherever the interpreter happens to be, which
 could be halfway through saving an image. Here the first Ctrl-C (or a SIGTERM from a service
 manager or `kill`) only sets the engine's cancel event: the run stops before its next UNet call,
-and images already handed to the saver are on disk. A second Ctrl-C stops at once.
+and images already handed to the saver are on disk. A second Ctrl-C (or SIGTERM) stops at once, even
+in the middle of a long C++ call.
 """
 from __future__ import annotations
 
@@ -29,19 +30,22 @@ class StopRequest:
 @contextmanager
 def stop_on_signals() -> Iterator[StopRequest]:
     stop = StopRequest()
+    wanted = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
 
     def handler(signum: int, _frame: object) -> None:
-        if stop.event.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # the second Ctrl-C: the user does not want to wait for the step
         stop.signum = signum
         stop.event.set()
+        # The second signal ends the process at once, by the system's default action: a Python handler
+        # runs only when the interpreter next runs Python, and one UNet call on a huge latent stays in
+        # torch's C++ for minutes. Finished images are already on disk (written atomically).
+        for number in wanted:
+            signal.signal(number, signal.SIG_DFL)
         try:  # a raw write: a signal handler must not wait on the locks of the progress bar or sys.stderr
             os.write(2, b"\naae-desktop: stopping after the current step; finished images are kept "
                         b"(Ctrl-C again stops at once).\n")
         except OSError:
             pass
 
-    wanted = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
     previous = {}
     if threading.current_thread() is threading.main_thread():  # signal handlers live on the main thread
         for signum in wanted:
