@@ -138,3 +138,23 @@ def test_the_window_saves_to_the_fallback_when_the_folder_fails_mid_run(home, ma
     qtbot.waitUntil(lambda: len(pngs_under(fallback_dir())) == 1, timeout=15000)
     qtbot.waitUntil(lambda: "saved to" in window.banner.message(), timeout=15000)
     assert str(pngs_under(fallback_dir())[0]) in window.banner.message()
+
+
+def test_the_banner_names_every_image_sent_to_the_fallback_in_a_run(home, make_window, qtbot):
+    """Image 2 and image 3 both go to the fallback: the banner must not show only the last one's path."""
+    from aae_desktop.ui.gallery.gallery_integration import install_gallery
+
+    window = make_window()
+    integration = install_gallery(window)
+    integration.gallery.background.wait()
+    shutil.rmtree(home.pictures, ignore_errors=True)
+    home.pictures.parent.mkdir(parents=True, exist_ok=True)
+    home.pictures.write_text("")  # the folder went away during the run
+    for item in result_of(sample_request(num_images=2)).images:
+        window.image_ready.emit(item)
+    qtbot.waitUntil(lambda: len(pngs_under(fallback_dir())) == 2, timeout=15000)
+    integration.gallery.background.wait()
+    qtbot.waitUntil(lambda: "2 images" in window.banner.message(), timeout=15000)
+    message = window.banner.message()
+    assert str(fallback_dir()) in message and str(home.pictures) in message
+    assert all(p.name in message for p in pngs_under(fallback_dir())), message

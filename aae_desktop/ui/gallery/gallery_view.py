@@ -53,6 +53,7 @@ class GalleryView(QWidget):
         self.setObjectName("galleryView")
         self.store = store
         self.autosave = True  # the checkbox (built below) mirrors this
+        self._rescued: list[Path] = []  # images sent to the fallback folder since the gallery folder failed
         # Saving (PNG encoding, first-time model hashing) and resync touch the disk: never on the UI thread.
         self.background = Background(threads=1, parent=self)
         folder = thumbnail_cache if thumbnail_cache is not None else cache_dir() / "thumbnails"
@@ -225,7 +226,19 @@ class GalleryView(QWidget):
 
     def _on_saved(self, saved: list[SavedImage]) -> None:
         self.refresh()
-        self._emit_notes()
+        notes = self.store.take_notes()
+        rescued_now = [s for s in saved if s.in_fallback]
+        if any(not s.in_fallback for s in saved):
+            self._rescued = []  # the gallery folder works again
+        self._rescued += [s.path for s in rescued_now]
+        if rescued_now and len(self._rescued) > 1:
+            # One banner per image would leave only the last path on screen: name them all at once.
+            notes = [n for n in notes if not any(str(s.path) in n for s in rescued_now)]
+            names = ", ".join(p.name for p in self._rescued)
+            notes.insert(0, f"The gallery folder {self.store.root} could not be written; {len(self._rescued)} images "
+                            f"were saved to {self._rescued[-1].parent} instead: {names}.")
+        if notes:
+            self.problem.emit(" ".join(notes))
         self.saved.emit(saved)
         if saved:
             self.message.emit(f"Saved {len(saved)} image{'s' if len(saved) != 1 else ''} to {saved[0].path.parent}")
