@@ -40,9 +40,10 @@ def stop_on_signals() -> Iterator[StopRequest]:
         # torch's C++ for minutes. Finished images are already on disk (written atomically).
         for number in wanted:
             signal.signal(number, signal.SIG_DFL)
+        # Ctrl-C is a person at the terminal, who may press it again; SIGTERM is a program asking.
+        again = b" (Ctrl-C again stops at once)" if signum == signal.SIGINT else b""
         try:  # a raw write: a signal handler must not wait on the locks of the progress bar or sys.stderr
-            os.write(2, b"\naae-desktop: stopping after the current step; finished images are kept "
-                        b"(Ctrl-C again stops at once).\n")
+            os.write(2, b"\naae-desktop: stopping after the current step; finished images are kept" + again + b".\n")
         except OSError:
             pass
 

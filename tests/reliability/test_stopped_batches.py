@@ -85,6 +85,8 @@ def test_a_signal_to_the_process_keeps_the_finished_images(home, tmp_path, tiny_
     assert sorted(tmp_path.glob("batch-*.png")) == sorted(printed)  # nothing unreported, nothing half-written
     assert not list(tmp_path.glob(".*"))
     assert f"stopped after {len(printed)} of 4 images" in err
+    # Only a person at the terminal is told to press Ctrl-C again.
+    assert ("Ctrl-C again" in err) == (sig == signal.SIGINT), err
 
 
 def _window_with_gallery(make_window, fake_engine):
