@@ -63,7 +63,7 @@ class ModelControls(QObject):
             ("&Download a model…", "Fetch SD 1.4, SD 1.5 or SDXL base into the Hugging Face cache (asks first).",
              self.download),
             None,
-            ("&Device and memory…", "GPU or CPU, precision, VAE slicing/tiling, CPU offload.", self.edit_options),
+            ("&Device and memory…", "GPU or CPU, precision, VAE tiling, attention slicing, CPU offload.", self.edit_options),
             ("Model &info…", "Family, precision, device and size of the loaded model.", self.show_info),
         ]
         menu.addMenu(self.recent_menu)
