@@ -49,7 +49,6 @@ class ModelInfo:
     scheduler_class: str  # the model's own scheduler (what "Model default" runs)
     notes: tuple[str, ...] = ()  # what the device does differently from the chosen options
     tokenizer: Any = field(default=None, compare=False)
-    process_generation: int = 0  # which engine process holds it (a new process must reload)
 
 
 class EngineProcess:
@@ -59,7 +58,9 @@ class EngineProcess:
         self._process: Any = None
         self._conn: Any = None
         self._cancel: Any = None
-        self._generation = 0
+        # The model the running child holds, as (source, options): a new child (after a crash or a
+        # stop at once) holds none, and the next generate loads the model again by itself.
+        self._holds: tuple[str, LoadOptions] | None = None
         self._lock = threading.Lock()  # one request at a time, whatever thread asks
 
     # -- process ----------------------------------------------------------------------------------
@@ -81,7 +82,6 @@ class EngineProcess:
             child.close()
         # Kept only once the child runs: a failed start must leave no half-made process for close().
         self._process, self._conn, self._cancel = process, parent, cancel
-        self._generation += 1
 
     def _drop_process(self) -> None:
         if self._conn is not None:
@@ -90,6 +90,7 @@ class EngineProcess:
             self._process.terminate()
             self._process.join(5)
         self._process = self._conn = None
+        self._holds = None
 
     def close(self) -> None:
         """Ask the child to exit (it frees the model); terminate it if it does not."""
@@ -128,15 +129,18 @@ class EngineProcess:
         with self._lock:
             if self._process is None or not self._process.is_alive():
                 return
+            self._holds = None
             self._conn.send(("unload",))
             self._answer(None, None)
 
     def load(self, source: str, options: LoadOptions) -> ModelInfo:
         with self._lock:
             self._ensure_process()
+            self._holds = None  # the child drops its model before loading the next
             self._conn.send(("load", source, options))
             info = self._answer(None, None)
-            return _with_generation(info, self._generation)
+            self._holds = (source, options)
+            return info
 
     def generate(self, model: ModelInfo, request: GenerationRequest, on_step: Callable[[StepEvent], None] | None,
                  cancel: threading.Event | None, preview_interval_s: float = 0.25,
@@ -144,11 +148,12 @@ class EngineProcess:
         """As engine.generate: step events to on_step, each finished image to on_image (so it can be
         saved before the batch ends), the engine's own exceptions raised here."""
         with self._lock:
-            if model.process_generation != self._generation or not self._process.is_alive():
-                # The process that held the model is gone (it crashed, or was restarted): load it again.
+            if self._process is None or not self._process.is_alive() or self._holds != (model.source, model.options):
+                # The process that held the model is gone (it crashed, or was stopped at once): load it again.
                 self._ensure_process()
                 self._conn.send(("load", model.source, model.options))
                 self._answer(None, cancel)
+                self._holds = (model.source, model.options)
             self._cancel.clear()
             self._conn.send(("generate", request, preview_interval_s))
             return self._answer(on_step, cancel, on_image)
@@ -165,12 +170,12 @@ class EngineProcess:
                 self._cancel.set()
             if not ready:
                 if not self._process.is_alive():
-                    raise self._died()
+                    raise self._died(asked_to_stop=cancel is not None and cancel.is_set())
                 continue
             try:
                 kind, *payload = self._conn.recv()
             except (EOFError, OSError):
-                raise self._died() from None
+                raise self._died(asked_to_stop=cancel is not None and cancel.is_set()) from None
             if kind == "step":
                 if on_step is not None:
                     on_step(payload[0])
@@ -182,18 +187,14 @@ class EngineProcess:
             else:  # "checked", "loaded", "unloaded" or "done"
                 return payload[0]
 
-    def _died(self) -> EngineError:
+    def _died(self, asked_to_stop: bool = False) -> EngineError:
         self._process.join(1)
         code = self._process.exitcode
         self._drop_process()
+        if asked_to_stop:  # kill() after a cancel: the artist asked to stop at once, nothing went wrong
+            return GenerationCancelled("Stopped at once; the next run reloads the model.")
         return EngineError(f"The engine process stopped unexpectedly (exit code {code}); the next run starts "
                            "it again and reloads the model.")
-
-
-def _with_generation(info: ModelInfo, generation: int) -> ModelInfo:
-    from dataclasses import replace
-
-    return replace(info, process_generation=generation)
 
 
 # -- child side ---------------------------------------------------------------------------------------

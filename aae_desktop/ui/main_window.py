@@ -318,8 +318,11 @@ class MainWindow(QMainWindow):
 
     def cancel(self) -> None:
         if self.worker.busy:
-            self.run_status.busy("Cancelling…")
-            self.worker.cancel()
+            if self.worker.cancel():
+                self.run_status.busy("Stopping at once…")
+            else:
+                again = " (Cancel again stops at once)" if self.worker.can_stop_at_once else ""
+                self.run_status.busy(f"Cancelling after this step…{again}")
 
     def _set_busy(self, busy: bool) -> None:
         # The prompt stays editable during a run: the artist writes the next one meanwhile.

@@ -275,3 +275,38 @@ def test_parameter_panel_is_never_cut_off_in_a_small_window(make_window, qtbot):
     scroll = window.findChild(QScrollArea, "parameterScroll")
     qtbot.wait(50)
     assert scroll.viewport().width() >= window.parameters.minimumSizeHint().width()
+
+
+def test_a_second_cancel_stops_an_engine_stuck_in_one_long_call(make_window, qtbot):
+    """A cancel acts between UNet calls; one call on a huge image can take minutes on a CPU. The
+    second Cancel ends an engine that can be killed (the real one runs in its own process)."""
+    import threading
+
+    from aae_desktop.engine.errors import GenerationCancelled
+    from tests.ui.conftest import FakeEngine
+
+    class StuckEngine(FakeEngine):
+        def __init__(self):
+            super().__init__()
+            self.killed = threading.Event()
+
+        def generate(self, model, request, on_step, cancel, on_image=None):
+            self.step_started.set()
+            self.killed.wait(60)  # deaf to `cancel`, as torch is inside one long C++ call
+            raise GenerationCancelled("Stopped at once; the next run reloads the model.")
+
+        def kill(self):
+            self.killed.set()
+
+    engine = StuckEngine()
+    window = make_window(engine=engine)
+    _ready(window, steps=20)
+    window.generate()
+    qtbot.waitUntil(engine.step_started.is_set, timeout=TIMEOUT)
+    window.cancel()
+    assert "Cancel again stops at once" in window.run_status.progress.format()
+    assert not engine.killed.is_set() and window.worker.busy
+    with qtbot.waitSignal(window.worker.cancelled, timeout=TIMEOUT):
+        window.cancel()
+    assert engine.killed.is_set() and not window.worker.busy
+    assert window.generate_button.isEnabled()

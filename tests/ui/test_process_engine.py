@@ -13,7 +13,7 @@ from aae_desktop.ui.run.worker import WorkerController
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 CPU = LoadOptions(device="cpu", precision="fp32")
-TIMEOUT = 600_000  # the first call spawns the engine process, which imports torch
+TIMEOUT = int(__import__("os").environ.get("AAE_TEST_TIMEOUT", 600_000))  # the first call spawns the engine process, which imports torch
 
 
 @pytest.fixture
@@ -87,3 +87,41 @@ def test_a_failed_start_leaves_nothing_half_made(monkeypatch):
             engine.check("/nowhere", CPU)
     engine.close()  # raised AttributeError on a None pipe before the fix
     assert engine.pid is None
+
+
+def test_a_second_cancel_ends_the_engine_process_and_the_run_counts_as_cancelled(engine, tiny_model_dir, qtbot):
+    """One UNet call on a huge image can last minutes on a CPU, and a cancel waits for it: the second
+    Cancel kills the engine process. That is the artist stopping the run, not an engine failure, and
+    the next run starts the process again and reloads the model by itself."""
+    controller = WorkerController(engine)
+    stopped = []
+    try:
+        with qtbot.waitSignal(controller.model_loaded, timeout=TIMEOUT):
+            controller.load_model(str(tiny_model_dir), CPU)
+        pid = engine._process.pid
+        assert controller.can_stop_at_once
+        first_step = []
+        controller.progressed.connect(first_step.append)
+        controller.cancelled.connect(stopped.append)
+        controller.failed.connect(stopped.append)
+        controller.submit(_request(str(tiny_model_dir)).replace(steps=500), CPU)
+        qtbot.waitUntil(lambda: bool(first_step), timeout=TIMEOUT)
+        controller._job.cancel.set()  # a first cancel the engine has not acted on yet
+        assert controller.cancel() is True  # the second one ends the process
+        qtbot.waitUntil(lambda: bool(stopped), timeout=TIMEOUT)
+        assert type(stopped[0]).__name__ == "RunCancelled", stopped[0]
+
+        with qtbot.waitSignal(controller.finished, timeout=TIMEOUT) as finished:
+            controller.submit(_request(str(tiny_model_dir)), CPU)
+        assert len(finished.args[0].result.images) == 1
+        assert engine._process.pid != pid  # a new process, with the model loaded again
+        assert stopped[1:] == []  # no failure on the way ("'NoneType' has no attribute 'is_alive'" before)
+
+        loads = []
+        real_send = engine._process._conn.send
+        engine._process._conn.send = lambda message: (loads.append(message[0]), real_send(message))
+        with qtbot.waitSignal(controller.finished, timeout=TIMEOUT):
+            controller.submit(_request(str(tiny_model_dir)), CPU)
+        assert "load" not in loads  # the new process keeps the model between runs
+    finally:
+        assert controller.shutdown(timeout_ms=60_000)

@@ -337,10 +337,26 @@ class WorkerController(QObject):
         self.busy_changed.emit(True)
         return self._job.run_id
 
-    def cancel(self) -> None:
-        """Returns at once; the worker notices before its next UNet call and emits `cancelled`."""
-        if self._job is not None:
-            self._job.cancel.set()
+    def cancel(self) -> bool:
+        """Returns at once; the worker notices before its next UNet call and emits `cancelled`.
+
+        Called again while that cancel is still pending, it ends an engine process at once: one UNet
+        call on a huge image can take minutes on a CPU. The images finished before are already out.
+        True when it did so.
+        """
+        job = self._job
+        if job is None:
+            return False
+        if job.cancel.is_set() and self.can_stop_at_once:
+            self._engine.kill()
+            return True
+        job.cancel.set()
+        return False
+
+    @property
+    def can_stop_at_once(self) -> bool:
+        """Whether a second cancel can end the engine (one in its own process can be killed)."""
+        return callable(getattr(self._engine, "kill", None))
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """Cancel any run, stop the thread and end an engine process. True when the thread has ended."""
