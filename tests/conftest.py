@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 # Must be set before any Qt import anywhere in the test session.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -70,3 +71,22 @@ def tiny_sdxl_dir(tmp_path_factory):
     from aae_desktop.engine.tiny_model import save_tiny_sdxl_model
 
     return save_tiny_sdxl_model(tmp_path_factory.mktemp("models") / "tiny-sdxl", seed=0)
+
+
+@pytest.fixture
+def no_network(monkeypatch, tmp_path):
+    """An empty Hugging Face cache and a socket layer that records and refuses every connection."""
+    attempts: list[object] = []
+
+    def refuse(self, address, *args, **kwargs):
+        attempts.append(address)
+        raise OSError("network blocked by the test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", lambda address, *a, **k: refuse(None, address))
+    empty_home = tmp_path / "hf-home"
+    empty_home.mkdir()
+    monkeypatch.setenv("HF_HOME", str(empty_home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(empty_home / "hub"))
+    return attempts

@@ -1,6 +1,8 @@
 """Small builders shared by the engine tests."""
 from __future__ import annotations
 
+import torch
+
 from aae_desktop.engine.request import ExciteSettings, GenerationRequest
 
 
@@ -16,3 +18,9 @@ def small_request(**changes) -> GenerationRequest:
                 excite=ExciteSettings(**excite))
     base.update(changes)
     return GenerationRequest(**base)
+
+
+def same_weights(a, b) -> bool:
+    """Two modules hold exactly the same tensors under the same names."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)

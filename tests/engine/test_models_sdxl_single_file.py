@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ import torch
 
 from aae_desktop.cli import run
 from aae_desktop.engine.models import LoadOptions, load_model
+from .helpers import same_weights
 from .ldm_layout import save_config_folder
 from .sgm_layout import CLIP_L, OPEN_CLIP_G, TINY_SDXL_WIDTHS, save_sdxl_single_file, sdxl_pipeline_to_sgm
 
@@ -32,27 +32,7 @@ def sdxl_file(sdxl_pipe, tmp_path_factory):
             save_config_folder(sdxl_pipe, folder / "tiny-sdxl-config"))
 
 
-@pytest.fixture
-def no_network(monkeypatch, tmp_path):
-    """An empty Hugging Face cache and a socket layer that records and refuses every connection."""
-    attempts: list[object] = []
 
-    def refuse(self, address, *args, **kwargs):
-        attempts.append(address)
-        raise OSError("network blocked by the test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    empty = tmp_path / "hf-home"
-    empty.mkdir()
-    monkeypatch.setenv("HF_HOME", str(empty))
-    monkeypatch.setenv("HF_HUB_CACHE", str(empty / "hub"))
-    return attempts
-
-
-def _same_weights(a, b) -> bool:
-    sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
 def test_sgm_writer_is_the_inverse_of_diffusers_converters(sdxl_pipe):
@@ -93,7 +73,7 @@ def test_sdxl_single_file_loads_offline_and_renders_what_the_pipeline_renders(sd
     assert (model.family, model.name, model.info["kind"]) == ("sdxl", "tiny-sdxl", "single file")
     assert type(model.pipe).__name__ == "StableDiffusionXLPipeline"
     for name in ("unet", "vae", "text_encoder", "text_encoder_2"):
-        assert _same_weights(getattr(model.pipe, name), getattr(sdxl_pipe, name)), name
+        assert same_weights(getattr(model.pipe, name), getattr(sdxl_pipe, name)), name
     # Both tokenizers come from the shared bundled vocabulary; the second pads with "!" (id 0).
     assert model.pipe.tokenizer.pad_token == "<|endoftext|>" and model.pipe.tokenizer_2.pad_token == "!"
     assert model.pipe.tokenizer_2("a cat").input_ids == model.pipe.tokenizer("a cat").input_ids

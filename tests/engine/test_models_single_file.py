@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pickle
-import socket
 
 import pytest
 import torch
 
 from aae_desktop.engine.errors import ModelLoadError
 from aae_desktop.engine.models import LoadOptions, load_model
+from .helpers import same_weights
 from .ldm_layout import pipeline_to_ldm, save_config_folder, save_single_file
 
 CPU = dict(device="cpu", precision="fp32")
@@ -33,28 +33,7 @@ def single_files(tiny_pipe, tmp_path_factory):
     }
 
 
-@pytest.fixture
-def no_network(monkeypatch, tmp_path):
-    """An empty Hugging Face cache and a socket layer that records and refuses every connection."""
-    attempts: list[object] = []
 
-    def refuse(self, address, *args, **kwargs):
-        attempts.append(address)
-        raise OSError("network blocked by the test")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", lambda address, *a, **k: refuse(None, address))
-    empty_home = tmp_path / "hf-home"
-    empty_home.mkdir()
-    monkeypatch.setenv("HF_HOME", str(empty_home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(empty_home / "hub"))
-    return attempts
-
-
-def _same_weights(a, b) -> bool:
-    sa, sb = a.state_dict(), b.state_dict()
-    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
 def test_test_helper_layout_matches_diffusers_own_converter(tiny_pipe):
@@ -79,7 +58,7 @@ def test_single_file_loads_offline_with_empty_cache(fmt, single_files, tiny_pipe
     assert model.info["kind"] == "single file"
     assert model.info["file_size"] == single_files[fmt].stat().st_size
     for name in ("unet", "vae", "text_encoder"):
-        assert _same_weights(getattr(model.pipe, name), getattr(tiny_pipe, name)), name
+        assert same_weights(getattr(model.pipe, name), getattr(tiny_pipe, name)), name
     # The tokenizer comes from the bundled/override files, not the network.
     assert model.pipe.tokenizer("a cat").input_ids == [49406, 320, 2368, 49407]
 
@@ -167,7 +146,7 @@ def test_folder_and_model_index_path_both_load(tiny_model_dir, no_network):
     by_index = load_model(tiny_model_dir / "model_index.json", LoadOptions(**CPU))
     assert by_folder.family == by_index.family == "sd1"
     assert by_folder.info["kind"] == "diffusers folder"
-    assert _same_weights(by_folder.pipe.unet, by_index.pipe.unet)
+    assert same_weights(by_folder.pipe.unet, by_index.pipe.unet)
     assert no_network == []
 
 
@@ -177,4 +156,4 @@ def test_folder_with_only_fp16_weight_files_loads(tiny_pipe, tmp_path):
     tiny_pipe.save_pretrained(str(folder), safe_serialization=True, variant="fp16")
     assert not (folder / "unet" / "diffusion_pytorch_model.safetensors").exists()
     model = load_model(folder, LoadOptions(**CPU))
-    assert _same_weights(model.pipe.unet, tiny_pipe.unet)
+    assert same_weights(model.pipe.unet, tiny_pipe.unet)
