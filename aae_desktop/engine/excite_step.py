@@ -1,5 +1,12 @@
 """One Attend-and-Excite step: the truncated loss forward, iterative refinement, the latent update.
 
+The update is taken where the UNet reads the latents: input <- input - step_size * dL/d(input),
+as in the paper (z' = z - alpha * grad L on the UNet's latent) whose step sizes and thresholds were
+tuned on DDIM/PNDM, where input and latents are the same. Sigma-based samplers feed the UNet
+latents / c with c = sqrt(sigma^2 + 1), so on the latents the same update is
+latents <- latents - step_size * c^2 * dL/d(latents); without the c^2 it would reach the UNet at
+1/c^2 of the paper's strength (1/214 at the first of 50 Euler steps).
+
 Latents and gradients here are fp32 whatever the model's dtype. Each excite forward reads back
 once: the loss, the per-token maxima and (when the loss is scaled) whether the gradient is finite
 travel together, after the backward has been queued, so the device never idles waiting for the host
@@ -29,6 +36,7 @@ def excite_step(run: RunState, scheduler: Any, latents: torch.Tensor, i: int, t:
     """One excite step: loss, optional iterative refinement, gradient update. Returns detached latents."""
     ex = run.request.excite
     updates = i < ex.max_iter_to_alter
+    step_size = step_size * input_space_factor(scheduler, t)
     # The first forward's gradient feeds the update, or the first refinement round; it is computed
     # before the read-back even at a threshold step past max_iter_to_alter, where it goes unused when
     # the loss is already low enough (a rare setup; one read-back per forward matters more).
@@ -41,8 +49,24 @@ def excite_step(run: RunState, scheduler: Any, latents: torch.Tensor, i: int, t:
     return latents
 
 
+def input_space_factor(scheduler: Any, t: Any) -> float | torch.Tensor:
+    """c^2 for this step: turns a step on the UNet's input into the same step on the latents.
+
+    diffusers' scale_model_input multiplies by one number per step: 1 for DDIM, PNDM and the DPM
+    solvers (they hand the sample back as it is, and so does this: a plain 1.0 keeps their images
+    bit-equal to the reference), 1 / sqrt(sigma^2 + 1) for Euler, Euler a and LMS. It is read from
+    the scheduler on a 0-d host tensor and stays one: a host scalar scales device tensors with no
+    read-back.
+    """
+    probe = torch.ones((), dtype=torch.float32)
+    scaled = scheduler.scale_model_input(probe, t)
+    if scaled is probe:
+        return 1.0
+    return 1.0 / (scaled * scaled)
+
+
 def _refine(run: RunState, scheduler: Any, latents: torch.Tensor, loss: float, grad: torch.Tensor | None, t: Any,
-            i: int, step_size: float, threshold: float, final_grad: bool) -> tuple[torch.Tensor, float, torch.Tensor | None]:
+            i: int, step_size: float | torch.Tensor, threshold: float, final_grad: bool) -> tuple[torch.Tensor, float, torch.Tensor | None]:
     """Descend until every token's peak passes `threshold` (or the cap), then re-measure.
 
     The first round reuses the gradient of the forward that found the loss too high: it is the

@@ -36,7 +36,9 @@ def _first_update(monkeypatch, model, size: int = 128) -> torch.Tensor:
     original = PNDMScheduler.scale_model_input
 
     def record(self, sample, *args, **kwargs):
-        if sample.requires_grad:  # the excite forward scales its input too; only the guidance one is wanted
+        # The excite forward scales its input too, and the update reads the step's scale from a 0-d
+        # probe; only the guidance forward's latents are wanted.
+        if sample.requires_grad or sample.dim() == 0:
             return original(self, sample, *args, **kwargs)
         seen.append(sample[:1].detach().clone())
         raise _Seen
