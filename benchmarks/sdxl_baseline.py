@@ -8,7 +8,8 @@ code does it, and maps stored from every cross-attention layer whose grid is the
 SDXL parts follow diffusers' StableDiffusionXLPipeline: its encode_prompt, the
 (h, w, 0, 0, h, w) size ids, the VAE upcast. Shared with our engine by design (so the images can
 be compared): the gradient forward sees scheduler.scale_model_input(latents), as the guidance
-forward does, and the text softmax stops at the end-of-text token (SDXL's default in the engine).
+forward does, the update is taken on that input (as the paper's, tuned where input = latents), and
+the text softmax stops at the end-of-text token (SDXL's default in the engine).
 
     from benchmarks.sdxl_baseline import sdxl_attend_and_excite
     image = sdxl_attend_and_excite(pipe, "a cat and a frog", [2, 5], height=256, width=256,
@@ -142,35 +143,39 @@ def sdxl_attend_and_excite(
         processors[name] = _ExplicitAttention(store, place, grid[0] * grid[1])
     unet.set_attn_processor(processors)
 
-    def measure(lat, t):
+    def measure(x, t):
         for maps in store.values():
             maps.clear()
-        unet(scheduler.scale_model_input(lat, t), t, **excite_kwargs)
+        unet(x, t, **excite_kwargs)
         return _max_attention(store, grid, token_indices, stop, smooth_attentions, kernel_size, sigma)
 
     try:
         for i, t in enumerate(timesteps):
-            # 4. Attend-and-Excite on every step: full forward with gradients.
+            # 4. Attend-and-Excite on every step: full forward with gradients, on the latent the UNet
+            # reads (the paper's z' = z - alpha * grad L): x = latents / c, with c = sqrt(sigma^2 + 1)
+            # on sigma samplers (Euler, SDXL's default) and 1 on DDIM/PNDM. c is the norm ratio.
+            x = scheduler.scale_model_input(latents, t).detach()
+            c = (latents.double().norm() / x.double().norm()).item()
             with torch.enable_grad():
-                latents = latents.clone().detach().requires_grad_(True)
-                loss = _loss(measure(latents, t))
+                x = x.clone().requires_grad_(True)
+                loss = _loss(measure(x, t))
                 if i in thresholds and loss > 1.0 - thresholds[i]:
                     target, iteration = max(0.0, 1.0 - thresholds[i]), 0
                     while loss > target:
                         iteration += 1
-                        latents = latents.clone().detach().requires_grad_(True)
-                        loss = _loss(measure(latents, t))
+                        x = x.clone().detach().requires_grad_(True)
+                        loss = _loss(measure(x, t))
                         if loss != 0:
-                            (grad,) = torch.autograd.grad(loss, [latents])
-                            latents = latents - step_size[i] * grad
+                            (grad,) = torch.autograd.grad(loss, [x])
+                            x = x - step_size[i] * grad
                         if iteration >= max_refinement_steps:
                             break
-                    latents = latents.clone().detach().requires_grad_(True)
-                    loss = _loss(measure(latents, t))
+                    x = x.clone().detach().requires_grad_(True)
+                    loss = _loss(measure(x, t))
                 if i < max_iter_to_alter and loss != 0:
-                    (grad,) = torch.autograd.grad(loss, [latents])
-                    latents = latents - step_size[i] * grad
-            latents = latents.detach()
+                    (grad,) = torch.autograd.grad(loss, [x])
+                    x = x - step_size[i] * grad
+            latents = x.detach() * c if c != 1.0 else x.detach()
 
             # 5. Guidance forward (explicit attention here too) and the scheduler step.
             model_input = torch.cat([latents] * 2) if guided else latents
