@@ -5,6 +5,8 @@ The reference below is deliberately separate and straightforward: its own attent
 (explicit softmax in every layer, self and cross), a full UNet forward with no early stop, layers
 picked by their token count, and its own text softmax, smoothing and loss. Nothing of the
 capture code path is reused, so a layer we forget, count twice or stop before would show here.
+Its UNet arguments are built with diffusers alone (the pipeline's encode_prompt, SDXL's pooled
+text and (h, w, 0, 0, h, w) size ids written out here), so wrong conditioning in our excite pass shows too.
 """
 from __future__ import annotations
 
@@ -142,9 +144,10 @@ def check_exact(model, family, size, request=None):
         ours = ae.excite_loss(ae.max_attention(maps))
         (ours_grad,) = torch.autograd.grad(ours, [ours_latents])
 
+    ref_kwargs = reference_unet_kwargs(pipe, family, height, width)
     ref_latents = latents.clone().requires_grad_(True)
     with torch.enable_grad():
-        theirs = reference_loss(pipe.unet, ref_latents, t, conditioning.excite, _grid(latent_h, latent_w), stop)
+        theirs = reference_loss(pipe.unet, ref_latents, t, ref_kwargs, _grid(latent_h, latent_w), stop)
         (theirs_grad,) = torch.autograd.grad(theirs, [ref_latents])
 
     assert capture.grid == _grid(latent_h, latent_w)
@@ -157,6 +160,28 @@ def check_exact(model, family, size, request=None):
 
     # The comparison can fail: leaving out a single layer of the loss level moves the loss past the tolerance.
     with torch.no_grad():
-        partial = reference_loss(pipe.unet, latents, t, conditioning.excite, _grid(latent_h, latent_w), stop,
+        partial = reference_loss(pipe.unet, latents, t, ref_kwargs, _grid(latent_h, latent_w), stop,
                                  drop_one=True)
     assert abs(float(partial) - theirs) > 1e-6
+    if family == "sdxl":
+        # ... and so does SDXL's added conditioning: other size ids, or no pooled text, move the loss too.
+        for wrong in (reference_unet_kwargs(pipe, family, height + 64, width),
+                      reference_unet_kwargs(pipe, family, height, width, zero_pooled=True)):
+            with torch.no_grad():
+                moved = reference_loss(pipe.unet, latents, t, wrong, _grid(latent_h, latent_w), stop)
+            assert abs(float(moved) - theirs) > 1e-6
+
+
+def reference_unet_kwargs(pipe, family, height, width, zero_pooled=False):
+    """The excite forward's UNet arguments for PROMPT alone (no guidance), from diffusers' encode_prompt."""
+    device = torch.device("cpu")
+    with torch.no_grad():
+        if family != "sdxl":
+            states, _ = pipe.encode_prompt(PROMPT, device, 1, False)
+            return {"encoder_hidden_states": states}
+        states, _, pooled, _ = pipe.encode_prompt(prompt=PROMPT, device=device, num_images_per_prompt=1,
+                                                  do_classifier_free_guidance=False)
+    # SDXL's micro-conditioning for a plain render: original size, crop (0, 0), target size.
+    time_ids = torch.tensor([[height, width, 0, 0, height, width]], dtype=states.dtype)
+    pooled = torch.zeros_like(pooled) if zero_pooled else pooled
+    return {"encoder_hidden_states": states, "added_cond_kwargs": {"text_embeds": pooled, "time_ids": time_ids}}
