@@ -1,7 +1,7 @@
 """PNG files on disk: atomic writes that never replace a file, recovering what an interrupted write left,
 and checking that a folder can take new images before a run starts.
 
-A save writes a hidden temporary file (`.<stem>-<random>.png.part`) in the destination folder,
+A save writes a hidden temporary file (`.<stem>~<random>.png.part`) in the destination folder,
 flushes it to disk, then gives it its final name with a hard link (which fails instead of replacing
 an existing file). A process killed between the flush and the link leaves a complete image under
 the hidden name: `tidy_temporary_files` gives it its name back instead of deleting it, and removes
@@ -10,6 +10,7 @@ only temporary files that are incomplete and old.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ STALE_TEMP_SECONDS = 3600  # a save takes well under a second; older incomplete 
 RECOVER_AFTER_SECONDS = 60
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"IEND\xaeB`\x82"  # the IEND chunk's type and CRC: the last 8 bytes of every complete PNG
+# Between a save's stem and mkstemp's 8 random characters ([a-z0-9_]): a mark no prompt slug or hand-made
+# name carries, so recovery drops exactly what the save added and nothing of the name ("-" did not say
+# which dash was ours: `.my-holiday.png.part` came back as `my.png`).
+TEMP_MARK = "~"
+_RANDOM_PART = re.compile(re.escape(TEMP_MARK) + r"[a-z0-9_]{8}$")
 
 
 class FolderUnusable(OSError):
@@ -39,7 +45,7 @@ def write_png_atomic(image: Image.Image, folder: Path, stem: str, pnginfo: Any =
     file or the new one, never a mix).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{stem}-", suffix=".png" + TEMP_SUFFIX, dir=folder)
+    fd, tmp_name = tempfile.mkstemp(prefix=temporary_prefix(stem), suffix=".png" + TEMP_SUFFIX, dir=folder)
     tmp = Path(tmp_name)
     try:
         _give_usual_permissions(tmp)
@@ -53,6 +59,11 @@ def write_png_atomic(image: Image.Image, folder: Path, stem: str, pnginfo: Any =
         return claim_name(tmp, folder, stem, ".png")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def temporary_prefix(stem: str) -> str:
+    """The start of a save's hidden temporary name; mkstemp adds the random part and the suffix."""
+    return f".{stem}{TEMP_MARK}"
 
 
 def _read_umask() -> int:
@@ -137,10 +148,10 @@ def tidy_temporary_files(root: Path, now: float | None = None) -> TidyReport:
 
 
 def _stem_of(temp: Path) -> str:
-    """'.101112-42-a-cat-k3y9_x2q.png.part' -> '101112-42-a-cat' (mkstemp adds '-' + 8 random characters)."""
+    """'.101112-42-a-cat~k3y9_x2q.png.part' -> '101112-42-a-cat': the random part a save adds is dropped;
+    any other name ('.my-holiday.png.part', or one left by a version that wrote '-' + random) is kept whole."""
     name = temp.name[1:].removesuffix(".png" + TEMP_SUFFIX)
-    stem, sep, _random = name.rpartition("-")
-    return (stem if sep else name) or "recovered"
+    return _RANDOM_PART.sub("", name) or "recovered"
 
 
 def check_folder_writable(folder: Path) -> None:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from aae_desktop.gallery.index import TEMP_SUFFIX
 from aae_desktop.gallery.metadata import png_info, read_request
+from aae_desktop.gallery.png_files import temporary_prefix
 
 from .helpers import sample_request
 
@@ -18,9 +19,9 @@ HOUR = 3600
 
 
 def part_file(folder: Path, stem: str, data: bytes, age_s: float) -> Path:
-    """What write_png_atomic leaves when killed: `.<stem>-<random>.png.part` in the day folder."""
+    """What write_png_atomic leaves when killed: `.<stem>~<random>.png.part` in the day folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f".{stem}-k3y9_x2q.png{TEMP_SUFFIX}"
+    path = folder / f"{temporary_prefix(stem)}k3y9_x2q.png{TEMP_SUFFIX}"
     path.write_bytes(data)
     then = time.time() - age_s
     os.utime(path, (then, then))
@@ -84,3 +85,18 @@ def test_the_window_says_what_it_recovered(home, make_window, qtbot):
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=15000)
     assert "Recovered 1 image" in window.banner.message()
     assert (day / "101112-42-a-cat-and-a-frog.png").is_file()
+
+
+def test_a_part_file_with_a_hand_made_name_keeps_its_whole_name(home):
+    """Only the random part this app's own saves add is dropped; a name without it is kept whole
+    (it lost its last word: `.my-holiday.png.part` came back as `my.png`)."""
+    from aae_desktop.gallery.store import GalleryStore
+
+    day = home.pictures / "2026-05-06"
+    day.mkdir(parents=True)
+    for name in (".my-holiday.png.part", ".cat-portrait-20240101.png.part", ".frog.png.part"):
+        (day / name).write_bytes(png_bytes(5))
+        old = time.time() - 2 * HOUR
+        os.utime(day / name, (old, old))
+    GalleryStore().resync()
+    assert sorted(p.name for p in day.glob("*.png")) == ["cat-portrait-20240101.png", "frog.png", "my-holiday.png"]
