@@ -71,26 +71,43 @@ def _inspect(path: str, as_json: bool) -> int:
     from aae_desktop.engine.families import family_label
     from aae_desktop.engine.hf_cache import looks_like_repo_id, resolve_cached_repo
     from aae_desktop.engine.model_info import format_size
-    from aae_desktop.engine.single_file import inspect_checkpoint
+    from aae_desktop.engine.single_file import inspect_checkpoint, nonstandard_width
 
     folder = Path(path).expanduser()
     if folder.is_dir():
         return _inspect_folder(folder, folder.name, as_json)
     if looks_like_repo_id(path):
         return _inspect_folder(resolve_cached_repo(path).snapshot, path, as_json)
-    info = inspect_checkpoint(path)  # ModelLoadError (incl. files we cannot run) -> one line on stderr, exit 2
+    # ModelLoadError (incl. files we cannot run) -> one line on stderr, exit 2. A width no bundled config
+    # fits is described, not refused: saying what the file is, and how to run it, is what --inspect is for.
+    info = inspect_checkpoint(path, standard_widths=False)
     family = family_label(info.family) if info.family else f"{info.family_reason} (render asks for --family)"
+    problem = nonstandard_width(info.path.name, info.text_encoder, info.cross_attention_dim)
+    command = _config_command(info.path) if problem else ""
     if as_json:
         print(json.dumps({"path": str(info.path), "family": info.family, "family_label": family,
                           "reason": info.family_reason, "text_encoder": info.text_encoder,
-                          "cross_attention_dim": info.cross_attention_dim, "size_bytes": info.size}, indent=2))
+                          "cross_attention_dim": info.cross_attention_dim, "size_bytes": info.size,
+                          "standard_width": not problem, "suggested_command": command or None}, indent=2))
         return 0
     print(f"{info.path.name}: {family}")
     print(f"  because: {info.family_reason}")
     if info.family_reason != info.text_encoder_description:
         print(f"  text encoders: {info.text_encoder_description}")
     print(f"  size: {format_size(info.size)}; text conditioning {info.cross_attention_dim} wide")
+    if problem:
+        print(f"  note: {problem}, so the bundled configs do not fit it. Render it with a diffusers config "
+              "folder (DIR) whose widths fit:")
+        print(f"    {command}")
     return 0
+
+
+def _config_command(path: Any) -> str:
+    """A `render` command for a file that needs its own config folder (test_models_cli parses it)."""
+    import shlex
+
+    return (f"aae-desktop render --model {shlex.quote(str(path))} --model-config DIR "
+            "--prompt 'a cat and a frog' --tokens cat,frog --out image.png")
 
 
 def _inspect_folder(folder: Any, name: str, as_json: bool) -> int:

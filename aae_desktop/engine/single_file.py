@@ -127,14 +127,20 @@ def family_from_keys(
             f"{width} (a broken merge?)."
         )
     candidates = [spec for spec in FAMILIES.values() if spec.checkpoint_layout == layout]
-    if standard_widths and width != candidates[0].text_width:
-        standard = ", ".join(f"{_series(f.label)} {f.text_width}" for f in _one_per_layout())
-        raise ModelLoadError(
-            f"{label}'s text encoding is {width} wide, which no standard {supported_text()} model has "
-            f"({standard}); load it with a config folder that fits it (--model-config)."
-        )
+    problem = nonstandard_width(label, layout, width)
+    if standard_widths and problem:
+        raise ModelLoadError(f"{problem}; load it with a config folder that fits it (--model-config).")
     family, reason = _choose_by_prediction(candidates, shapes, label, metadata or {}, sidecar_yaml)
     return family, reason or TEXT_LAYOUTS[layout].description, layout, width
+
+
+def nonstandard_width(label: str, layout: str, width: int) -> str:
+    """"" when `width` is the text-encoding width of the standard models of `layout`; otherwise the
+    sentence that says so (the bundled configs only fit the standard widths)."""
+    if width == next(spec.text_width for spec in FAMILIES.values() if spec.checkpoint_layout == layout):
+        return ""
+    standard = ", ".join(f"{_series(f.label)} {f.text_width}" for f in _one_per_layout())
+    return f"{label}'s text encoding is {width} wide, which no standard {supported_text()} model has ({standard})"
 
 
 def _text_layout(shapes: dict[str, tuple[int, ...]], label: str) -> str:

@@ -85,3 +85,24 @@ def test_render_with_a_missing_cache_model_is_one_line(tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("aae-desktop: error: nobody/nothing is not in the Hugging Face cache") and err.count("\n") == 1
+
+
+def test_models_inspect_of_a_non_standard_width_suggests_a_command_that_parses(tmp_path, capsys):
+    """It suggested `--model-config`, which `models` does not take: the suggestion must be a whole
+    command the parser accepts, naming this file and the flag that makes it load."""
+    import shlex
+
+    from aae_desktop.cli import build_parser
+
+    path = _write_shapes(tmp_path / "odd width.safetensors", sd_keys("clip", 80))
+    assert run(["models", "--inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "odd width.safetensors: SD 1.x" in out and "80 wide" in out
+    commands = [line.strip() for line in out.splitlines() if line.strip().startswith("aae-desktop ")]
+    assert len(commands) == 1, out
+    argv = shlex.split(commands[0])[1:]
+    args = build_parser().parse_args(argv)  # our parser raises UsageError for anything it does not take
+    assert args.command == "render" and args.model == str(path) and args.model_config
+    assert run(["models", "--inspect", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["family"] == "sd1" and data["standard_width"] is False and data["suggested_command"] == commands[0]

@@ -105,8 +105,9 @@ def test_cli_renders_an_sdxl_single_file_offline(sdxl_file, no_network, tmp_path
     with Image.open(out) as image:
         assert image.size == (64, 64)
         assert json.loads(image.text["aae"])["model"] == str(path)
-    # Without the config folder its tiny widths are named, in one line.
-    assert run(["models", "--inspect", str(path)]) == 2
+    # Without the config folder its tiny widths are named, in one line (`models --inspect` describes the
+    # file instead, with a render command that takes the config folder: test_models_cli.py).
+    assert run(["render", "--model", str(path), "--prompt", "a cat", "--tokens", "cat", "--out", str(out)]) == 2
     assert capsys.readouterr().err == (
         "aae-desktop: error: tiny-sdxl.safetensors's text encoding is 80 wide, which no standard Stable Diffusion "
         "1.x, 2.x and SDXL model has (SD 1.x 768, SD 2.x 1024, SDXL 2048); load it with a config folder that fits it "
