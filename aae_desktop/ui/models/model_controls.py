@@ -22,6 +22,8 @@ from aae_desktop.ui.background import Background
 # The dialogs (and the Hub helpers behind them) are imported when first opened: the window must
 # appear before anything slow happens on the UI thread.
 
+KEPT_NOTE = " (kept: the new model failed)"
+
 
 class ModelControls(QObject):
     described = Signal(dict)  # the loaded model's kind/family/size, once known (tests wait on it)
@@ -36,6 +38,7 @@ class ModelControls(QObject):
         self.active_dialog: QDialog | None = None
         self.loaded: tuple[str, LoadOptions, Any] | None = None  # (source, options, ModelLoaded payload)
         self.loaded_facts: dict[str, str] = {}
+        self._cpu_noted = False  # the CPU note is said once per app start (one window, one set of controls)
         # A load the window started before these controls existed (launch with --model) still gets its
         # failure handled (SD 2.x question) when its result arrives after installation.
         self._pending: tuple[str, LoadOptions] | None = (
@@ -50,6 +53,7 @@ class ModelControls(QObject):
         worker.model_load_started.connect(self._on_load_started)
         worker.model_loaded.connect(self._on_loaded)
         worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_run_finished)
 
     # -- menu ------------------------------------------------------------------------------------
     def _build_menu(self) -> None:
@@ -180,9 +184,7 @@ class ModelControls(QObject):
         self.loaded = (payload.source, options, payload)
         self._pending = None
         source = payload.source
-        from aae_desktop.engine.model_info import describe_source
-
-        self._background.call(lambda: describe_source(source, self.library),
+        self._background.call(lambda: _describe(source, self.library),
                               lambda facts: self._on_described(source, payload, facts))
 
     def _on_described(self, source: str, payload: Any, facts: Any) -> None:  # engine.model_info.SourceFacts
@@ -191,10 +193,13 @@ class ModelControls(QObject):
         self._fill_combo()
         self.window.model_status.setText(self._status_text(payload))
         notes = list(getattr(payload, "notes", ()))
-        if payload.device == "cpu":
-            from aae_desktop.ui.models.model_options_dialog import CPU_WARNING
+        if payload.device == "cpu" and not self._cpu_noted:
+            from aae_desktop.engine.families import FAMILIES, get_family
+            from aae_desktop.ui.models.model_options_dialog import cpu_warning
 
-            notes.insert(0, f"{CPU_WARNING} Model ▸ Device and memory… to change it.")
+            family = FAMILIES.get(payload.family) or get_family(facts.family or "sd1")
+            notes.insert(0, f"{cpu_warning(family.default_width)} Model ▸ Device and memory… to change it.")
+            self._cpu_noted = True
         if notes:
             self.window.banner.show_info(" ".join(notes))
         self.described.emit(self.loaded_facts)
@@ -216,22 +221,34 @@ class ModelControls(QObject):
         if payload.message.endswith(FAMILY_UNKNOWN_HINT):
             dialog = FamilyDialog(source, self.window)
             dialog.accepted.connect(lambda: self._family_chosen(source, dialog.family(), options))
-            dialog.rejected.connect(self._keep_previous)
+            dialog.rejected.connect(lambda: self._keep_previous(source))
             self._open(dialog)
             return
-        self._keep_previous()
+        self._keep_previous(source)
 
     def _family_chosen(self, source: str, family: str, options: LoadOptions) -> None:
         self.library.remember_family(source, family)
         self.load(source, replace(options, family="auto"))  # the engine reads the remembered answer
 
-    def _keep_previous(self) -> None:
-        """The worker still holds the last good model: point the window back at it."""
+    def _keep_previous(self, failed: str) -> None:
+        """The worker still holds the last good model: point the window back at it. The source that
+        failed leaves the Model box; with no model left it stays chosen there, marked as failed."""
+        combo = self.window.model_combo
+        index = combo.findData(failed)
         if self.loaded is None:
+            if index >= 0:
+                combo.setItemText(index, f"{Path(failed).name or failed}  —  failed to load")
             return
         source, options, payload = self.loaded
+        if index >= 0 and failed != source:
+            combo.removeItem(index)
         self.window.request_model_load(source, options)  # same source + options: the worker does not reload
-        self.window.model_status.setText(self._status_text(payload, " (kept: the new model failed)"))
+        self.window.model_status.setText(self._status_text(payload, KEPT_NOTE))
+
+    def _on_run_finished(self, _payload: Any) -> None:
+        """A run has used the kept model: the failure note has had its say."""
+        if self.loaded is not None and self.window.model_status.text().endswith(KEPT_NOTE):
+            self.window.model_status.setText(self._status_text(self.loaded[2]))
 
     # -- helpers ---------------------------------------------------------------------------------
     def _open(self, dialog: QDialog) -> None:
@@ -254,6 +271,13 @@ class ModelControls(QObject):
         current = self.window.load_options
         fields = {k: v for k, v in saved.items() if k in ("vae_slicing", "vae_tiling", "cpu_offload", "attention_slicing") and isinstance(v, bool)}
         self.window._load_options = replace(current, **fields)  # device/precision come from the window's settings
+
+
+def _describe(source: str, library: ModelLibrary) -> Any:
+    # Imported here, on the pool thread: the first import costs tens of milliseconds of the UI thread.
+    from aae_desktop.engine.model_info import describe_source
+
+    return describe_source(source, library)
 
 
 def _pick_checkpoint(parent: Any, start: str = "") -> str:

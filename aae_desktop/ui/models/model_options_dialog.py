@@ -28,7 +28,12 @@ PRECISION_LABELS = {
     "bf16": "bf16 (half, wider range)",
     "fp32": "fp32 (full: slowest, most memory)",
 }
-CPU_WARNING = "Runs on the CPU: a 512 px image takes minutes rather than seconds."
+def cpu_warning(side_px: int = 512) -> str:
+    """The CPU note for a model that draws `side_px` images (its family's own size)."""
+    return f"Runs on the CPU: a {side_px} px image takes minutes rather than seconds."
+
+
+CPU_WARNING = cpu_warning()
 OFFLOAD_TIPS = {
     "cuda": "Much less GPU memory, somewhat slower: model parts wait in the computer's memory until used.",
     "mps": "Not used on the Apple GPU: it shares the computer's memory, so offloading would free nothing.",
