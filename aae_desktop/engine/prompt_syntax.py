@@ -106,10 +106,14 @@ def set_tag_weight(prompt: str, name: str, weight: float) -> str:
 
 
 def add_tag(prompt: str, name: str, weight: float) -> str:
-    """Append a tag the way artists paste them: `..., <lora:NAME:W>`."""
+    """Append a tag after a space: `... <lora:NAME:W>`.
+
+    Adding a LoRA must leave the words CLIP reads as they were: the tag is taken out before the text
+    encoder sees the prompt, but a ", " put before it would stay ("a cat," is another prompt than
+    "a cat"), so `--lora` and the Add menu would give another image than the same tag typed by hand.
+    """
     stripped = prompt.rstrip()
-    separator = "" if not stripped else (" " if stripped.endswith(",") else ", ")
-    return stripped + separator + format_tag(name, weight)
+    return stripped + (" " if stripped else "") + format_tag(name, weight)
 
 
 def remove_tag(prompt: str, name: str) -> str:

@@ -190,12 +190,15 @@ def split_embedding_words(text: str, embeddings: Mapping[str, int]) -> list[tupl
 
 def engine_prompt(prompt: str, embedding_tokens: Mapping[str, str]) -> str:
     """The text the text encoder is given: LoRA tags removed, each embedding word replaced by the
-    token the engine loaded its vectors under (`embedding_tokens`: name -> token)."""
+    token the engine loaded its vectors under (`embedding_tokens`: name -> token).
+
+    The spaces a tag leaves at either end are dropped: CLIP's tokenizer ignores them anyway, and so
+    the prompt with its tags taken out is exactly the words typed ("a cat <lora:x:1>" -> "a cat")."""
     clean, _ = strip_lora_tags(prompt)
     out = []
     for start, end, name in split_embedding_words(clean, embedding_tokens):
         out.append(clean[start:end] if name is None else embedding_tokens[name])
-    return "".join(out)
+    return "".join(out).strip()
 
 
 def tokenize_request(tokenizer: Any, request: Any, negative: bool = False) -> PromptTokens:
@@ -212,6 +215,32 @@ def load_tokenizer(path: str | Path | None = None) -> Any:
     from aae_desktop.resources_path import tokenizer_dir
 
     return CLIPTokenizer.from_pretrained(str(path or tokenizer_dir()), local_files_only=True)
+
+
+def tokenizer_for_window(tokenizer: Any) -> Any | None:
+    """`tokenizer`, or None when it splits text into the same ids as the bundled one the window already
+    has (every SD model's CLIP BPE does; SD 2.x only pads differently, which the word chips never use).
+
+    Sending a tokenizer to the window's process costs more than the words are worth: unpickling its
+    50,000-entry vocabulary is one C call that holds the window's Python lock for 100-180 ms, a
+    visible stall at the first Generate.
+    """
+    if tokenizer is None:
+        return None
+    try:
+        same = _word_split(tokenizer) == _word_split(load_tokenizer())
+    except Exception:  # a tokenizer of another kind: send it, the window uses what the model has
+        return tokenizer
+    return None if same else tokenizer
+
+
+def _word_split(tokenizer: Any) -> tuple[Any, ...]:
+    """What decides the ids of a text without special tokens: vocabulary (added tokens included),
+    merges, normalisation and pre-tokenisation. Padding, truncation and the post-processor do not."""
+    import json
+
+    spec = json.loads(tokenizer.backend_tokenizer.to_str())
+    return (tokenizer.get_vocab(), spec.get("normalizer"), spec.get("pre_tokenizer"), spec.get("model"))
 
 
 def parse_index_list(text: str) -> list[int]:

@@ -43,7 +43,7 @@ def test_render_with_tags_flags_and_an_embedding_word_records_them_all(tiny_mode
     assert code == 0, capsys.readouterr().err
     with Image.open(out) as img:
         text, request = img.text["parameters"], GenerationRequest.from_dict(json.loads(img.text["aae"]))
-    assert request.prompt == "a shinyzq cat and a frog, <lora:ink:0.5>"
+    assert request.prompt == "a shinyzq cat and a frog <lora:ink:0.5>"
     assert [(r.name, r.weight) for r in request.loras] == [("ink", 0.5)]
     assert [(e.name, e.vectors) for e in request.embeddings] == [("shinyzq", 2)]
     assert request.excite.token_indices == (2, 3, 7)  # the embedding's two vectors, then "frog"

@@ -30,7 +30,7 @@ def test_lora_tags_are_found_with_optional_weights_and_stripped_without_a_trace(
 
 def test_tag_weights_are_edited_added_and_removed_as_an_artist_would():
     assert set_tag_weight("a cat, <lora:ink:0.8>", "INK", 0.55) == "a cat, <lora:ink:0.55>"
-    assert set_tag_weight("a cat", "ink", 1) == "a cat, <lora:ink:1>"
+    assert set_tag_weight("a cat", "ink", 1) == "a cat <lora:ink:1>"  # the words CLIP reads stay "a cat"
     assert set_tag_weight("a cat,", "ink", 0.5) == "a cat, <lora:ink:0.5>"
     assert remove_tag("a cat, <lora:ink:0.8>, frog", "ink") == "a cat, frog"
     assert remove_tag("a cat, <lora:ink:0.8>", "ink") == "a cat"

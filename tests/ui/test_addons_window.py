@@ -59,7 +59,7 @@ def test_tags_become_rows_not_chips_and_embedding_words_one_chip_of_all_vectors(
     window.addons.remove_lora("ink")
     assert editor.prompt() == "a cat and easyneg frog" and window.addons.row_names() == []
     window.addons.add_lora("xl-glow")
-    assert editor.prompt() == "a cat and easyneg frog, <lora:xl-glow:1>"
+    assert editor.prompt() == "a cat and easyneg frog <lora:xl-glow:1>"
 
 
 def test_a_lora_not_in_the_folder_stops_the_run_with_a_banner(window, fake_engine):
