@@ -294,12 +294,15 @@ def _leave_a_core_for_the_window() -> None:
 
 
 def _info(model: Any, source: str, options: LoadOptions) -> ModelInfo:
+    from aae_desktop.engine.tokens import tokenizer_for_window
+
     scheduler = getattr(model.pipe, "scheduler", None)
     return ModelInfo(source=source, options=options, name=model.name, device=str(model.device),
                      dtype=str(model.dtype), family=getattr(model, "family", ""),
                      scheduler_class=type(scheduler).__name__ if scheduler is not None else "",
                      notes=tuple(str(note) for note in getattr(model, "notes", ())),
-                     tokenizer=getattr(model.pipe, "tokenizer", None))
+                     # None when the window's own splits the same (unpickling one stalls its UI thread)
+                     tokenizer=tokenizer_for_window(getattr(model.pipe, "tokenizer", None)))
 
 
 def _picklable(exc: BaseException) -> BaseException:
