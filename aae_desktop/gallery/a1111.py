@@ -179,6 +179,13 @@ def _scheduler_from(params: dict[str, str]) -> str:
     return "default"
 
 
+def seed_in_parameters(text: str) -> int | None:
+    """The seed A1111 text holds, or None when it holds none a request can (missing, not a whole
+    number, outside 0..2^63-1). request_from_parameters leaves such a seed at the default, 0; a
+    restore must then draw a new one rather than pass seed 0 off as the image's own."""
+    return _whole(0, SEED_LIMIT)(parse_parameters(text)["params"].get("Seed"))
+
+
 def request_from_parameters(text: str, model: str = "", tokenizer: Any | None = None) -> GenerationRequest:
     """Rebuild a request from A1111 text. Unknown or unreadable fields keep our defaults.
 

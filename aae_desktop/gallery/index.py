@@ -322,7 +322,7 @@ def entry_for_file(path: Path) -> GalleryEntry:
             prompt=request.prompt,
             negative_prompt=request.negative_prompt,
             model=model_display_name(request.model),
-            seed=request.seed,
+            seed=request.seed if restored.seed_known else None,  # listed without the seed it did not have
             width=request.width,
             height=request.height,
             excite=request.excite.enabled,

@@ -11,7 +11,7 @@ from PIL.PngImagePlugin import PngInfo
 
 from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.request import GenerationRequest
-from aae_desktop.gallery.a1111 import format_parameters, request_from_parameters
+from aae_desktop.gallery.a1111 import format_parameters, request_from_parameters, seed_in_parameters
 
 AAE_CHUNK = "aae"
 PARAMETERS_CHUNK = "parameters"
@@ -121,6 +121,9 @@ def read_request(path: str | Path) -> GenerationRequest | None:
 class RestoredSettings:
     request: GenerationRequest
     source: str  # "aae" (everything) or "a1111" (what the parameters text carries)
+    # False: the file held no seed a request can use, and request.seed is only the default (0); a
+    # restore then draws a new seed (a1111.seed_in_parameters).
+    seed_known: bool = True
 
 
 def restore_from_png(path: str | Path, model: str = "", tokenizer: Any | None = None) -> RestoredSettings:
@@ -137,7 +140,9 @@ def restore_from_png(path: str | Path, model: str = "", tokenizer: Any | None = 
             pass  # fall back to the A1111 text below
     if PARAMETERS_CHUNK in chunks:
         try:
-            return RestoredSettings(request_from_parameters(chunks[PARAMETERS_CHUNK], model, tokenizer), "a1111")
+            text = chunks[PARAMETERS_CHUNK]
+            return RestoredSettings(request_from_parameters(text, model, tokenizer), "a1111",
+                                    seed_in_parameters(text) is not None)
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from exc
     raise ValueError(f"{name} carries no generation settings (no Attend-and-Excite or A1111 metadata).")
