@@ -144,9 +144,22 @@ def _refuse_unusable_words(request: GenerationRequest, unusable: dict[str, addon
 
 def _not_found(kind: str, name: str, folder: str | Path | None, names: list[str]) -> str:
     where = f" ({folder})" if folder else ""
-    close = [n for n in names if name.lower() in n.lower() or n.lower() in name.lower()][:3]
+    close = close_names(name, names)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     return f"The {kind} '{name}' is not in the {kind} folder{where}.{hint}"
+
+
+def close_names(name: str, names: list[str], most: int = 3) -> list[str]:
+    """Files `name` probably meant: one name inside the other ('ink' for 'inks'), or a near spelling
+    ('watercolor' for 'watercolour', 'pixel-art' for 'pixelart'), closest first."""
+    import difflib
+
+    wanted = name.lower()
+    by_lower = {n.lower(): n for n in names}
+    contained = [n for n in names if wanted in n.lower() or n.lower() in wanted]
+    # 0.75: one or two letters off in a word of eight or more; "lighthouse" and "watercolor" stay apart.
+    similar = [by_lower[n] for n in difflib.get_close_matches(wanted, list(by_lower), n=most, cutoff=0.75)]
+    return list(dict.fromkeys(similar + contained))[:most]
 
 
 @dataclass(frozen=True)
