@@ -29,8 +29,9 @@ from aae_desktop.engine.tokens import tokenize_request
 from aae_desktop.settings import Settings, SettingsStore
 from aae_desktop.ui.run.engine_port import Engine, ProcessEngine
 from aae_desktop.ui.message_banner import MessageBanner
-from aae_desktop.ui.parameters.parameter_panel import MAX_SEED, BaseParameters, ParameterPanel
+from aae_desktop.ui.parameters.parameter_panel import MAX_SEED, SEED_MODES, BaseParameters, ParameterPanel
 from aae_desktop.ui.parameters.parameter_scroll import ParameterScroll
+from aae_desktop.ui.parameters.restore_changes import restore_message
 from aae_desktop.ui.run.preview_view import PreviewView
 from aae_desktop.ui.prompt.addons_panel import AddonsPanel
 from aae_desktop.ui.prompt.prompt_editor import PromptEditor
@@ -141,6 +142,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.model_status)
         self.prompt_editor.selection_changed.connect(self._update_generate_hint)
         self.parameters.excite.toggled_on.connect(self.prompt_editor.set_excite_enabled)
+        self.parameters.seed_locked.connect(lambda *_: self.statusBar().showMessage(
+            f"Seed mode is now “{SEED_MODES['locked']}”: Generate uses the seed you chose.", 8000))
 
     def _build_menus(self) -> None:
         toolbar = QToolBar("Model")
@@ -261,22 +264,26 @@ class MainWindow(QMainWindow):
         """Request field -> the label shown in this window, so messages name what the artist sees."""
         return {"prompt": "Prompt", **self.parameters.field_labels()}
 
-    def apply_request(self, request: GenerationRequest) -> None:
+    def apply_request(self, request: GenerationRequest, seed_known: bool = True) -> None:
         """Restore prompt, negative prompt, chosen words, seed and every parameter (and the model).
-        LoRAs and embeddings come back with the prompt; files of theirs not here are named in the banner."""
+        LoRAs and embeddings come back with the prompt; files of theirs not here are named in the banner,
+        and so is each value the boxes cannot hold, with what it became. Without `seed_known` (the
+        image had no usable seed) the seed is drawn anew for each run."""
         self.addons.prepare_restore(request)
         self.prompt_editor.set_prompt(request.prompt, request.negative_prompt, request.excite.token_indices)
-        self.addons.report_missing(request, self.banner)
-        self.parameters.apply_request(request)
-        self.parameters.set_seed_mode("locked")  # restoring an image means keeping its seed
+        notes = restore_message(self.parameters.apply_request(request, seed_known), seed_known)
+        # Restoring an image means keeping its seed; one that had none gets a new one each run.
+        self.parameters.set_seed_mode("locked" if seed_known else "random")
         if request.model:
             self._set_model_source(request.model)
-        if request.seed > MAX_SEED:
-            self.banner.show_info(f"Seed {request.seed} is larger than this app's seed box ({MAX_SEED}).")
+        if not self.addons.report_missing(request, self.banner, notes) and notes:
+            self.banner.show_info(" ".join(notes))
 
     def apply_seed(self, seed: int) -> None:
         self.parameters.seed.setValue(min(seed, MAX_SEED))
         self.parameters.set_seed_mode("locked")
+        if seed > MAX_SEED:  # e.g. a CLI or A1111 seed (they draw up to 2^32): say so, not a quiet other image
+            self.banner.show_info(" ".join(restore_message([f"Seed {seed} became {MAX_SEED}"])))
 
     def generate(self) -> None:
         if self.worker.busy:

@@ -200,8 +200,8 @@ def test_drop_foreign_a1111_png_and_one_without_metadata(qtbot, tmp_path):
     Image.new("RGB", (8, 8)).save(foreign, pnginfo=info)
     with qtbot.waitSignal(handler.restored, timeout=TIMEOUT) as got:
         _drop(handler, window, foreign)
-    request, source = got.args
-    assert source == "a1111"
+    request, source, seed_known = got.args
+    assert source == "a1111" and seed_known
     assert (request.prompt, request.negative_prompt, request.seed, request.steps) == ("a castle on a hill", "fog", 77, 30)
     assert (request.width, request.height, request.scheduler, request.model) == (512, 640, "euler_a", "my-model")
 

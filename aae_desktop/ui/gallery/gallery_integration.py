@@ -135,10 +135,13 @@ class GalleryIntegration:
 
     # -- restore ------------------------------------------------------------------------------------
     def _restore(self, request) -> None:
-        self.window.apply_request(request)
+        # "Use all settings" restores the selected entry; one listed without a seed had none usable
+        # (gallery.index), and its request's seed is only the default.
+        entry = self.gallery.selected_entry()
+        self.window.apply_request(request, seed_known=entry is None or entry.seed is not None)
 
-    def _dropped(self, request, source: str) -> None:
-        self.window.apply_request(request)
+    def _dropped(self, request, source: str, seed_known: bool = True) -> None:
+        self.window.apply_request(request, seed_known=seed_known)
         what = "all settings" if source == "aae" else "the A1111 parameters (Attend-and-Excite words not included)"
         self.window.statusBar().showMessage(f"Restored {what} from the dropped image", 8000)
 

@@ -27,7 +27,7 @@ def dropped_file(event: Any) -> Path | None:
 class PngDropHandler(QObject):
     """Event filter for the main window: accepts dragged image files and restores what they carry."""
 
-    restored = Signal(object, str)  # GenerationRequest, "aae" | "a1111"
+    restored = Signal(object, str, bool)  # GenerationRequest, "aae" | "a1111", whether it had a usable seed
     failed = Signal(str)  # a message for the artist
 
     def __init__(self, target: QWidget, current_model: Callable[[], str] = lambda: "",
@@ -69,5 +69,5 @@ class PngDropHandler(QObject):
         except Exception as exc:  # anything else about a foreign file is still only a message
             self.failed.emit(f"{path.name} could not be read: {exc}")
             return False
-        self.restored.emit(restored.request, restored.source)
+        self.restored.emit(restored.request, restored.source, restored.seed_known)
         return True

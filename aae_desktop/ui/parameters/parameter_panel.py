@@ -18,11 +18,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.families import DEFAULT_FAMILY, ModelFamily, get_family
 from aae_desktop.engine.request import MAX_CLIP_SKIP, SCHEDULER_LABELS, GenerationRequest, eta_default
 from aae_desktop.ui.parameters.eta_spin import EtaSpinBox
 from aae_desktop.ui.parameters.excite_panel import ExcitePanel
 from aae_desktop.ui.parameters.family_switch import switch_values
+from aae_desktop.ui.parameters.seed_spin import SeedSpinBox
+from aae_desktop.ui.parameters.restore_changes import changed_values
 
 # QSpinBox holds a C int; 2^31-1 is also what most SD tools use for random seeds.
 MAX_SEED = 2**31 - 1
@@ -51,12 +54,13 @@ class BaseParameters:
 
 class ParameterPanel(QWidget):
     changed = Signal()
+    seed_locked = Signal()  # a seed chosen in "random" mode switched the mode to "locked"
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("parameterPanel")
 
-        self.seed = QSpinBox()
+        self.seed = SeedSpinBox()
         self.seed.setObjectName("seedSpin")
         self.seed.setRange(0, MAX_SEED)
         self.seed.setToolTip(
@@ -73,6 +77,7 @@ class ParameterPanel(QWidget):
         dice.setObjectName("randomSeedButton")
         dice.setToolTip("Pick a new random seed now (a new composition).")
         dice.clicked.connect(self.randomize_seed)
+        self.seed.chosen.connect(self._seed_chosen)
 
         self.steps = QSpinBox()
         self.steps.setObjectName("stepsSpin")
@@ -210,11 +215,20 @@ class ParameterPanel(QWidget):
         self._update_eta()
         self._on_size_edited()
 
-    def apply_request(self, request: GenerationRequest) -> None:
-        self.set_base(BaseParameters(request.seed, request.num_images, request.steps, request.guidance_scale,
+    def apply_request(self, request: GenerationRequest, seed_known: bool = True) -> list[str]:
+        """Show `request`'s values; return what the boxes could not hold ("Steps 800 became 500").
+        Without `seed_known` (the image had no usable seed) the box shows a newly drawn seed, not the
+        request's placeholder 0 (the window switches to a new random seed each run)."""
+        seed = request.seed if seed_known else random.randint(0, MAX_SEED)
+        self.set_base(BaseParameters(seed, request.num_images, request.steps, request.guidance_scale,
                                      request.width, request.height, request.scheduler, request.clip_skip,
                                      request.eta))
         self.excite.set_settings(request.excite)
+        try:
+            excite = self.excite.settings()
+        except InvalidRequest:  # thresholds text the box cannot read back: the run will say so
+            excite = request.excite
+        return changed_values(request, self.base(), excite, self.field_labels(), seed_known)
 
     def set_model_sampler(self, class_name: str) -> None:
         """The loaded model's own scheduler class: whether "Model default" uses eta depends on it."""
@@ -251,15 +265,29 @@ class ParameterPanel(QWidget):
         self.seed.setValue(random.randint(0, MAX_SEED))
 
     def seed_for_next_run(self) -> int:
-        """The seed a Generate click uses; 'random' mode draws it first so the panel shows it."""
+        """The seed a Generate click uses: 'random' mode draws a new one, which the box shows once the
+        run is sent (show_seed_used), so a Generate that is refused leaves the box as it was."""
         if self.seed_mode_key() == "random":
-            self.randomize_seed()
+            return random.randint(0, MAX_SEED)
         return self.seed.value()
 
+    def show_seed_used(self, seed: int) -> None:
+        """A run was sent with `seed`: 'random' mode shows it (the artist can lock it from there)."""
+        if self.seed_mode_key() == "random":
+            self.seed.setValue(min(seed, MAX_SEED))
+
     def run_submitted(self, request: GenerationRequest) -> None:
-        """'increment' mode moves past every seed this batch used, so no image repeats."""
+        """'random' mode shows the seed drawn for this run; 'increment' mode moves past every seed this
+        batch used, so no image repeats."""
+        self.show_seed_used(request.seed)
         if self.seed_mode_key() == "increment":
             self.seed.setValue(min(request.seed + request.num_images, MAX_SEED))
+
+    def _seed_chosen(self, _seed: int) -> None:
+        # A seed typed in "random" mode would be replaced by a draw at Generate: typing it means "use this one".
+        if self.seed_mode_key() == "random":
+            self.set_seed_mode("locked")
+            self.seed_locked.emit()
 
     # -- model family ------------------------------------------------------------------------------
     def set_family(self, family: ModelFamily, follow_defaults: bool = True) -> str:

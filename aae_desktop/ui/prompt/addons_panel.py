@@ -309,11 +309,13 @@ class AddonsPanel(QWidget):
     def missing(self, request: GenerationRequest) -> list[MissingAddon]:
         return localize_addons(request, self.folders())[1]
 
-    def report_missing(self, request: GenerationRequest, banner: Any) -> None:
-        """Name the restored request's files that are not on this computer (by name and hash)."""
+    def report_missing(self, request: GenerationRequest, banner: Any, also: list[str] | None = None) -> bool:
+        """Name the restored request's files that are not on this computer (by name and hash), followed by
+        `also` (the restore's other notes, which the error would otherwise hide); False if none is missing."""
         missing = self.missing(request)
         if missing:
-            banner.show_error("Files missing for this image", missing_sentence(missing))
+            banner.show_error("Files missing for this image", " ".join([missing_sentence(missing), *(also or [])]))
+        return bool(missing)
 
 
 
