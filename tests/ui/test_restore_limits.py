@@ -87,3 +87,12 @@ def test_use_all_settings_of_an_image_without_a_usable_seed_gets_a_random_seed(m
     assert window.parameters.steps.value() == 20
     assert window.parameters.seed_mode_key() == "random"
     assert "no seed this app can use" in window.banner.message()
+
+
+def test_reuse_seed_past_the_seed_box_says_what_it_became(make_window):
+    window = make_window()
+    box = window.parameters.seed
+    window.apply_seed(box.maximum())  # the control: a seed that fits says nothing
+    assert window.banner.isHidden() and box.value() == box.maximum()
+    window.apply_seed(box.maximum() + 5)
+    assert f"Seed {box.maximum() + 5} became {box.value()}" in window.banner.message()
