@@ -29,15 +29,19 @@ from aae_desktop.engine.untrusted_values import (
 SCHEMA_VERSION = 2
 
 # Keys are what the UI, the CLI and the saved metadata use; values are diffusers classes and the
-# extra config they need. "default" keeps the scheduler the model folder ships with.
+# options that make them that sampler. "default" keeps the scheduler the model folder ships with.
+# A sampler is built from the model's scheduler config (its noise schedule), so every option that
+# config may set differently (a fine-tune shipping DPM++ SDE Karras, 3rd order) is pinned here.
+_PLAIN_SIGMAS = {"use_karras_sigmas": False, "use_exponential_sigmas": False, "use_beta_sigmas": False}
 SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
     "default": ("", {}),
-    "ddim": ("DDIMScheduler", {}),
+    "ddim": ("DDIMScheduler", {"clip_sample": False}),  # clipping x0 to [-1, 1] would distort SD latents
     "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
-    "lms": ("LMSDiscreteScheduler", {}),
-    "euler": ("EulerDiscreteScheduler", {}),
+    "lms": ("LMSDiscreteScheduler", _PLAIN_SIGMAS),
+    "euler": ("EulerDiscreteScheduler", _PLAIN_SIGMAS),
     "euler_a": ("EulerAncestralDiscreteScheduler", {}),
-    "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True, "algorithm_type": "dpmsolver++"}),
+    "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {**_PLAIN_SIGMAS, "use_karras_sigmas": True, "algorithm_type":
+                                                        "dpmsolver++", "solver_order": 2, "euler_at_final": False}),
 }
 
 SCHEDULER_LABELS: dict[str, str] = {
