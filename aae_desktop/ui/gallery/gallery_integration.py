@@ -159,7 +159,10 @@ class GalleryIntegration:
             self.window.banner.show_error("Check the settings", exc.message_for(self.window.field_labels()))
             self.window.parameters.focus_field(exc.field)
             return None
-        return request if self.window.preflight(request) else None
+        if not self.window.preflight(request):
+            return None
+        self.window.parameters.show_seed_used(request.seed)  # a seed drawn for this run shows once it runs
+        return request
 
     def check_folder(self, _request) -> tuple[str, str] | None:
         """Before a run: the images it makes must have somewhere to go."""
