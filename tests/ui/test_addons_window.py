@@ -118,3 +118,21 @@ def test_a_two_weight_tags_row_edits_the_text_encoder_weight_and_keeps_the_unet_
     editor.replace_prompt_text("a cat, <lora:ink:0.6:0.3>")
     request = window.current_request(for_run=True)
     assert [(r.name, r.weight, r.unet_weight) for r in request.loras] == [("ink", 0.6, 0.3)]
+
+
+def test_a_tag_in_the_negative_prompt_gets_its_row_and_the_row_edits_that_tag(window):
+    """The engine applies a LoRA tagged in the negative prompt (as A1111 does), so the list shows it;
+    it had no row, and nothing said the LoRA was in use."""
+    editor, addons = window.prompt_editor, window.addons
+    editor.set_prompt("a cat and a frog", "blurry, <lora:ink:0.4>")
+    assert addons.row_names() == ["ink"] and addons.row_weight("ink") == pytest.approx(0.4)
+    assert "negative" in window.findChildren(type(addons.empty_label), "loraName")[0].text()
+    assert addons.empty_label.isHidden()
+    addons._rows[0][1].setValue(0.7)  # the row's box writes the negative prompt's tag, not the prompt's
+    assert editor.negative_prompt() == "blurry, <lora:ink:0.7>" and editor.prompt() == "a cat and a frog"
+    editor.negative_edit.setPlainText("blurry, <lora:ink:0.3>")  # typing there updates the row
+    assert addons.row_weight("ink") == pytest.approx(0.3)
+    request = window.current_request(for_run=True)
+    assert [(r.name, r.weight) for r in request.loras] == [("ink", 0.3)]
+    addons._rows[0][3].click()  # ✕ takes the tag out of the negative prompt
+    assert editor.negative_prompt() == "blurry" and addons.row_names() == []

@@ -9,7 +9,7 @@ embedding vocabulary, so chips count every vector exactly as the engine will.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
@@ -25,6 +25,17 @@ from aae_desktop.engine.tokens import split_embedding_words, strip_lora_tags
 from aae_desktop.ui.background import Background
 
 MISSING_COLOR = "#e0605a"
+
+
+class LoraRow(NamedTuple):
+    """One tag's row: its weight box (the text encoders' weight), the label of a separate UNet weight,
+    its ✕, and whether the tag is in the negative prompt (the LoRA applies to the model all the same)."""
+
+    name: str
+    spin: QDoubleSpinBox
+    unet_label: QLabel
+    remove: QToolButton
+    negative: bool
 
 
 @dataclass(frozen=True)
@@ -71,8 +82,7 @@ class AddonsPanel(QWidget):
         self.model_family = ""
         self.model_source = ""  # the loaded model the family belongs to
         self._background = Background(1, self)
-        # name, its weight box (the text encoders' weight) and the label of a separate UNet weight
-        self._rows: list[tuple[str, QDoubleSpinBox, QLabel]] = []
+        self._rows: list[LoraRow] = []  # the prompt's tags, then the negative prompt's
 
         self.add_button = QToolButton()
         self.add_button.setObjectName("addLoraButton")
@@ -116,7 +126,7 @@ class AddonsPanel(QWidget):
         layout.addWidget(self.embeddings_label)
         self._update_tooltips()
         editor.prompt_changed.connect(self.sync)
-        editor.negative_edit.textChanged.connect(self._show_embeddings)
+        editor.negative_edit.textChanged.connect(self.sync)  # its tags get rows too; sync shows embeddings
         self.sync()
         self.rescan()
 
@@ -169,13 +179,18 @@ class AddonsPanel(QWidget):
                                        f"Embeddings: {folders.embeddings}")
 
     # -- rows ---------------------------------------------------------------------------------------
+    def _tags(self) -> list[tuple[LoraTag, bool]]:
+        """(tag, in the negative prompt) for every tag: the prompt's, then the negative prompt's."""
+        return ([(t, False) for t in find_lora_tags(self.editor.prompt())]
+                + [(t, True) for t in find_lora_tags(self.editor.negative_prompt())])
+
     def sync(self) -> None:
-        """The prompt changed: rows follow its tags (weights updated in place while the names stay)."""
-        tags = find_lora_tags(self.editor.prompt())
-        if [t.name for t in tags] != self.row_names():
+        """A prompt changed: rows follow the tags (weights updated in place while the names stay)."""
+        tags = self._tags()
+        if [(t.name, negative) for t, negative in tags] != [(r.name, r.negative) for r in self._rows]:
             self._rebuild_rows()
         else:
-            for tag, (_name, spin, unet_label) in zip(tags, self._rows):
+            for (tag, _negative), (_name, spin, unet_label, _remove, _) in zip(tags, self._rows):
                 if tag.weight == tag.weight and abs(spin.value() - tag.weight) > 1e-9:
                     spin.blockSignals(True)
                     spin.setValue(tag.weight)
@@ -191,44 +206,44 @@ class AddonsPanel(QWidget):
                     child = item.layout().takeAt(0).widget()
                     if child is not None:
                         child.deleteLater()
-        self._rows = []
-        tags = find_lora_tags(self.editor.prompt())
-        for tag in tags:
-            self._rows.append((tag.name, *self._add_row(tag)))
+        tags = self._tags()
+        self._rows = [self._add_row(tag, negative) for tag, negative in tags]
         self.empty_label.setVisible(not tags)
 
-    def _add_row(self, tag: LoraTag) -> tuple[QDoubleSpinBox, QLabel]:
+    def _add_row(self, tag: LoraTag, negative: bool = False) -> LoraRow:
         name, weight = tag.name, tag.weight
         row = QHBoxLayout()
-        label = QLabel(name)
+        label = QLabel(f"{name} (negative prompt)" if negative else name)
         label.setObjectName("loraName")
         problem = self._problem(name)
+        where = ("\nIts tag is in the negative prompt: the LoRA changes the model for the whole image all the "
+                 "same, as in A1111." if negative else "")
         if problem:
             label.setStyleSheet(f"color: {MISSING_COLOR}")
-            label.setToolTip(problem)
+            label.setToolTip(problem + where)
         else:
-            label.setToolTip(self.scan.lora_notes.get(self._known_name(name) or "", ""))
+            label.setToolTip(self.scan.lora_notes.get(self._known_name(name) or "", "") + where)
         spin = QDoubleSpinBox()
         spin.setObjectName("loraWeight")
         spin.setRange(-MAX_LORA_WEIGHT, MAX_LORA_WEIGHT)
         spin.setDecimals(2)
         spin.setSingleStep(0.05)
         spin.setValue(weight if weight == weight else 1.0)
-        spin.valueChanged.connect(lambda value, n=name: self.set_weight(n, value))
+        spin.valueChanged.connect(lambda value, n=name: self.set_weight(n, value, negative))
         unet_label = QLabel()
         unet_label.setObjectName("loraUnetWeight")
         remove = QToolButton()
         remove.setText("✕")
         remove.setObjectName("removeLora")
-        remove.setToolTip(f"Take {name} out of the prompt.")
-        remove.clicked.connect(lambda _=False, n=name: self.remove_lora(n))
+        remove.setToolTip(f"Take {name} out of the {'negative ' if negative else ''}prompt.")
+        remove.clicked.connect(lambda _=False, n=name: self.remove_lora(n, negative))
         row.addWidget(label, 1)
         row.addWidget(spin)
         row.addWidget(unet_label)  # after the box: "0.80 / UNet 0.5"
         row.addWidget(remove)
         self.rows_layout.addLayout(row)
         _show_unet_weight(unet_label, spin, tag)  # once in the row: a label shown without a parent is a window
-        return spin, unet_label
+        return LoraRow(name, spin, unet_label, remove, negative)
 
     def _known_name(self, name: str) -> str | None:
         return next((n for n in self.scan.loras if n.lower() == name.lower()), None)
@@ -250,26 +265,32 @@ class AddonsPanel(QWidget):
         self.model_source = source
         self._rebuild_rows()
 
-    def set_weight(self, name: str, weight: float) -> None:
-        self.editor.replace_prompt_text(set_tag_weight(self.editor.prompt(), name, weight))
+    def set_weight(self, name: str, weight: float, negative: bool = False) -> None:
+        if negative:
+            self.editor.replace_negative_text(set_tag_weight(self.editor.negative_prompt(), name, weight))
+        else:
+            self.editor.replace_prompt_text(set_tag_weight(self.editor.prompt(), name, weight))
 
     def add_lora(self, name: str) -> None:
         if any(t.name.lower() == name.lower() for t in find_lora_tags(self.editor.prompt())):
             return
         self.editor.replace_prompt_text(add_tag(self.editor.prompt(), name, 1.0))
 
-    def remove_lora(self, name: str) -> None:
-        self.editor.replace_prompt_text(remove_tag(self.editor.prompt(), name))
+    def remove_lora(self, name: str, negative: bool = False) -> None:
+        if negative:
+            self.editor.replace_negative_text(remove_tag(self.editor.negative_prompt(), name))
+        else:
+            self.editor.replace_prompt_text(remove_tag(self.editor.prompt(), name))
 
     def row_names(self) -> list[str]:
-        return [row[0] for row in self._rows]
+        return [row.name for row in self._rows]
 
     def row_weight(self, name: str) -> float:
-        return next(spin.value() for n, spin, _ in self._rows if n == name)
+        return next(row.spin.value() for row in self._rows if row.name == name)
 
     def row_unet_text(self, name: str) -> str:
         """What the row says of a separate UNet weight ("" for a one-weight tag)."""
-        return next(label.text() for n, _, label in self._rows if n == name)
+        return next(row.unet_label.text() for row in self._rows if row.name == name)
 
     # -- embeddings ---------------------------------------------------------------------------------
     def _show_embeddings(self) -> None:

@@ -157,6 +157,10 @@ class PromptEditor(QWidget):
         cursor.setPosition(_utf16(old, len(old) - end), QTextCursor.MoveMode.KeepAnchor)
         cursor.insertText(text[start:len(text) - end])
 
+    def replace_negative_text(self, text: str) -> None:
+        """Change the negative prompt as one undoable edit (a LoRA weight set in the list)."""
+        _replace_undoably(self.negative_edit, text)
+
     @property
     def tokenizer(self) -> Any:
         return self._tokenizer
