@@ -212,6 +212,14 @@ class MainWindow(QMainWindow):
         self._set_model_source(str(source))
         if options is not None:
             self._load_options = options
+        # The worker loads it once the run in progress is over (its queue runs one thing at a time);
+        # until then the run and the status bar keep the model it started with: say so.
+        running = self.worker.current_request
+        if running is not None:
+            now = self.model_status.text().split("  →  ")[0]
+            later = "" if running.model == self._model_source else \
+                f"  →  {Path(self._model_source).name or self._model_source} after this run"
+            self.model_status.setText(now + later)
         self.worker.load_model(self._model_source, self._load_options)
 
     @property

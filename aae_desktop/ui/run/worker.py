@@ -322,6 +322,11 @@ class WorkerController(QObject):
     def current_run_id(self) -> int | None:
         return self._job.run_id if self._job else None
 
+    @property
+    def current_request(self) -> GenerationRequest | None:
+        """What the run in progress runs (its model among it); None when idle."""
+        return self._job.request if self._job else None
+
     def load_tokenizer(self) -> None:
         self._tokenizer_wanted.emit()
 
