@@ -12,6 +12,24 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pytest
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Run each test under a frame whose file name is the test's id, so a crash's stack names its test.
+
+    faulthandler (on by default in pytest) prints only file names, lines and function names; a crash in
+    pytest-qt's event processing during teardown would otherwise show pytest's own files and no test.
+    This does what pytest's default protocol does (log start, run, log finish), one frame deeper.
+    """
+    from _pytest.runner import runtestprotocol
+
+    namespace: dict = {}
+    exec(compile("def running_test(run):\n    return run()\n", f"<test {item.nodeid}>", "exec"), namespace)
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    namespace["running_test"](lambda: runtestprotocol(item, nextitem=nextitem))
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
 @pytest.fixture(scope="session")
 def tiny_components():
     from aae_desktop.engine.tiny_model import tiny_components as build
