@@ -29,16 +29,14 @@ TOKENS = (3, 7)  # cat, frog
 
 @pytest.fixture(scope="module")
 def models(tiny_model, tiny_sdxl_model):
-    """sd1 and sdxl from the session fixtures; an SD 2.x-style model (OpenCLIP "!" padding, EOT softmax stop)."""
+    """sd1 and sdxl from the session fixtures; a model of SD 2.x's architecture (linear projections,
+    per-level head counts, OpenCLIP-shaped text encoder with "!" padding; EOT softmax stop)."""
     from diffusers import StableDiffusionPipeline
-    from transformers import CLIPTokenizer
 
     from aae_desktop.engine.models import LoadOptions, wrap_pipeline
-    from aae_desktop.engine.tiny_model import tiny_components
-    from aae_desktop.resources_path import tokenizer_dir
+    from tests.engine.sd2_model import tiny_sd2_components
 
-    parts = tiny_components(seed=5)
-    parts["tokenizer"] = CLIPTokenizer.from_pretrained(str(tokenizer_dir()), local_files_only=True, pad_token="!")
+    parts = tiny_sd2_components("sd2", seed=5)
     sd2 = wrap_pipeline(StableDiffusionPipeline(**parts, safety_checker=None, feature_extractor=None,
                                                 requires_safety_checker=False),
                         "tiny-sd2", LoadOptions(device="cpu", precision="fp32"), family="sd2")
