@@ -52,9 +52,17 @@ class Schedule:
     notes: tuple[FieldNote, ...] = ()  # one per value of the artist's that had to be adapted
 
     def summary(self) -> str:
-        """'10 · thresholds 0, 4, 8': how the panel shows the effective schedule."""
-        steps = ", ".join(str(step) for step, _value in self.thresholds) or "none"
-        return f"{self.max_iter_to_alter} · thresholds {steps}"
+        """'excite steps 1–10 · refine at steps 1, 5, 9': how the panel shows the effective schedule.
+
+        Steps count from 1 here, as the progress bar counts them ("Refining · step 5/20" is the
+        refinement at threshold step 4); the thresholds themselves keep the paper's numbering from 0.
+        """
+        n = self.max_iter_to_alter
+        excite = "no excite steps" if n < 1 else "excite step 1" if n == 1 else f"excite steps 1–{n}"
+        if not self.thresholds:
+            return f"{excite} · no refinement"
+        steps = ", ".join(str(step + 1) for step, _value in self.thresholds)
+        return f"{excite} · refine at step{'s' if len(self.thresholds) > 1 else ''} {steps}"
 
 
 def resolve_schedule(steps: int, max_iter_to_alter: int | None, thresholds: Thresholds | None) -> Schedule:

@@ -26,8 +26,11 @@ def test_automatic_schedule_scales_the_papers_fractions(steps, max_iter, thresho
 
 
 def test_summary_reads_like_the_panel():
-    assert resolve_schedule(20, None, None).summary() == "10 · thresholds 0, 4, 8"
-    assert resolve_schedule(20, 3, ()).summary() == "3 · thresholds none"
+    # Counted from 1, as the progress bar counts steps (thresholds 0, 4, 8 are the 1st, 5th and 9th steps).
+    assert resolve_schedule(20, None, None).summary() == "excite steps 1–10 · refine at steps 1, 5, 9"
+    assert resolve_schedule(20, 3, ()).summary() == "excite steps 1–3 · no refinement"
+    assert resolve_schedule(20, 1, ((4, 0.5),)).summary() == "excite step 1 · refine at step 5"
+    assert resolve_schedule(20, 0, ()).summary() == "no excite steps · no refinement"
 
 
 def test_set_values_are_kept_while_they_fit():

@@ -25,10 +25,10 @@ def _words(window, prompt="a cat and a frog", words=("cat", "frog")):
 def test_panel_shows_the_automatic_schedule_for_the_step_count(make_window):
     excite = make_window().parameters
     assert excite.excite.max_iter.text() == "Auto (25)"
-    assert excite.excite.schedule_summary.text().startswith("25 · thresholds 0, 10, 20")
+    assert excite.excite.schedule_summary.text().startswith("excite steps 1–25 · refine at steps 1, 11, 21")
     excite.steps.setValue(20)
     assert excite.excite.max_iter.text() == "Auto (10)"
-    assert excite.excite.schedule_summary.text() == "10 · thresholds 0, 4, 8"
+    assert excite.excite.schedule_summary.text() == "excite steps 1–10 · refine at steps 1, 5, 9"
     assert excite.excite.thresholds.placeholderText() == "Auto: 0:0.05, 4:0.5, 8:0.8"
     assert not excite.excite.max_iter_note.isVisibleTo(excite) and not excite.excite.threshold_note.isVisibleTo(excite)
 
@@ -59,7 +59,7 @@ def test_set_values_are_adapted_with_a_note_next_to_the_field_and_in_the_banner(
                                            "first 10, the paper's share (25 of 50).")
     assert excite.threshold_note.text() == ("Thresholds: step 20 is past the last step (19) of Steps (20); "
                                             "this run leaves it out.")
-    assert excite.schedule_summary.text().startswith("10 · thresholds 0, 10")
+    assert excite.schedule_summary.text().startswith("excite steps 1–10 · refine at steps 1, 11")
     with qtbot.waitSignal(window.results_ready, timeout=TIMEOUT) as blocker:
         window.generate()
     assert window.banner.kind == "info" and "Excite steps (25) is more than Steps (20)" in window.banner.message()
@@ -114,7 +114,7 @@ def test_old_session_with_paper_numbers_at_50_steps_follows_the_steps(make_windo
     parameters = make_window().parameters
     assert parameters.excite.max_iter.number() is None and parameters.excite.settings().thresholds is None
     parameters.steps.setValue(20)
-    assert parameters.excite.schedule_summary.text().startswith("10 · thresholds 0, 4, 8")
+    assert parameters.excite.schedule_summary.text().startswith("excite steps 1–10 · refine at steps 1, 5, 9")
 
 
 def test_old_session_with_its_own_numbers_keeps_them(make_window, settings_store):

@@ -54,13 +54,15 @@ class ExcitePanel(QGroupBox):
         self.thresholds.setClearButtonEnabled(True)
         self.thresholds.setToolTip(
             "At these steps the image is refined until every chosen word reaches the given attention "
-            "(0-1). Higher values force the words harder; format STEP:VALUE separated by commas, or 'none'. "
-            "Leave it empty to follow the step count (the paper's 0, 10, 20 of 50 steps).")
+            "(0-1). Higher values force the words harder; format STEP:VALUE separated by commas, or 'none', "
+            "with STEP counted from 0 as in the paper (0 is the first step; the Schedule line and the "
+            "progress bar count from 1). Leave it empty to follow the step count (the paper's 0, 10, 20 of 50 steps).")
         self.threshold_problem = _note("thresholdProblem", "problem")
         self.threshold_note = _note("thresholdNote")
         self.schedule_summary = QLabel(objectName="scheduleSummary", wordWrap=True)  # never widens the panel
         self.schedule_summary.setToolTip("The schedule the next run uses at this step count: excite steps · "
-                                         "the steps where words are refined to their thresholds.")
+                                         "the steps where words are refined to their thresholds, counted "
+                                         "from 1 as the progress bar counts them.")
         self.scale_factor = _double("scaleFactorSpin", 0, 1000, 1, 1, (
             "Step size of each excite update. Larger values move the image more per step: stronger effect, "
             "but too large can distort it or turn it to noise."))

@@ -32,7 +32,10 @@ def progress_text(p: Progress) -> str:
         current = p.step if p.phase == "denoising" else p.step + 1
         step = f"step {min(max(current, 1), p.total_steps)}/{p.total_steps}"
         if p.phase == "refining" and p.refinement_iteration is not None:
-            step += f" (try {p.refinement_iteration + 1})"
+            # The engine numbers a refining forward by the update it comes before: forward k measures
+            # after k - 1 updates, and the last one after the cap's. So k - 1 counts the tries made,
+            # 1 up to the Refinement cap (k + 1 showed "try 22" under a cap of 20).
+            step += f" (try {max(p.refinement_iteration - 1, 1)})"
         parts.append(step)
     if p.num_images > 1:
         parts.append(f"image {p.image_index + 1}/{p.num_images}")
