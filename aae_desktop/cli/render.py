@@ -263,6 +263,11 @@ def run_render(args: argparse.Namespace) -> int:
         echo(f"aae-desktop: note: {note}", err=True)
     if model.family != family:  # e.g. an SD 2.x file whose 512/768 kind only the load settled
         request = build_request(args, model.pipe.tokenizer, model.family)[0].replace(seed=request.seed)
+    from aae_desktop.engine.cpu_time_estimate import slow_cpu_render_note
+
+    slow = slow_cpu_render_note(request, model.device, smaller="a smaller --width/--height")
+    if slow:  # hours on the CPU: said before the first step, not discovered from a bar that barely moves
+        echo(f"aae-desktop: warning: {slow}", err=True)
     with ProgressBar(request) as bar, stop_on_signals() as stop:
         output = RenderOutput(model, paths, args.gallery, overwrite=args.overwrite, say=echo)
         try:

@@ -37,6 +37,7 @@ from aae_desktop.ui.prompt.addons_panel import AddonsPanel
 from aae_desktop.ui.prompt.prompt_editor import PromptEditor
 from aae_desktop.ui.iterate.result_strip import ResultItem, ResultStrip
 from aae_desktop.ui.run.run_status import RunStatus
+from aae_desktop.ui.run.slow_render_notice import SlowRenderNotice
 from aae_desktop.ui.run.worker import WorkerController
 from aae_desktop.ui.run.worker_events import (
     ImageFinished,
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self._load_options = LoadOptions(device=self.settings.device, precision=self.settings.precision)
         self._run_words: dict[int, str] = {}
         self._loaded: ModelLoaded | None = None  # what the worker holds now
+        self._slow_render = SlowRenderNotice()  # warns of hours on the CPU before a run starts
         # Checks a run must pass before it starts, besides the request's own validation: each returns
         # None or (title, message) for the banner. The gallery adds "can the folder take the images?".
         self.run_checks: list[Callable[[GenerationRequest], tuple[str, str] | None]] = []
@@ -308,8 +310,10 @@ class MainWindow(QMainWindow):
             return
         if not self.preflight(request):
             return
-        if warnings:
-            self.banner.show_info(" ".join(worded(w, self.field_labels()) for w in warnings))
+        notes = [worded(w, self.field_labels()) for w in warnings]
+        notes = self._slow_render.at_submit(request, self._loaded, notes)  # + a long CPU render's estimate
+        if notes:
+            self.banner.show_info(" ".join(notes))
         parsed = tokenize_request(self.prompt_editor.tokenizer, request) if self.prompt_editor.tokenizer else None
         self._run_words = {
             i: w.text for w in (parsed.words if parsed else ()) for i in w.token_indices
@@ -385,6 +389,8 @@ class MainWindow(QMainWindow):
         self.parameters.set_model_sampler(payload.scheduler_class)
         if not self.worker.busy:
             self.run_status.idle(f"Model ready ({payload.seconds:.1f} s)")
+        elif notes := self._slow_render.at_load(payload):  # the run it was loaded for has not started yet
+            self.banner.show_info(" ".join(notes))
         if payload.tokenizer is not None and payload.tokenizer is not self.prompt_editor.tokenizer:
             self.prompt_editor.set_tokenizer(payload.tokenizer)
 
