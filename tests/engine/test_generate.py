@@ -45,11 +45,23 @@ def test_batch_image_i_reproduces_alone_with_seed_plus_i(tiny_model):
     assert not np.array_equal(_pixels(batch, 0), _pixels(batch, 1))
 
 
-def test_no_excite_gives_plain_sd_with_same_seed(tiny_model):
-    excited = generate(tiny_model, small_request())
-    plain = generate(tiny_model, small_request().with_excite(enabled=False))
+def test_no_excite_gives_plain_sd_with_same_seed(tiny_model, tiny_components):
+    from diffusers import StableDiffusionPipeline
+
+    request = small_request(negative_prompt="blurry", excite={"scale_factor": 200.0})
+    excited = generate(tiny_model, request)
+    plain = generate(tiny_model, request.with_excite(enabled=False))
     assert plain.images[0].loss_history == []
-    assert not np.array_equal(_pixels(excited), _pixels(plain))
+    # Plain SD is diffusers' own pipeline, image for image ...
+    pipe = StableDiffusionPipeline(**tiny_components, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    theirs = pipe(prompt=request.prompt, negative_prompt=request.negative_prompt, height=request.height,
+                  width=request.width, num_inference_steps=request.steps, guidance_scale=request.guidance_scale,
+                  generator=torch.Generator("cpu").manual_seed(request.seed)).images[0]
+    assert np.abs(_pixels(plain) - np.asarray(theirs).astype(int)).max() <= 1
+    # ... and exciting moves it far past that tolerance (the control).
+    assert np.abs(_pixels(excited) - _pixels(plain)).max() > 8
 
 
 def test_cancel_during_refinement_stops_within_one_unet_call_and_pipeline_stays_reusable(tiny_model):
