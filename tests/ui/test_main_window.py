@@ -244,7 +244,8 @@ def test_progress_text_names_phase_step_and_eta():
 
     p = Progress(run_id=1, phase="refining", step=9, total_steps=50, image_index=1, num_images=2, fraction=0.6,
                  elapsed=30.0, eta=75.0, refinement_iteration=2)
-    assert progress_text(p) == "Refining · step 10/50 (try 3) · image 2/2 · 1:15 left"
+    # The engine's refining forward 2 measures after the first try (#20: tries count 1..the cap).
+    assert progress_text(p) == "Refining · step 10/50 (try 1) · image 2/2 · 1:15 left"
     done = Progress(run_id=1, phase="denoising", step=50, total_steps=50, image_index=0, num_images=1,
                     fraction=1.0, elapsed=30.0, eta=None)
     assert progress_text(done) == "Denoising · step 50/50 · estimating…"
