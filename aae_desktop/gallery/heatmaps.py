@@ -43,6 +43,18 @@ def word_maps(request: GenerationRequest, maps: dict[int, np.ndarray], tokenizer
     return [WordMap(label, idx, np.mean([maps[i] for i in idx], axis=0).astype(np.float32)) for label, idx in groups]
 
 
+def word_peaks(words: list[WordMap], history: list[LossRecord]) -> dict[str, float]:
+    """Each word's number under its map: its peak attention as the loss measured it in the run's last
+    measurement (the smoothed peak, the same step the map comes from), the weakest of its tokens as
+    in the readout under the preview. A word without a measurement gets its map's raw maximum."""
+    last = history[-1].token_max_attention if history else {}
+    peaks = {}
+    for word in words:
+        values = [last[t] for t in word.token_indices if t in last]
+        peaks[word.label] = min(values) if values else float(word.attention.max())
+    return peaks
+
+
 def _normalise(attention: np.ndarray) -> np.ndarray:
     import numpy as np
 

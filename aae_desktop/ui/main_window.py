@@ -422,6 +422,11 @@ class MainWindow(QMainWindow):
         if payload.images:
             self.preview.show_image(payload.images[0], f"seed {result.images[0].seed}")
         self.run_status.done(f"Done in {result.elapsed:.1f} s on {result.device}")
+        # The readout ends on the last measurement of the image the heat map shows, so both say one number.
+        measured = next((item for item in result.images if item.loss_history), None)
+        if measured is not None:
+            last = measured.loss_history[-1]
+            self.run_status.show_measurement(last.token_max_attention, self._run_words, last.loss)
         if result.warnings:
             self.banner.show_info(" ".join(worded(w, self.field_labels()) for w in result.warnings))
         self.results_ready.emit(result)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter
 
 from aae_desktop.engine.events import ImageResult
 from aae_desktop.engine.request import GenerationRequest
-from aae_desktop.gallery.heatmaps import WordMap, loss_curves, overlay, word_maps
+from aae_desktop.gallery.heatmaps import WordMap, loss_curves, overlay, word_maps, word_peaks
 from aae_desktop.gallery.metadata import read_request
 from aae_desktop.gallery.sidecar import AttentionData, load_attention
 from aae_desktop.ui.image_convert import pil_to_qimage
@@ -28,6 +28,7 @@ class HeatmapView(QWidget):
         self.setObjectName("heatmapView")
         self.image: Image.Image | None = None
         self.words: list[WordMap] = []
+        self.peaks: dict[str, float] = {}
         self.word_combo = QComboBox(objectName="heatmapWord")
         self.word_combo.setToolTip("Show every chosen word's map, or one word's map large.")
         self.word_combo.currentIndexChanged.connect(lambda _i: self._render())
@@ -44,7 +45,8 @@ class HeatmapView(QWidget):
         self.message = QLabel(objectName="heatmapMessage", wordWrap=True)
         self.canvas = HeatmapCanvas()
         self.canvas.setToolTip("Where each chosen word attends in the last excited step: bright = strong. "
-                               "The number is the word's peak attention (0-1).")
+                               "The number is the word's peak attention (0-1) as the loss measures it "
+                               "(smoothed), the number the readout under the preview ends on.")
         self.curve = LossCurveWidget(self)
         # Side by side: the panel under the preview is wide and short, so the maps take the height.
         self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="heatmapSplitter")
@@ -82,6 +84,7 @@ class HeatmapView(QWidget):
                  tokenizer: Any | None = None) -> None:
         self.image = image
         self.words = word_maps(request, data.maps, tokenizer)
+        self.peaks = word_peaks(self.words, data.loss_history)
         self.word_combo.blockSignals(True)
         self.word_combo.clear()
         if len(self.words) > 1:
@@ -115,6 +118,6 @@ class HeatmapView(QWidget):
             return
         opacity = self.opacity.value() / 100
         self.canvas.set_cells([
-            (word.label, float(word.attention.max()), pil_to_qimage(overlay(self.image, word.attention, opacity)))
+            (word.label, self.peaks[word.label], pil_to_qimage(overlay(self.image, word.attention, opacity)))
             for word in self.selected_words()
         ])

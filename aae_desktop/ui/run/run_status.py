@@ -94,6 +94,11 @@ class RunStatus(QWidget):
         if p.token_attention or p.loss is not None:
             self.readout.setText(attention_text(p.token_attention, words, p.loss))
 
+    def show_measurement(self, token_attention: Mapping[int, float], words: Mapping[int, str],
+                         loss: float | None) -> None:
+        """The readout at a run's end: its last measurement (progress is throttled and may skip it)."""
+        self.readout.setText(attention_text(token_attention, words, loss))
+
     def done(self, text: str) -> None:
         self.progress.setRange(0, 1000)
         self.progress.setValue(1000)
