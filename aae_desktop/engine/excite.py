@@ -36,17 +36,22 @@ def token_maps(text_probs: torch.Tensor, token_indices: list[int]) -> torch.Tens
     return text_probs[:, :, [i - 1 for i in token_indices]].permute(2, 0, 1)
 
 
-def max_attention(maps: torch.Tensor, smooth: bool = True, kernel_size: int = 3, sigma: float = 0.5) -> torch.Tensor:
+def smooth(maps: torch.Tensor, kernel_size: int = 3, sigma: float = 0.5) -> torch.Tensor:
+    """Each (h, w) map of `maps` (k, h, w) convolved with the paper's Gaussian kernel."""
+    k = maps.shape[0]
+    pad = kernel_size // 2
+    x = maps.unsqueeze(0)
+    # Reflection needs the map to be larger than the pad; tiny grids fall back to replication.
+    mode = "reflect" if min(maps.shape[-2:]) > pad else "replicate"
+    x = F.pad(x, (pad, pad, pad, pad), mode=mode)
+    weight = gaussian_kernel(kernel_size, sigma).to(maps.device, maps.dtype).expand(k, 1, kernel_size, kernel_size)
+    return F.conv2d(x, weight, groups=k).squeeze(0)
+
+
+def max_attention(maps: torch.Tensor, smooth_maps: bool = True, kernel_size: int = 3, sigma: float = 0.5) -> torch.Tensor:
     """Per-token peak attention (k,), after optional Gaussian smoothing of each map."""
-    if smooth:
-        k = maps.shape[0]
-        pad = kernel_size // 2
-        x = maps.unsqueeze(0)
-        # Reflection needs the map to be larger than the pad; tiny grids fall back to replication.
-        mode = "reflect" if min(maps.shape[-2:]) > pad else "replicate"
-        x = F.pad(x, (pad, pad, pad, pad), mode=mode)
-        weight = gaussian_kernel(kernel_size, sigma).to(maps.device, maps.dtype).expand(k, 1, kernel_size, kernel_size)
-        maps = F.conv2d(x, weight, groups=k).squeeze(0)
+    if smooth_maps:
+        maps = smooth(maps, kernel_size, sigma)
     return maps.flatten(1).amax(dim=1)
 
 

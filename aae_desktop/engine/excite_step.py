@@ -19,10 +19,10 @@ from typing import Any
 
 import torch
 
-from aae_desktop.engine import excite as ae
 from aae_desktop.engine.attention import CaptureState, StopForward
 from aae_desktop.engine.errors import EngineError, NaNLatents
 from aae_desktop.engine.events import LossRecord
+from aae_desktop.engine.objectives import AttentionMaps, ExciteObjective
 from aae_desktop.engine.run_state import RunState
 
 # fp16 loss scaling: start where the excite gradients of SD-sized UNets stay clear of fp16's
@@ -89,24 +89,25 @@ def _refine(run: RunState, scheduler: Any, latents: torch.Tensor, loss: float, g
 
 def _excite_forward(run: RunState, scheduler: Any, latents: torch.Tensor, t: Any, step: int, phase: str,
                     iteration: int | None = None, want_grad: bool = True) -> tuple[float, torch.Tensor | None]:
-    """Measure the loss at `latents` (and its fp32 gradient when wanted); record and report it.
+    """Measure the summed objectives' loss at `latents` (and its fp32 gradient when wanted); record and report it.
 
     The UNet sees the latents scaled as in the guidance forward: identity for PNDM and DDIM (so
     the image matches the SD reference, which never scales), 1/sqrt(sigma^2 + 1) for the
     sigma-based schedulers (Euler, SDXL's default), whose unscaled latents the UNet never saw in training.
     """
-    ex = run.request.excite
-    indices = list(ex.token_indices)
+    objectives = run.objectives
     while True:
         run.check_cancel()
         leaf = latents.detach().float().requires_grad_(want_grad)
         # Without a gradient to take (a re-measure past max_iter_to_alter) no graph is kept.
         with torch.enable_grad() if want_grad else torch.no_grad():
             assert run.capture is not None
-            maps = token_maps_at(run.model.pipe.unet, scheduler.scale_model_input(leaf, t), t,
-                                 run.conditioning.excite, run.capture, ex.token_indices, run.text_stop)
-            maxima = ae.max_attention(maps, ex.smooth_attentions, ex.kernel_size, ex.sigma)
-            loss = ae.excite_loss(maxima)
+            maps = attention_maps_at(run.model.pipe.unet, scheduler.scale_model_input(leaf, t), t,
+                                     run.conditioning.excite, run.capture, run.text_stop)
+            results = [objective.loss(maps) for objective in objectives]
+            loss = results[0].loss
+            for result in results[1:]:
+                loss = loss + result.loss
             grad = scale = None
             if want_grad:
                 scale = run.loss_scale
@@ -115,12 +116,13 @@ def _excite_forward(run: RunState, scheduler: Any, latents: torch.Tensor, t: Any
                 (grad,) = torch.autograd.grad(loss * scale if scale != 1.0 else loss, [leaf])
                 if scale != 1.0:
                     grad = grad / scale
-        readback = [loss.detach().reshape(1), maxima.detach().float()]
+        readback = [loss.detach().reshape(1), *(result.readout for result in results)]
+        counted = sum(result.readout.numel() for result in results) + 1
         if scale is not None and scale != 1.0:
             readback.append(torch.isfinite(grad).all().float().reshape(1))
         values = torch.cat(readback).tolist()  # the one host synchronisation of this forward
         loss_value = values[0]
-        overflowed = len(values) > len(indices) + 1 and values[-1] == 0.0
+        overflowed = len(values) > counted and values[-1] == 0.0
         if overflowed and math.isfinite(loss_value) and run.loss_scale > 1.0:
             # The scaled gradient overflowed fp16: measure again with a smaller scale, kept for later steps.
             run.loss_scale = max(1.0, run.loss_scale / LOSS_SCALE_BACKOFF)
@@ -128,19 +130,23 @@ def _excite_forward(run: RunState, scheduler: Any, latents: torch.Tensor, t: Any
         break
     if not math.isfinite(loss_value):
         raise NaNLatents(step)
-    per_token = dict(zip(indices, values[1:1 + len(indices)]))
+    # The excite objective's readout (each word's peak) is what events and the loss history show.
+    indices = list(run.request.excite.token_indices)
+    per_token = {}
+    if objectives and isinstance(objectives[0], ExciteObjective):
+        per_token = dict(zip(indices, values[1:1 + len(indices)]))
     run.losses.append(LossRecord(step, phase, loss_value, per_token))
-    run.last_maps = dict(zip(indices, maps.detach()))
+    run.last_maps = dict(zip(indices, maps.token_maps(indices).detach()))
     run.emit(step=step, phase=phase, loss=loss_value, token_max_attention=per_token,
              refinement_iteration=iteration)
     return loss_value, grad
 
 
-def token_maps_at(unet: Any, model_input: torch.Tensor, t: Any, unet_kwargs: dict[str, Any], capture: CaptureState,
-                  token_indices: tuple[int, ...], text_stop: int | None) -> torch.Tensor:
-    """Truncated UNet forward with capture on: the chosen tokens' (k, h, w) maps, in fp32, with graph.
+def attention_maps_at(unet: Any, model_input: torch.Tensor, t: Any, unet_kwargs: dict[str, Any],
+                      capture: CaptureState, text_stop: int | None) -> AttentionMaps:
+    """Truncated UNet forward with capture on: the loss level's maps, in fp32, with graph.
 
-    The forward stops right after the last layer the loss reads (StopForward); `unet_kwargs` is
+    The forward stops right after the last layer any objective reads (StopForward); `unet_kwargs` is
     the family's excite conditioning (text states, and for SDXL the pooled text and size ids).
     """
     capture.begin()
@@ -152,5 +158,10 @@ def token_maps_at(unet: Any, model_input: torch.Tensor, t: Any, unet_kwargs: dic
         capture.end()
     if capture.captured != capture.expected:
         raise EngineError("Attention capture saw fewer layers than expected; this UNet layout is not supported.")
-    probs = ae.text_attention(capture.aggregate(), text_stop)
-    return ae.token_maps(probs, list(token_indices))
+    return AttentionMaps(capture.aggregate(), text_stop)
+
+
+def token_maps_at(unet: Any, model_input: torch.Tensor, t: Any, unet_kwargs: dict[str, Any], capture: CaptureState,
+                  token_indices: tuple[int, ...], text_stop: int | None) -> torch.Tensor:
+    """The chosen tokens' (k, h, w) maps from one truncated forward (see attention_maps_at)."""
+    return attention_maps_at(unet, model_input, t, unet_kwargs, capture, text_stop).token_maps(token_indices)

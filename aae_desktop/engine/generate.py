@@ -22,6 +22,7 @@ from aae_desktop.engine.events import GenerationResult, ImageCallback, ImageResu
 from aae_desktop.engine.excite_step import FP16_LOSS_SCALE, excite_step
 from aae_desktop.engine.memory_estimate import check_fits
 from aae_desktop.engine.models import LoadedModel
+from aae_desktop.engine.objectives import active_objectives
 from aae_desktop.engine.preview import latent_to_rgb, predicted_clean_latent
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.engine.run_state import RunState, check_cancel
@@ -73,7 +74,8 @@ def generate(model: LoadedModel, request: GenerationRequest, on_step: StepCallba
         run.native_convs = prefers_native_convolutions(model.device, pipe.unet.dtype, latent_h, latent_w)
         images: list[ImageResult] = []
         capturing: ContextManager[CaptureState | None] = nullcontext(None)
-        if request.excite.enabled:
+        run.objectives = active_objectives(request)
+        if run.objectives:
             stop_at_eot = request.excite.softmax_stop_at_eot
             if stop_at_eot is None:
                 stop_at_eot = model.family_spec.softmax_stop_at_eot
@@ -134,7 +136,7 @@ def _render_one(run: RunState, image_index: int) -> ImageResult:
     # 6. Denoising loop.
     finite = _FiniteWatch()
     for i, t in enumerate(timesteps):
-        if ex.enabled and (i < ex.max_iter_to_alter or i in thresholds):
+        if run.objectives and (i < ex.max_iter_to_alter or i in thresholds):
             with native_convolutions(run.native_convs):  # the backward picks its kernels when it runs
                 latents = excite_step(run, scheduler, latents, i, t, float(sizes[i]), thresholds.get(i))
         run.check_cancel()

@@ -13,6 +13,7 @@ from aae_desktop.engine.conditioning import Conditioning
 from aae_desktop.engine.errors import GenerationCancelled
 from aae_desktop.engine.events import LossRecord, StepCallback, StepEvent
 from aae_desktop.engine.models import LoadedModel
+from aae_desktop.engine.objectives import AttentionObjective
 from aae_desktop.engine.request import GenerationRequest
 
 
@@ -30,6 +31,7 @@ class RunState:
     started: float
     conditioning: Conditioning  # the UNet's text (and, for SDXL, size) conditioning
     capture: CaptureState | None = None
+    objectives: list[AttentionObjective] = field(default_factory=list)  # summed into one loss per forward
     text_stop: int | None = None  # the softmax over text tokens ends here (end-of-text) when set
     native_convs: bool = False  # see cpu_kernels: UNet convolutions without oneDNN
     loss_scale: float = 1.0  # > 1 only for fp16 UNets; lowered for the rest of the run on overflow
