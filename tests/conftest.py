@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 
 # Must be set before any Qt import anywhere in the test session.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -108,3 +109,38 @@ def no_network(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HOME", str(empty_home))
     monkeypatch.setenv("HF_HUB_CACHE", str(empty_home / "hub"))
     return attempts
+
+
+class StalledServer:
+    """A local 'Hugging Face endpoint' that accepts connections and never answers a byte (a stalled network)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.endpoint = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:  # closed by close()
+                return
+            self.accepted.append(connection)  # held open, never read, never answered
+
+    def close(self) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
+        except OSError:
+            pass
+        self.listener.close()
+        for connection in self.accepted:
+            connection.close()
+
+
+@pytest.fixture
+def stalled_endpoint():
+    server = StalledServer()
+    yield server
+    server.close()

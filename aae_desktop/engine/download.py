@@ -36,6 +36,11 @@ _CONFIGS = ["model_index.json", "scheduler/scheduler_config.json", "tokenizer/*"
 _VARIANT_SUFFIX = {None: "", "fp16": ".fp16"}
 
 
+# Seconds a Hub request may wait for the server's next byte. Without it a connection that is accepted
+# and never answered waits forever (huggingface_hub's client has no timeout of its own for model_info).
+NETWORK_TIMEOUT_S = 20.0
+
+
 def _weights_file(part: str, variant: str | None) -> str:
     stem = "model" if part.startswith("text_encoder") else "diffusion_pytorch_model"
     return f"{part}/{stem}{_VARIANT_SUFFIX[variant]}.safetensors"
@@ -91,7 +96,8 @@ def plan_download(repo_id: str, variant: str | None = None, cache_dir: str | Pat
     cache = str(cache_dir or hf_cache_dir())
     try:
         with network_allowed():
-            info = HfApi(endpoint=endpoint).model_info(repo_id, revision="main", files_metadata=True, token=_token())
+            info = HfApi(endpoint=endpoint).model_info(repo_id, revision="main", files_metadata=True, token=_token(),
+                                                 timeout=NETWORK_TIMEOUT_S)
     except Exception as exc:  # httpx / huggingface_hub raise many kinds; all mean "could not ask"
         raise DownloadError(_explain(repo_id, exc)) from exc
     listed = {sibling.rfilename for sibling in info.siblings or []}
@@ -136,7 +142,8 @@ def download(plan: DownloadPlan, on_progress: ProgressCallback | None = None,
             revision = "main" if item.filename == "model_index.json" else plan.commit
             try:
                 path = hf_hub_download(plan.repo_id, item.filename, revision=revision, cache_dir=cache,
-                                       endpoint=endpoint, token=_token(), tqdm_class=counter.bar_class())
+                                       endpoint=endpoint, token=_token(), tqdm_class=counter.bar_class(),
+                                       etag_timeout=NETWORK_TIMEOUT_S)
             except DownloadCancelled:
                 raise
             except Exception as exc:
@@ -216,6 +223,9 @@ def _explain(repo_id: str, exc: BaseException) -> str:
                 "(`hf auth login`) before it can be downloaded.")
     if name in ("RepositoryNotFoundError", "RevisionNotFoundError"):
         return f"{repo_id} was not found on the Hugging Face Hub."
+    if name in ("ReadTimeout", "WriteTimeout", "PoolTimeout", "TimeoutException"):
+        return (f"The Hugging Face Hub did not answer within {NETWORK_TIMEOUT_S:g} s while asking for {repo_id}; "
+                "the network may be stalled. Try again later.")
     if name in ("ConnectError", "ConnectTimeout", "ReadTimeout", "OfflineModeIsEnabled", "OSError", "gaierror"):
         return f"Could not reach the Hugging Face Hub to download {repo_id} (no network?)."
     text = str(exc).strip().splitlines()

@@ -102,5 +102,5 @@ class CachePickerDialog(QDialog):
         self.accept()
 
     def done(self, result: int) -> None:
-        self._background.wait(5000)  # never leave a scan running behind a closed dialog
+        self._background.abandon()  # never wait for the scan: it ends on its own thread, reporting to nobody
         super().done(result)

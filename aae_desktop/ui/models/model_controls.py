@@ -129,8 +129,11 @@ class ModelControls(QObject):
 
         from aae_desktop.ui.models.model_options_dialog import available_devices, effective_device
 
-        device = effective_device(self.window.load_options.device, available_devices())
-        dialog = DownloadDialog(self.window, self._cache_dir, self._endpoint, device=device)
+        choice = self.window.load_options.device
+        # The dialog asks torch which devices exist on its own thread: importing torch here froze the
+        # window for 1-2 s before the dialog appeared. Until then it recommends for the CPU.
+        dialog = DownloadDialog(self.window, self._cache_dir, self._endpoint, device=effective_device(choice, {}),
+                                find_device=lambda: effective_device(choice, available_devices()))
         dialog.downloaded.connect(self.load)
         self._open(dialog)
 

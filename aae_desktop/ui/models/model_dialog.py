@@ -116,5 +116,5 @@ class FirstRunDialog(QDialog):
         signal.emit()
 
     def done(self, result: int) -> None:
-        self._background.wait(5000)
+        self._background.abandon()  # never wait for the cache scan: it ends on its own thread, reporting to nobody
         super().done(result)

@@ -1,9 +1,14 @@
-"""Download a model into the Hugging Face cache, only when the user clicks: size first, then progress and cancel."""
+"""Download a model into the Hugging Face cache, only when the user clicks: size first, then progress and cancel.
+
+Close, Esc and Cancel return at once: the network call is abandoned (it ends or times out on its own
+thread, reporting to nobody), so a stalled network never freezes the window.
+"""
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,10 +33,9 @@ from aae_desktop.engine.model_info import format_size
 from aae_desktop.ui.background import Background
 
 
-class _ProgressRelay(QObject):
-    """Lives on the UI thread; the download thread emits, Qt queues it over."""
-
-    progressed = Signal(int, int, str)
+_VARIANTS = (("Full precision (fp32)", None), ("Half precision (fp16, half the download)", "fp16"))
+_RECOMMENDED_FOR = {"cuda": " · recommended for your NVIDIA GPU", "cpu": " · recommended for the CPU",
+                    "mps": " · recommended for the Apple GPU"}
 
 
 class DownloadDialog(QDialog):
@@ -42,8 +46,12 @@ class DownloadDialog(QDialog):
     finished_state = Signal(str)  # "done", "cancelled" or the error message
 
     def __init__(self, parent: QWidget | None = None, cache_dir: str | None = None, endpoint: str | None = None,
-                 device: str = "cpu"):
-        """`device` is where models will run ("cuda", "mps" or "cpu"): it picks the recommended weights."""
+                 device: str = "cpu", find_device: Callable[[], str] | None = None):
+        """`device` is where models will run ("cuda", "mps" or "cpu"): it picks the recommended weights.
+
+        `find_device`, when given, works that out on a thread instead (it imports torch: 1-2 s that
+        would otherwise freeze the window before the dialog appears); `device` shows until it answers.
+        """
         super().__init__(parent)
         self.setObjectName("downloadDialog")
         self.setWindowTitle("Download a model")
@@ -52,9 +60,8 @@ class DownloadDialog(QDialog):
         self._plan: DownloadPlan | None = None
         self._cancel = threading.Event()
         self._busy = False
+        self._recommended: str | None = None
         self._background = Background(threads=1, parent=self)
-        self._relay = _ProgressRelay(self)
-        self._relay.progressed.connect(self._on_progress)
 
         intro = QLabel("The app never goes online by itself. This downloads a model from huggingface.co into "
                        "the standard Hugging Face cache, where other tools can use it too.")
@@ -68,14 +75,11 @@ class DownloadDialog(QDialog):
             self.repo_combo.setItemData(self.repo_combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
         self.variant_combo = QComboBox()
         self.variant_combo.setObjectName("downloadVariant")
-        recommended = recommended_variant(device)
         self.variant_combo.setToolTip("fp16 files are half the download; either kind runs in any precision "
                                       "(converted when the model loads).")
-        for label, variant in (("Full precision (fp32)", None), ("Half precision (fp16, half the download)", "fp16")):
-            mark = {"cuda": " · recommended for your NVIDIA GPU", "cpu": " · recommended for the CPU",
-                    "mps": " · recommended for the Apple GPU"}.get(device, "") if variant == recommended else ""
-            self.variant_combo.addItem(label + mark, variant)
-        self.variant_combo.setCurrentIndex(self.variant_combo.findData(recommended))
+        for label, variant in _VARIANTS:
+            self.variant_combo.addItem(label, variant)
+        self.set_device(device)
         self.size_label = QLabel("Press “Check size” to see how much will be downloaded.")
         self.size_label.setObjectName("downloadSize")
         self.size_label.setWordWrap(True)
@@ -113,6 +117,20 @@ class DownloadDialog(QDialog):
         self.cancel_button.clicked.connect(self._cancel_or_close)
         self.repo_combo.currentTextChanged.connect(self._forget_plan)
         self.variant_combo.currentIndexChanged.connect(self._forget_plan)
+        if find_device is not None:
+            self._background.call(find_device, self.set_device)
+
+    def set_device(self, device: str) -> None:
+        """Mark (and pick) the weights recommended for `device`."""
+        recommended = recommended_variant(device)
+        for index, (label, variant) in enumerate(_VARIANTS):
+            mark = _RECOMMENDED_FOR.get(device, "") if variant == recommended else ""
+            self.variant_combo.setItemText(index, label + mark)
+        # Switch only what nobody chose: not the user's own pick, not under a running check or download.
+        untouched = self.variant_combo.currentIndex() < 0 or self.variant_combo.currentData() == self._recommended
+        self._recommended = recommended
+        if untouched and not self._busy:
+            self.variant_combo.setCurrentIndex(self.variant_combo.findData(recommended))
 
     # -- steps -----------------------------------------------------------------------------------
     def check_size(self) -> None:
@@ -129,17 +147,17 @@ class DownloadDialog(QDialog):
         if self._plan is None:
             return
         plan = self._plan
-        self._cancel.clear()
+        self._cancel = cancel = threading.Event()  # this download's own: an abandoned one keeps its set event
         self._set_busy(True, f"Downloading {format_size(plan.remaining_bytes)}…")
         self.cancel_button.setText("Cancel")
-        relay = self._relay
+        cache_dir, endpoint = self._cache_dir, self._endpoint
 
-        def fetch() -> str:
-            download(plan, lambda done, total, name: relay.progressed.emit(done, total, name), self._cancel,
-                     self._cache_dir, self._endpoint)
+        def fetch(report) -> str:
+            download(plan, lambda done, total, name: report((done, total, name)), cancel, cache_dir, endpoint)
             return plan.repo_id
 
-        self._background.call(fetch, self._on_downloaded, self._on_download_failed)
+        self._background.call_with_progress(fetch, lambda args: self._on_progress(*args), self._on_downloaded,
+                                            self._on_download_failed)
 
     # -- results (UI thread) ------------------------------------------------------------------------
     def _on_planned(self, plan: DownloadPlan) -> None:
@@ -197,13 +215,19 @@ class DownloadDialog(QDialog):
         self._plan = None
         self.download_button.setEnabled(False)
 
+    def _abandon_network_call(self) -> None:
+        """Stop listening at once; the call ends on its own thread (cancel at its next chunk, or a timeout)."""
+        self._cancel.set()
+        self._background.abandon()
+        self._set_busy(False)
+
     def _cancel_or_close(self) -> None:
-        if self._busy:
-            self._cancel.set()
-        else:
+        if self._busy and self.cancel_button.text() == "Cancel":  # a download: stop it, keep the dialog
+            self._abandon_network_call()
+            self._on_download_failed(DownloadCancelled("Download cancelled."))
+        else:  # idle, or a size check: Close means close
             self.reject()
 
     def done(self, result: int) -> None:
-        self._cancel.set()  # closing the window stops a running download
-        self._background.wait(30_000)
+        self._abandon_network_call()  # never waits: a stalled request must not freeze the window
         super().done(result)
