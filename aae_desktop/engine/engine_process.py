@@ -62,6 +62,9 @@ class EngineProcess:
         # stop at once) holds none, and the next generate loads the model again by itself.
         self._holds: tuple[str, LoadOptions] | None = None
         self._lock = threading.Lock()  # one request at a time, whatever thread asks
+        # Set by kill(): the child's death that follows was asked for (a second Cancel), not a crash,
+        # whatever request was waiting on it -- a model load included.
+        self._stopped_on_purpose = False
 
     # -- process ----------------------------------------------------------------------------------
     def _ensure_process(self) -> None:
@@ -82,6 +85,7 @@ class EngineProcess:
             child.close()
         # Kept only once the child runs: a failed start must leave no half-made process for close().
         self._process, self._conn, self._cancel = process, parent, cancel
+        self._stopped_on_purpose = False
 
     def _drop_process(self) -> None:
         if self._conn is not None:
@@ -108,6 +112,7 @@ class EngineProcess:
         """End the child now, from any thread, even mid-load (a waiting request then fails at once)."""
         process = self._process
         if process is not None and process.is_alive():
+            self._stopped_on_purpose = True
             process.terminate()
 
     @property
@@ -190,6 +195,7 @@ class EngineProcess:
     def _died(self, asked_to_stop: bool = False) -> EngineError:
         self._process.join(1)
         code = self._process.exitcode
+        asked_to_stop = asked_to_stop or self._stopped_on_purpose
         self._drop_process()
         if asked_to_stop:  # kill() after a cancel: the artist asked to stop at once, nothing went wrong
             return GenerationCancelled("Stopped at once; the next run reloads the model.")
@@ -218,6 +224,7 @@ class _ChildSteps:
 
 def serve(conn: Any, cancel: Any) -> None:
     """The engine process's main loop (the target of the spawned process)."""
+    _no_named_semaphores()
     model = None
     while True:
         try:
@@ -259,6 +266,20 @@ def serve(conn: Any, cancel: Any) -> None:
                 conn.send(("error", _picklable(exc)))
             except (EOFError, OSError, BrokenPipeError):
                 return
+
+
+def _no_named_semaphores() -> None:
+    """Keep this process from creating system semaphores that only a clean exit would remove.
+
+    A second Cancel ends this process with SIGTERM, so its exit handlers never run; every named
+    semaphore it made stays registered with the window's resource tracker, which reports them at
+    exit ("N leaked semaphore objects"), one per stopped process. The one it made was tqdm's
+    cross-process write lock (diffusers' and huggingface_hub's progress bars). Progress bars here are
+    written by this process alone, so tqdm's thread lock is enough.
+    """
+    from tqdm.std import TqdmDefaultWriteLock
+
+    TqdmDefaultWriteLock.mp_lock = None  # tqdm creates its multiprocessing RLock only when this is unset
 
 
 def _unload(model: Any) -> None:

@@ -453,6 +453,9 @@ class MainWindow(QMainWindow):
             self.run_status.idle(payload.title)
 
     def _on_cancelled(self, payload: RunCancelled) -> None:
+        if payload.model_dropped:  # stopped mid-load: the status bar must not keep saying "Loading model…"
+            self._loaded = None
+            self.model_status.setText("No model loaded (the load was cancelled; the next run loads it)")
         # Cancel means "make no more": what was finished is shown and saved, and the bar says so.
         if payload.completed:
             self.run_status.idle(f"Cancelled after {payload.completed} of {_images(payload.num_images)} "

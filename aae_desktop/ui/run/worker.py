@@ -94,6 +94,9 @@ class GenerationWorker(QObject):
 
         try:
             self._ensure_model(job.request.model, job.options)
+        except GenerationCancelled:  # the load was stopped at once (a second Cancel): a cancel, not a failure
+            self.cancelled.emit(RunCancelled(job.run_id, 0, job.request.num_images, model_dropped=True))
+            return
         except Exception as exc:
             self.failed.emit(self._load_failure(job.run_id, exc))
             return
@@ -155,6 +158,10 @@ class GenerationWorker(QObject):
             model = self._engine.load(source, options)
         except Exception as exc:
             failure = exc
+        if isinstance(failure, GenerationCancelled):
+            # Stopped on purpose: nothing to report, and no model to bring back (that was the point).
+            log.info("loading %s was stopped: %s", source, failure)
+            raise failure
         if failure is not None:
             log.info("loading %s failed", source, exc_info=failure)
             # The failed model's partly loaded weights are referenced from the traceback: let them go

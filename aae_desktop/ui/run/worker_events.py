@@ -99,3 +99,4 @@ class RunCancelled:
     run_id: int
     completed: int = 0  # images finished (and handed out) before the cancel: kept, not discarded
     num_images: int = 0
+    model_dropped: bool = False  # the model load was stopped (a second Cancel): no model is loaded now
