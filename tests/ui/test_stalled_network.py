@@ -51,6 +51,7 @@ def test_reopened_dialog_checks_size_again_after_an_abandoned_check(qtbot, tmp_p
     dialog.cancel_button.click()
     dialog.show()
     assert dialog.check_button.isEnabled()  # not stuck "busy" with the abandoned check
+    assert "Asking" not in dialog.size_label.text()
     assert dialog.cancel_button.text() == "Close"
 
 

@@ -33,6 +33,7 @@ from aae_desktop.engine.model_info import format_size
 from aae_desktop.ui.background import Background
 
 
+_SIZE_PROMPT = "Press “Check size” to see how much will be downloaded."
 _VARIANTS = (("Full precision (fp32)", None), ("Half precision (fp16, half the download)", "fp16"))
 _RECOMMENDED_FOR = {"cuda": " · recommended for your NVIDIA GPU", "cpu": " · recommended for the CPU",
                     "mps": " · recommended for the Apple GPU"}
@@ -80,7 +81,7 @@ class DownloadDialog(QDialog):
         for label, variant in _VARIANTS:
             self.variant_combo.addItem(label, variant)
         self.set_device(device)
-        self.size_label = QLabel("Press “Check size” to see how much will be downloaded.")
+        self.size_label = QLabel(_SIZE_PROMPT)
         self.size_label.setObjectName("downloadSize")
         self.size_label.setWordWrap(True)
         self.progress = QProgressBar()
@@ -229,5 +230,8 @@ class DownloadDialog(QDialog):
             self.reject()
 
     def done(self, result: int) -> None:
+        if self._busy:  # reopened later, the dialog must not still say "Asking…" or "Downloading…"
+            self._plan = None
+            self.size_label.setText(_SIZE_PROMPT)
         self._abandon_network_call()  # never waits: a stalled request must not freeze the window
         super().done(result)
