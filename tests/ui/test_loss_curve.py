@@ -12,8 +12,15 @@ def _curves(labels):
 @pytest.mark.parametrize("labels", [["loss", "cat", "frog"],
                                     ["loss", "cat", "frog", "watercolour", "lighthouse", "umbrella", "dog"]])
 def test_legend_entries_sit_above_the_plot_and_apart(qtbot, labels):
+    from PySide6.QtGui import QFont
+
     widget = LossCurveWidget()
     qtbot.addWidget(widget)
+    # The legend's rows are as tall as the text: the size in pixels below holds for a 9 pt font, so pin
+    # it rather than take this machine's default (at 22 pt the plot keeps 92 px, not "most").
+    font = QFont(widget.font())
+    font.setPointSize(9)
+    widget.setFont(font)
     widget.resize(260, 220)
     widget.set_curves(_curves(labels))
     plot, entries = widget.plot_rect(), widget.legend_layout()
