@@ -12,18 +12,18 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from aae_desktop.engine.errors import GenerationCancelled, ModelLoadError
-from aae_desktop.engine.events import StepEvent
 from aae_desktop.engine.models import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.ui.run.engine_port import Engine, model_scheduler_class, model_tokenizer
 from aae_desktop.ui.image_convert import pil_to_qimage
 from aae_desktop.ui.run.failure_text import describe_failure as _describe_failure
+from aae_desktop.ui.run.step_throttle import PREVIEW_INTERVAL_S, PROGRESS_INTERVAL_S  # noqa: F401 (re-exported)
+from aae_desktop.ui.run.step_throttle import StepThrottle as _StepThrottle
+from aae_desktop.ui.run.step_throttle import progress_of as _progress  # noqa: F401 (tests read it here)
 from aae_desktop.ui.run.worker_events import (
     ImageFinished,
     ModelLoaded,
     ModelLoadStarted,
-    PreviewImage,
-    Progress,
     RunCancelled,
     RunFailed,
     RunFinished,
@@ -32,11 +32,6 @@ from aae_desktop.ui.run.worker_events import (
 )
 
 log = logging.getLogger(__name__)
-
-# A few previews a second look live; more would only queue paint work on the UI thread.
-PREVIEW_INTERVAL_S = 0.25
-# Progress text changes every step; 20 updates a second is smoother than the eye needs.
-PROGRESS_INTERVAL_S = 0.05
 
 
 class GenerationWorker(QObject):
@@ -216,55 +211,6 @@ def _generate(engine: Engine, model: Any, request: GenerationRequest, on_step: A
     if "on_image" in inspect.signature(engine.generate).parameters:
         return engine.generate(model, request, on_step, cancel, on_image=on_image)
     return engine.generate(model, request, on_step, cancel)
-
-
-class _StepThrottle:
-    """The on_step callback: turns StepEvents into at most a few signals a second."""
-
-    preview_interval_s = PREVIEW_INTERVAL_S  # read by an engine that makes previews elsewhere
-
-    def __init__(self, worker: GenerationWorker, run_id: int):
-        self._worker = worker
-        self._run_id = run_id
-        self._last_progress = 0.0
-        self._last_preview = 0.0
-        self._last_phase: tuple[str, int] | None = None
-
-    def wants_preview(self) -> bool:
-        """Asked by the engine before it makes a preview (a device read-back): only when one would show."""
-        return time.monotonic() - self._last_preview >= PREVIEW_INTERVAL_S
-
-    def __call__(self, event: StepEvent) -> None:
-        now = time.monotonic()
-        phase_key = (event.phase, event.image_index)
-        last_step = event.step >= event.total_steps - 1
-        if phase_key != self._last_phase or last_step or now - self._last_progress >= PROGRESS_INTERVAL_S:
-            self._last_phase = phase_key
-            self._last_progress = now
-            self._worker.progressed.emit(_progress(self._run_id, event))
-        if event.preview is not None and (now - self._last_preview >= PREVIEW_INTERVAL_S):
-            self._last_preview = now
-            image = pil_to_qimage(event.preview)
-            self._worker.preview_ready.emit(PreviewImage(self._run_id, image, event.step, event.image_index))
-
-
-def _progress(run_id: int, event: StepEvent) -> Progress:
-    fraction = event.fraction
-    eta = event.elapsed * (1 - fraction) / fraction if fraction > 0.02 and event.elapsed > 0 else None
-    return Progress(
-        run_id=run_id,
-        phase=event.phase,
-        step=event.step,
-        total_steps=event.total_steps,
-        image_index=event.image_index,
-        num_images=event.num_images,
-        fraction=fraction,
-        elapsed=event.elapsed,
-        eta=eta,
-        loss=event.loss,
-        token_attention=dict(event.token_max_attention),
-        refinement_iteration=event.refinement_iteration,
-    )
 
 
 class _Job:
