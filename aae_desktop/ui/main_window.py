@@ -25,7 +25,6 @@ from aae_desktop.engine.events import GenerationResult
 from aae_desktop.engine.families import FAMILIES, family_label
 from aae_desktop.engine.models import LoadOptions
 from aae_desktop.engine.request import GenerationRequest, session_request_from_dict
-from aae_desktop.engine.tokens import tokenize_request
 from aae_desktop.settings import Settings, SettingsStore
 from aae_desktop.ui.run.engine_port import Engine, ProcessEngine
 from aae_desktop.ui.message_banner import MessageBanner
@@ -36,7 +35,8 @@ from aae_desktop.ui.run.preview_view import PreviewView
 from aae_desktop.ui.prompt.addons_panel import AddonsPanel
 from aae_desktop.ui.prompt.prompt_editor import PromptEditor
 from aae_desktop.ui.iterate.result_strip import ResultItem, ResultStrip
-from aae_desktop.ui.run.run_status import RunStatus
+from aae_desktop.ui.run.run_status import RunStatus, image_caption
+from aae_desktop.ui.run.run_words import RunWords
 from aae_desktop.ui.run.slow_render_notice import SlowRenderNotice
 from aae_desktop.ui.run.worker import WorkerController
 from aae_desktop.ui.run.worker_events import (
@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
         self.worker = WorkerController(engine or ProcessEngine(), self)
         self._model_source = self.settings.last_model
         self._load_options = LoadOptions(device=self.settings.device, precision=self.settings.precision)
-        self._run_words: dict[int, str] = {}
+        self._run_words = RunWords()  # each run's own words, for the readout
         self._loaded: ModelLoaded | None = None  # what the worker holds now
         self._slow_render = SlowRenderNotice()  # warns of hours on the CPU before a run starts
         # Checks a run must pass before it starts, besides the request's own validation: each returns
@@ -314,10 +314,6 @@ class MainWindow(QMainWindow):
         notes = self._slow_render.at_submit(request, self._loaded, notes)  # + a long CPU render's estimate
         if notes:
             self.banner.show_info(" ".join(notes))
-        parsed = tokenize_request(self.prompt_editor.tokenizer, request) if self.prompt_editor.tokenizer else None
-        self._run_words = {
-            i: w.text for w in (parsed.words if parsed else ()) for i in w.token_indices
-        }
         self.worker.submit(request, self._load_options)
         self.parameters.run_submitted(request)
         # Settings are also written per run, so a crash or a killed session keeps the last run's setup.
@@ -401,7 +397,8 @@ class MainWindow(QMainWindow):
 
     def _on_progressed(self, p: Progress) -> None:
         if p.run_id == self.worker.current_run_id:
-            self.run_status.show_progress(p, self._run_words)
+            words = self._run_words.of(p.run_id, self.worker.current_request, self.prompt_editor.tokenizer)
+            self.run_status.show_progress(p, words)
 
     def _on_preview(self, payload: PreviewImage) -> None:
         if payload.run_id == self.worker.current_run_id:
@@ -411,7 +408,7 @@ class MainWindow(QMainWindow):
     def _on_image_finished(self, payload: ImageFinished) -> None:
         if isinstance(self.gallery_widget, ResultStrip):
             self.gallery_widget.results.add(payload.image, payload.result)
-        caption = f"seed {payload.result.seed}"
+        caption = image_caption(payload.result)
         if payload.num_images > 1:
             caption += f" · image {payload.index + 1} of {payload.num_images}"
         self.preview.show_image(payload.image, caption)
@@ -420,13 +417,14 @@ class MainWindow(QMainWindow):
     def _on_finished(self, payload: RunFinished) -> None:
         result: GenerationResult = payload.result
         if payload.images:
-            self.preview.show_image(payload.images[0], f"seed {result.images[0].seed}")
+            self.preview.show_image(payload.images[0], image_caption(result.images[0]))
         self.run_status.done(f"Done in {result.elapsed:.1f} s on {result.device}")
         # The readout ends on the last measurement of the image the heat map shows, so both say one number.
         measured = next((item for item in result.images if item.loss_history), None)
         if measured is not None:
             last = measured.loss_history[-1]
-            self.run_status.show_measurement(last.token_max_attention, self._run_words, last.loss)
+            words = self._run_words.of(payload.run_id, measured.request, self.prompt_editor.tokenizer)
+            self.run_status.show_measurement(last.token_max_attention, words, last.loss)
         if result.warnings:
             self.banner.show_info(" ".join(worded(w, self.field_labels()) for w in result.warnings))
         self.results_ready.emit(result)

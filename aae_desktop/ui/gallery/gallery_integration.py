@@ -192,9 +192,14 @@ class GalleryIntegration:
             from aae_desktop.gallery.metadata import excited_words
 
             words = ", ".join(excited_words(pair.with_excite.request, tokenizer))
-        self.ab.set_pair(pil_to_qimage(pair.with_excite.images[0].image), pil_to_qimage(pair.without.images[0].image),
-                         pair.seed, words)
+        with_excite = pil_to_qimage(pair.with_excite.images[0].image)
+        self.ab.set_pair(with_excite, pil_to_qimage(pair.without.images[0].image), pair.seed, words)
         self.tabs.setCurrentIndex(1)
+        # The big preview and the progress bar speak for the whole A/B, not for its plain half.
+        self.window.preview.show_image(with_excite, f"A/B · seed {pair.seed} · with Attend-and-Excite "
+                                                    f"(the A/B tab shows both)")
+        a, b = pair.with_excite.elapsed, pair.without.elapsed
+        self.window.run_status.done(f"A/B done in {a + b:.1f} s (with {a:.1f} s + without {b:.1f} s)")
 
     def _show_sweep(self, result: GenerationResult) -> None:
         self.grid.set_result(result)

@@ -1,7 +1,7 @@
 """Progress bar (phase, step, ETA) and the per-word attention/loss readout under the preview."""
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
@@ -41,6 +41,14 @@ def progress_text(p: Progress) -> str:
         parts.append(f"image {p.image_index + 1}/{p.num_images}")
     parts.append(format_eta(p.eta))
     return " · ".join(parts)
+
+
+def image_caption(item: Any) -> str:
+    """What the big preview shows: the seed, and whether Attend-and-Excite drew it."""
+    caption = f"seed {item.seed}"
+    if not item.request.excite.enabled:
+        caption += " · without Attend-and-Excite"
+    return caption
 
 
 def attention_text(token_attention: Mapping[int, float], words: Mapping[int, str], loss: float | None) -> str:
