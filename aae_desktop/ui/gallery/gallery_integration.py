@@ -198,8 +198,8 @@ class GalleryIntegration:
         # The big preview and the progress bar speak for the whole A/B, not for its plain half.
         self.window.preview.show_image(with_excite, f"A/B · seed {pair.seed} · with Attend-and-Excite "
                                                     f"(the A/B tab shows both)")
-        a, b = pair.with_excite.elapsed, pair.without.elapsed
-        self.window.run_status.done(f"A/B done in {a + b:.1f} s (with {a:.1f} s + without {b:.1f} s)")
+        total = pair.with_excite.elapsed + pair.without.elapsed
+        self.window.run_status.done(f"A/B done in {total:.1f} s (both renders)")
 
     def _show_sweep(self, result: GenerationResult) -> None:
         self.grid.set_result(result)
