@@ -10,12 +10,9 @@ import sys
 from typing import Sequence
 
 from aae_desktop import __version__
+from aae_desktop.cli.usage import UsageError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A user mistake: reported as one line, exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):

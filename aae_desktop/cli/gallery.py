@@ -27,7 +27,7 @@ def register(subparsers) -> None:
 
 
 def _missing_action(parser: argparse.ArgumentParser) -> int:
-    from aae_desktop.cli import UsageError
+    from aae_desktop.cli.usage import UsageError
 
     raise UsageError("gallery needs an action: rebuild or list (see `aae-desktop gallery --help`).")
 
@@ -50,7 +50,7 @@ def _open_store(folder: str | None):
     be listed, a note on stderr for one that can be listed but takes no new images."""
     import os
 
-    from aae_desktop.cli import UsageError
+    from aae_desktop.cli.usage import UsageError
     from aae_desktop.gallery.store import GalleryStore
 
     root = Path(folder).expanduser() if folder else configured_gallery_dir()
@@ -87,7 +87,7 @@ def run_rebuild(args) -> int:
 
 
 def run_list(args) -> int:
-    from aae_desktop.cli import UsageError
+    from aae_desktop.cli.usage import UsageError
 
     if args.limit is not None and args.limit < 0:
         raise UsageError("--limit must not be negative.")
@@ -124,7 +124,7 @@ def add_gallery_option(parser: argparse.ArgumentParser) -> None:
 
 def check_gallery_option(value: str | None) -> None:
     """Checked before the slow model load, like every other argument: the folder must take new images."""
-    from aae_desktop.cli import UsageError
+    from aae_desktop.cli.usage import UsageError
     from aae_desktop.gallery.png_files import FolderUnusable, check_folder_writable
 
     if value is None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from aae_desktop.engine.errors import FieldNote, InvalidRequest
+from aae_desktop.engine.tokens import MAX_PROMPT_TOKENS, tokenize_request
 from aae_desktop.engine.schedule import (
     PAPER_MAX_ITER_TO_ALTER,
     PAPER_THRESHOLDS,
@@ -54,7 +55,6 @@ SCHEDULER_LABELS: dict[str, str] = {
     "dpmpp_2m_karras": "DPM++ 2M Karras",
 }
 
-MAX_PROMPT_TOKENS = 75  # CLIP's 77 positions minus start and end tokens
 
 # The samplers whose step takes an eta, by diffusers class, with the eta they use when none is set
 # (A1111's defaults too): DDIM's share of fresh noise (0 = deterministic) and the ancestral samplers'
@@ -321,7 +321,6 @@ class GenerationRequest:
                                      f"{MAX_PROMPT_TOKENS}.", "embeddings")
 
     def _validate_tokens(self, tokenizer: Any) -> list[str]:
-        from aae_desktop.engine.tokens import tokenize_request
 
         parsed = tokenize_request(tokenizer, self)
         warnings = []

@@ -271,7 +271,8 @@ def load_single_file(path: str | Path, options: Any = None) -> Any:
     `options.family` ("auto" or a single_file_families() key) overrides detection; `options.config_dir` replaces
     the bundled config folder (a model with non-standard shapes, or the tiny test model).
     """
-    from aae_desktop.engine.models import LoadOptions, resolve_device, resolve_dtype, wrap_pipeline
+    from aae_desktop.engine.devices import resolve_device, resolve_dtype
+    from aae_desktop.engine.loaded_model import LoadOptions, wrap_pipeline
 
     options = options or LoadOptions()
     info, family, config_dir = plan_single_file(path, options)
@@ -330,7 +331,7 @@ def _from_single_file(path: Path, spec: ModelFamily, config_dir: Path, tokenizer
                       device: str, options: Any) -> Any:
     import diffusers
 
-    from aae_desktop.engine.models import load_failure
+    from aae_desktop.engine.loaded_model import load_failure
 
     pipeline_class = getattr(diffusers, spec.pipeline_class)
     try:

@@ -10,7 +10,8 @@ from typing import Any, Iterable, Mapping
 
 from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.prompt_syntax import strip_lora_tags
-from aae_desktop.engine.request import MAX_PROMPT_TOKENS
+
+MAX_PROMPT_TOKENS = 75  # CLIP's 77 positions minus start and end tokens
 
 # A "word" is what an artist would click: letters, digits and inner apostrophes/hyphens
 # ("cat's", "sci-fi"). Punctuation tokens belong to no word and cannot be excited.

@@ -165,10 +165,10 @@ def test_cancel_during_sdxl_refinement_restores_the_processors(tiny_sdxl_model):
 def test_fp16_sdxl_keeps_its_vae_in_fp32_and_renders_on_the_cpu(tiny_sdxl_components, monkeypatch):
     from diffusers import StableDiffusionXLPipeline
 
-    from aae_desktop.engine import models
+    from aae_desktop.engine import loaded_model
 
     # The loaders run fp16 as fp32 on the CPU; the fp16 path is what is tested here, so ask for it directly.
-    monkeypatch.setattr(models, "resolve_dtype", lambda device, precision="auto": torch.float16)
+    monkeypatch.setattr(loaded_model, "resolve_dtype", lambda device, precision="auto": torch.float16)
     pipe = StableDiffusionXLPipeline(**tiny_sdxl_components, add_watermarker=False)
     model = wrap_pipeline(pipe, "tiny-sdxl-fp16", LoadOptions(device="cpu", precision="fp16"))
     try:

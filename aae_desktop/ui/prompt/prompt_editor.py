@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QVBoxLayout, QWidget
 
-from aae_desktop.engine.request import MAX_PROMPT_TOKENS
+from aae_desktop.engine.tokens import MAX_PROMPT_TOKENS
 from aae_desktop.engine.prompt_syntax import find_lora_tags
 from aae_desktop.engine.tokens import EMBEDDING_TOKEN_ID, PromptTokens, Word, tokenize_prompt
 from aae_desktop.ui.prompt.token_selector import TokenSelector
