@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aae_desktop.engine.objectives.base import AttentionMaps, AttentionObjective, MapNeeds, ObjectiveKind, ObjectiveLoss
+from aae_desktop.engine.objectives.bind import BindKind, BindObjective
 from aae_desktop.engine.objectives.excite import ExciteKind, ExciteObjective
 
 if TYPE_CHECKING:
     from aae_desktop.engine.request import GenerationRequest
 
 # In the order their losses are summed and their readouts reported.
-KINDS: tuple[ObjectiveKind, ...] = (ExciteKind(),)
+KINDS: tuple[ObjectiveKind, ...] = (ExciteKind(), BindKind())
 
 
 def active_objectives(request: "GenerationRequest") -> list[AttentionObjective]:
@@ -23,5 +24,5 @@ def active_objectives(request: "GenerationRequest") -> list[AttentionObjective]:
     return [objective for objective in found if objective is not None]
 
 
-__all__ = ["AttentionMaps", "AttentionObjective", "ExciteObjective", "KINDS", "MapNeeds", "ObjectiveKind",
+__all__ = ["AttentionMaps", "AttentionObjective", "BindObjective", "ExciteObjective", "KINDS", "MapNeeds", "ObjectiveKind",
            "ObjectiveLoss", "active_objectives"]
