@@ -49,6 +49,16 @@ def excite_step(run: RunState, scheduler: Any, latents: torch.Tensor, i: int, t:
     return latents
 
 
+def bind_step(run: RunState, scheduler: Any, latents: torch.Tensor, i: int, t: Any, step_size: float) -> torch.Tensor:
+    """Binding alone (no word excited): one forward and one update at a constant step, no refinement,
+    as the released SynGen implementation runs it (on the UNet's input, see input_space_factor)."""
+    step_size = step_size * input_space_factor(scheduler, t)
+    loss, grad = _excite_forward(run, scheduler, latents, t, i, "binding")
+    if loss != 0:
+        latents = latents - step_size * grad
+    return latents
+
+
 def input_space_factor(scheduler: Any, t: Any) -> float | torch.Tensor:
     """c^2 for this step: turns a step on the UNet's input into the same step on the latents.
 
@@ -136,10 +146,17 @@ def _excite_forward(run: RunState, scheduler: Any, latents: torch.Tensor, t: Any
     if objectives and isinstance(objectives[0], ExciteObjective):
         per_token = dict(zip(indices, values[1:1 + len(indices)]))
     run.losses.append(LossRecord(step, phase, loss_value, per_token))
+    if per_token and len(objectives) > 1:
+        # Thresholds and refinement judge the excite part alone: the other objectives' losses (binding's
+        # is negative) ride along in the gradient, not in the peaks' test. Excite-only runs keep the
+        # summed value as it was, bit for bit.
+        gate_value = max(0.0, *(1.0 - peak for peak in per_token.values()))
+    else:
+        gate_value = loss_value
     run.last_maps = dict(zip(indices, maps.token_maps(indices).detach()))
     run.emit(step=step, phase=phase, loss=loss_value, token_max_attention=per_token,
              refinement_iteration=iteration)
-    return loss_value, grad
+    return gate_value, grad
 
 
 def attention_maps_at(unet: Any, model_input: torch.Tensor, t: Any, unet_kwargs: dict[str, Any],

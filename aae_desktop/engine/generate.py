@@ -19,7 +19,7 @@ from aae_desktop.engine.conditioning import encode_conditioning, execution_devic
 from aae_desktop.engine.cpu_kernels import native_convolutions, prefers_native_convolutions
 from aae_desktop.engine.errors import EngineError, GenerationCancelled, InvalidRequest, NaNLatents, OutOfMemory
 from aae_desktop.engine.events import GenerationResult, ImageCallback, ImageResult, StepCallback
-from aae_desktop.engine.excite_step import FP16_LOSS_SCALE, excite_step
+from aae_desktop.engine.excite_step import FP16_LOSS_SCALE, bind_step, excite_step
 from aae_desktop.engine.memory_estimate import check_fits
 from aae_desktop.engine.models import LoadedModel
 from aae_desktop.engine.objectives import active_objectives
@@ -135,8 +135,13 @@ def _render_one(run: RunState, image_index: int) -> ImageResult:
 
     # 6. Denoising loop.
     finite = _FiniteWatch()
+    # Binding alone runs SynGen's schedule: the first half of the steps, constant step, no refinement.
+    bind_only = bool(run.objectives) and not any(o.name == "excite" for o in run.objectives)
     for i, t in enumerate(timesteps):
-        if run.objectives and (i < ex.max_iter_to_alter or i in thresholds):
+        if bind_only and i < len(timesteps) // 2:
+            with native_convolutions(run.native_convs):
+                latents = bind_step(run, scheduler, latents, i, t, float(request.bind.scale))
+        elif not bind_only and run.objectives and (i < ex.max_iter_to_alter or i in thresholds):
             with native_convolutions(run.native_convs):  # the backward picks its kernels when it runs
                 latents = excite_step(run, scheduler, latents, i, t, float(sizes[i]), thresholds.get(i))
         run.check_cancel()

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from aae_desktop.engine.bind_settings import BindSettings, bind_problem
 from aae_desktop.engine.errors import FieldNote, InvalidRequest
 from aae_desktop.engine.tokens import MAX_PROMPT_TOKENS, tokenize_request
 from aae_desktop.engine.schedule import (
@@ -151,6 +152,8 @@ class GenerationRequest:
     # The prompt's `<lora:...>` tags, resolved to files, and the embeddings its words use.
     loras: tuple[LoraRef, ...] = ()
     embeddings: tuple[EmbeddingRef, ...] = ()
+    # Binding (SynGen): modifiers pulled onto their nouns' maps (engine/objectives/bind.py).
+    bind: BindSettings = field(default_factory=BindSettings)
 
     def replace(self, **changes: Any) -> "GenerationRequest":
         return dataclasses.replace(self, **changes)
@@ -222,6 +225,8 @@ class GenerationRequest:
                 warnings.append(FieldNote(f"{{field}} has no effect with {{sampler}} {label}: only DDIM and "
                                           "Euler a use it.", "eta", also={"sampler": "scheduler"}))
         warnings += self._validate_excite()
+        if self.bind.enabled and (problem := bind_problem(self.bind, self.bind.prompt_length)):
+            raise InvalidRequest(problem, "bind")
         self._validate_addons()
         if tokenizer is not None:
             warnings += self._validate_tokens(tokenizer)
@@ -337,6 +342,9 @@ class GenerationRequest:
                     raise InvalidRequest(
                         f"Token index {i} is past the prompt's last word token ({last}); it would be padding."
                     )
+        if self.bind.enabled and self.bind.prompt_length != parsed.eot_index:
+            raise InvalidRequest(f"The bound words were chosen on a prompt of {self.bind.prompt_length - 1} tokens; "
+                                 f"this one has {parsed.eot_index - 1}: choose them again.", "bind")
         return warnings
 
     # -- serialisation --------------------------------------------------------------------------
@@ -349,6 +357,9 @@ class GenerationRequest:
         data["excite"]["attn_res"] = list(self.excite.attn_res) if self.excite.attn_res else None
         data["loras"] = [dataclasses.asdict(ref) for ref in self.loras]
         data["embeddings"] = [dataclasses.asdict(ref) for ref in self.embeddings]
+        del data["bind"]
+        if self.bind != BindSettings():  # requests without binding keep their old form
+            data["bind"] = self.bind.to_dict()
         data["schema_version"] = SCHEMA_VERSION
         return data
 
@@ -374,8 +385,9 @@ class GenerationRequest:
             excite = ExciteSettings(**typed_fields(ExciteSettings, ex_data, _EXCITE_READERS))
             loras = tuple(_read_ref(LoraRef, item) for item in read_list(data.get("loras")))
             embeddings = tuple(_read_ref(EmbeddingRef, item) for item in read_list(data.get("embeddings")))
-            return cls(excite=excite, loras=loras, embeddings=embeddings,
-                       **typed_fields(cls, data, {"excite": None, "loras": None, "embeddings": None}))
+            bind = BindSettings.from_dict(data.get("bind"))
+            return cls(excite=excite, loras=loras, embeddings=embeddings, bind=bind,
+                       **typed_fields(cls, data, {"excite": None, "loras": None, "embeddings": None, "bind": None}))
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise InvalidRequest(f"Saved settings are malformed: {exc}") from exc
 
