@@ -92,3 +92,12 @@ def test_good_groups_pass_and_round_trip():
     assert bind_problem(settings, 9) is None
     assert BindSettings.from_dict(settings.to_dict()) == settings
     assert BindSettings.from_dict(None) == BindSettings()
+
+
+def test_a_request_with_binding_round_trips_and_an_old_one_reads_without():
+    from aae_desktop.engine.request import GenerationRequest
+    request = GenerationRequest(model="m", prompt="a black and white dog , a reddish hat",
+                                bind=BindSettings(True, GROUPS, 12.5, 9))
+    assert GenerationRequest.from_dict(request.to_dict()) == request
+    old = GenerationRequest(model="m", prompt="a cat").to_dict()
+    assert "bind" not in old and GenerationRequest.from_dict(old).bind == BindSettings()
