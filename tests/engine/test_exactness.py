@@ -63,8 +63,8 @@ class ExplicitAttention:
         return attn.to_out[1](attn.to_out[0](out))
 
 
-def reference_loss(unet, latents, t, unet_kwargs, grid, stop, smooth=True, drop_one=False):
-    """Full forward, every layer explicit; the loss from every cross-attention map with grid's token count."""
+def reference_maps(unet, latents, t, unet_kwargs, grid, drop_one=False):
+    """Full forward, every layer explicit: the (h, w, text) mean of every cross-attention map with grid's token count."""
     store: list = []
     original = unet.attn_processors
     unet.set_attn_processor(ExplicitAttention(store))
@@ -76,7 +76,12 @@ def reference_loss(unet, latents, t, unet_kwargs, grid, stop, smooth=True, drop_
     chosen = [p for p in store if p.shape[2] == h * w]
     if drop_one:
         chosen = chosen[1:]
-    maps = torch.cat([p.reshape(-1, h, w, p.shape[-1]) for p in chosen]).mean(dim=0)
+    return torch.cat([p.reshape(-1, h, w, p.shape[-1]) for p in chosen]).mean(dim=0)
+
+
+def reference_loss(unet, latents, t, unet_kwargs, grid, stop, smooth=True, drop_one=False):
+    """The excite loss, computed here, from reference_maps."""
+    maps = reference_maps(unet, latents, t, unet_kwargs, grid, drop_one)
     text = torch.softmax(100 * maps[:, :, 1:stop], dim=-1)
     peaks = []
     for index in TOKENS:

@@ -15,7 +15,7 @@ from aae_desktop.engine.excite_step import attention_maps_at
 from aae_desktop.engine.objectives import KINDS, AttentionMaps, BindObjective, ExciteObjective
 from aae_desktop.engine.tokens import tokenize_prompt
 from tests.engine.helpers import small_request
-from tests.engine.test_exactness import PROMPT, ExplicitAttention, _grid
+from tests.engine.test_exactness import PROMPT, _grid, reference_maps
 
 # One example per registered objective, on PROMPT ("a red cat and a blue frog": cat 3, frog 7).
 EXAMPLES = {
@@ -30,17 +30,7 @@ def test_every_registered_objective_has_an_example():
 
 
 def _reference_maps(unet, latents, t, unet_kwargs, grid, stop, drop_one=False) -> AttentionMaps:
-    store: list = []
-    original = unet.attn_processors
-    unet.set_attn_processor(ExplicitAttention(store))
-    try:
-        unet(latents, t, **unet_kwargs)
-    finally:
-        unet.set_attn_processor(original)
-    h, w = grid
-    chosen = [p for p in store if p.shape[2] == h * w][1 if drop_one else 0:]
-    aggregated = torch.cat([p.reshape(-1, h, w, p.shape[-1]) for p in chosen]).mean(dim=0)
-    return AttentionMaps(aggregated, stop)
+    return AttentionMaps(reference_maps(unet, latents, t, unet_kwargs, grid, drop_one), stop)
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))

@@ -70,16 +70,9 @@ SAMPLERS = sorted(SCHEDULERS)
 
 
 @pytest.mark.parametrize("scheduler", SAMPLERS)
-def test_sd1_update_moves_the_unet_input_by_step_size_times_its_gradient(tiny_model, scheduler):
-    ratio, cosine, c_squared = update_strength(tiny_model, scheduler)
-    print(f"SD 1.x | {scheduler} | c² {c_squared:.2f} | ratio {ratio:.6f} | cosine {cosine:.6f}")
-    assert cosine == pytest.approx(1.0, abs=1e-4)
-    assert ratio == pytest.approx(1.0, rel=1e-3)
-
-
-@pytest.mark.parametrize("scheduler", SAMPLERS)
-def test_sdxl_update_moves_the_unet_input_by_step_size_times_its_gradient(tiny_sdxl_model, scheduler):
-    ratio, cosine, c_squared = update_strength(tiny_sdxl_model, scheduler)
-    print(f"SDXL | {scheduler} | c² {c_squared:.2f} | ratio {ratio:.6f} | cosine {cosine:.6f}")
+@pytest.mark.parametrize("family", ["SD 1.x", "SDXL"])
+def test_update_moves_the_unet_input_by_step_size_times_its_gradient(tiny_model, tiny_sdxl_model, family, scheduler):
+    ratio, cosine, c_squared = update_strength(tiny_model if family == "SD 1.x" else tiny_sdxl_model, scheduler)
+    print(f"{family} | {scheduler} | c² {c_squared:.2f} | ratio {ratio:.6f} | cosine {cosine:.6f}")
     assert cosine == pytest.approx(1.0, abs=1e-4)
     assert ratio == pytest.approx(1.0, rel=1e-3)
