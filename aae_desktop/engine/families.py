@@ -100,6 +100,8 @@ _SDXL_PRESETS = (
     SizePreset("Portrait 832 × 1216", 832, 1216),
     SizePreset("Wide 1344 × 768", 1344, 768),
     SizePreset("Tall 768 × 1344", 768, 1344),
+    # Below SDXL's training sizes, so composition suffers, but a quarter of the work: for drafts (#20 §6).
+    SizePreset("Small 512 × 512 (fast drafts)", 512, 512),
 )
 
 EOT = "<|endoftext|>"

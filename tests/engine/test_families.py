@@ -30,7 +30,7 @@ def test_sdxl_defaults_are_sdxl_sized():
     sdxl = get_family("sdxl")
     assert (sdxl.default_width, sdxl.default_height, sdxl.default_guidance) == (1024, 1024, 5.0)
     assert sdxl.preset_sizes() == [(1024, 1024), (1152, 896), (896, 1152), (1216, 832), (832, 1216),
-                                   (1344, 768), (768, 1344)]
+                                   (1344, 768), (768, 1344), (512, 512)]
     assert sdxl.text_encoders == ("text_encoder", "text_encoder_2")
     assert (get_family("sd1").default_width, get_family("sd2v").default_width) == (512, 768)
     for family in FAMILIES.values():
@@ -62,3 +62,12 @@ def test_preview_colours_follow_the_family():
     assert xl == tuple(int((f + b + 1) * 127.5) for f, b in zip(FAMILIES["sdxl"].latent_rgb_factors[0],
                                                                 FAMILIES["sdxl"].latent_rgb_bias))
     assert latent_to_rgb(latent).getpixel((0, 0)) == sd  # no family: SD 1.x
+
+
+def test_every_family_offers_a_small_draft_preset():
+    # #20 §6: SD 1.x had a 256 px draft size, SDXL none. A draft covers at most half the default area.
+    for key, family in FAMILIES.items():
+        default_area = family.default_width * family.default_height
+        drafts = [p for p in family.size_presets if "draft" in p.label.lower()]
+        assert drafts, f"{key} has no draft preset"
+        assert all(2 * p.width * p.height <= default_area for p in drafts), key
