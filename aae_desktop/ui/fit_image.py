@@ -12,7 +12,7 @@ class FitImage(QLabel):
     def __init__(self, object_name: str, parent: QWidget | None = None):
         super().__init__(parent, objectName=object_name, alignment=Qt.AlignmentFlag.AlignCenter)
         self._source = QPixmap()
-        self.setMinimumSize(96, 96)
+        self.setMinimumSize(64, 64)  # small: the bottom tabs must fit a laptop screen
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
     def set_image(self, image: QImage) -> None:

@@ -29,7 +29,7 @@ from aae_desktop.settings import Settings, SettingsStore
 from aae_desktop.ui.run.engine_port import Engine, ProcessEngine
 from aae_desktop.ui.message_banner import MessageBanner
 from aae_desktop.ui.parameters.parameter_panel import MAX_SEED, SEED_MODES, BaseParameters, ParameterPanel
-from aae_desktop.ui.parameters.parameter_scroll import ParameterScroll
+from aae_desktop.ui.column_scroll import ColumnContent, ColumnScroll, frameless
 from aae_desktop.ui.parameters.restore_changes import restore_message
 from aae_desktop.ui.run.preview_view import PreviewView
 from aae_desktop.ui.prompt.addons_panel import AddonsPanel
@@ -108,10 +108,15 @@ class MainWindow(QMainWindow):
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 1)
         buttons.addWidget(self.cancel_button)
+        editors = ColumnContent()
+        editors_layout = QVBoxLayout(editors)
+        editors_layout.setContentsMargins(0, 0, 0, 0)
+        editors_layout.addWidget(self.prompt_editor, 1)
+        editors_layout.addWidget(self.addons)
         left = QWidget()
         left_layout = QVBoxLayout(left)
-        left_layout.addWidget(self.prompt_editor, 1)
-        left_layout.addWidget(self.addons)
+        # The editors scroll when the window is short; Generate and Cancel stay in sight below them.
+        left_layout.addWidget(frameless(ColumnScroll(editors, "editorScroll")), 1)
         left_layout.addLayout(buttons)
 
         centre = QWidget()
@@ -120,7 +125,7 @@ class MainWindow(QMainWindow):
         centre_layout.addWidget(self.preview, 1)
         centre_layout.addWidget(self.run_status)
 
-        scroll = ParameterScroll(self.parameters)
+        scroll = ColumnScroll(self.parameters, "parameterScroll")
 
         self.work_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.work_splitter.setObjectName("workSplitter")

@@ -130,7 +130,7 @@ class GalleryView(QWidget):
         details_layout.addWidget(self.details)
         details_layout.addLayout(buttons)
         # Thumbnails and settings side by side keep the gallery short, leaving the preview its room.
-        self.list.setMinimumHeight(96)
+        self.list.setMinimumHeight(72)  # one row of thumbnails
         self.details.setMinimumHeight(48)
         splitter = QSplitter(Qt.Orientation.Horizontal, objectName="gallerySplitter")
         splitter.addWidget(self.list)

@@ -17,7 +17,7 @@ class SplitCompare(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("abSplit")
-        self.setMinimumSize(96, 96)
+        self.setMinimumSize(64, 64)  # small: the bottom tabs must fit a laptop screen
         self.left: QImage | None = None
         self.right: QImage | None = None
         self.fraction = 0.5

@@ -23,7 +23,7 @@ class LossCurveWidget(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("lossCurve")
-        self.setMinimumSize(240, 140)
+        self.setMinimumSize(240, 100)  # the legend and two curves still read at 100 px
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.curves: list[LossCurve] = []
 

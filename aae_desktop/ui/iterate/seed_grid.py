@@ -6,7 +6,8 @@ from pathlib import Path
 from PIL import Image
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from aae_desktop.engine.events import GenerationResult
 from aae_desktop.gallery.grid import grid_columns
@@ -37,9 +38,14 @@ class SeedGridView(QWidget):
         top.addWidget(self.save_button)
         self.grid_box = QWidget()
         self.grid = QGridLayout(self.grid_box)
+        # The cells keep their size and scroll: a grid of 160 px cells must not raise the window's
+        # minimum height (a 4-seed sweep used to push the status bar off a laptop screen).
+        self.grid_scroll = QScrollArea(objectName="seedGridScroll", widgetResizable=True)
+        self.grid_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.grid_scroll.setWidget(self.grid_box)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.grid_box, 1)
+        layout.addWidget(self.grid_scroll, 1)
 
     def set_result(self, result: GenerationResult) -> None:
         self.result = result

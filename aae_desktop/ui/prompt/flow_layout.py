@@ -48,6 +48,13 @@ class FlowContainer(QWidget):
         super().resizeEvent(event)
         self._arrange(event.size().width(), move=True)
 
+    def spacing(self) -> int:
+        return self._spacing
+
+    def row_height(self) -> int:
+        """The height of one line of children (0 when there are none)."""
+        return max((w.sizeHint().height() for w in self._visible()), default=0)
+
     def _visible(self) -> list[QWidget]:
         return [w for w in self._widgets if not w.isHidden()]
 

@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from aae_desktop.engine.tokens import EMBEDDING_TOKEN_ID, PromptTokens, Word
+from aae_desktop.ui.prompt.chip_scroll import ChipScroll
 from aae_desktop.ui.prompt.flow_layout import FlowContainer
 from aae_desktop.ui.prompt.word_selection import WordSelection
 
@@ -56,11 +57,12 @@ class TokenSelector(QWidget):
         header.addWidget(self._state, 1)
         header.addWidget(clear)
         self._flow = FlowContainer(spacing=5)
+        self._chip_area = ChipScroll(self._flow)  # long prompts scroll here instead of growing the window
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         layout.addLayout(header)
-        layout.addWidget(self._flow)
+        layout.addWidget(self._chip_area)
         self.show_message("Loading the tokenizer…")
 
     @property
@@ -70,7 +72,7 @@ class TokenSelector(QWidget):
     def show_message(self, text: str) -> None:
         for chip in self._chips:
             chip.hide()
-        self._flow.relayout()
+        self._chip_area.refresh()
         self._clear.setEnabled(False)
         self._state.setText(text)
 
@@ -92,7 +94,7 @@ class TokenSelector(QWidget):
             chip.show()
         for chip in self._chips[len(words):]:
             chip.hide()
-        self._flow.relayout()
+        self._chip_area.refresh()
         self._clear.setEnabled(chosen > 0)
         if not words:
             self._state.setText("Type a prompt: its words appear here to choose from.")

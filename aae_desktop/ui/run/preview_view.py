@@ -12,7 +12,8 @@ class PreviewView(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("previewView")
-        self.setMinimumSize(QSize(256, 256))
+        # 192 px: big enough to judge a preview, small enough for a 1024 x 640 screen with the tabs below
+        self.setMinimumSize(QSize(192, 192))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("Live preview while generating; the finished image when done.")
         self._pixmap: QPixmap | None = None
