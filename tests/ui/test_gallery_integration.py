@@ -173,3 +173,23 @@ def test_ab_and_seed_sweep_end_to_end_on_tiny_model(qtbot, window_with_gallery, 
     assert integration.tabs.currentWidget() is integration.gallery
     assert integration.gallery.selected_entry().seed == 6
     assert integration.heatmaps.words  # the newest result's maps are shown
+
+
+def test_the_status_after_a_seed_sweep_counts_all_its_images(qtbot, window_with_gallery):
+    """Images are saved one by one as they finish; the status used to say "Saved 1 image" after a
+    4-seed sweep (each save reported alone). Each run counts from zero again."""
+    window, integration = window_with_gallery()
+    window.request_model_load("fake-model-folder")
+    window.prompt_editor.set_prompt("a cat and a frog", token_indices=(2, 5))
+    window.parameters.steps.setValue(2)
+    messages: list[str] = []
+    integration.gallery.message.connect(messages.append)
+    integration.sweep_count.setValue(4)
+    with qtbot.waitSignal(integration.runner.sweep_ready, timeout=TIMEOUT):
+        integration.run_sweep()
+    qtbot.waitUntil(lambda: any(m.startswith("Saved 4 images") for m in messages), timeout=TIMEOUT)
+    messages.clear()
+    with qtbot.waitSignal(window.results_ready, timeout=TIMEOUT):
+        window.generate()
+    qtbot.waitUntil(lambda: any(m.startswith("Saved") for m in messages), timeout=TIMEOUT)
+    assert messages[-1].startswith("Saved 1 image to")

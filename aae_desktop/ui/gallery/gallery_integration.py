@@ -84,6 +84,7 @@ class GalleryIntegration:
     def _connect(self) -> None:
         w = self.window
         w.image_ready.connect(self.on_image)
+        w.worker.started.connect(lambda _event: self.gallery.begin_run())
         w.results_ready.connect(self.on_results)
         w.close_hooks.append(lambda: self.gallery.background.wait(60_000))
         self.gallery.restore_requested.connect(self._restore)

@@ -54,6 +54,7 @@ class GalleryView(QWidget):
         self.store = store
         self.autosave = True  # the checkbox (built below) mirrors this
         self._rescued: list[Path] = []  # images sent to the fallback folder since the gallery folder failed
+        self._saved_this_run = 0  # images are saved one by one: the status counts the whole run's
         # Saving (PNG encoding, first-time model hashing) and resync touch the disk: never on the UI thread.
         self.background = Background(threads=1, parent=self)
         folder = thumbnail_cache if thumbnail_cache is not None else cache_dir() / "thumbnails"
@@ -241,7 +242,13 @@ class GalleryView(QWidget):
             self.problem.emit(" ".join(notes))
         self.saved.emit(saved)
         if saved:
-            self.message.emit(f"Saved {len(saved)} image{'s' if len(saved) != 1 else ''} to {saved[0].path.parent}")
+            self._saved_this_run += len(saved)
+            count = self._saved_this_run
+            self.message.emit(f"Saved {count} image{'s' if count != 1 else ''} to {saved[0].path.parent}")
+
+    def begin_run(self) -> None:
+        """A new run (Generate, A/B, sweep) starts: its saves are counted from zero."""
+        self._saved_this_run = 0
 
     def _report_error(self, exc: Exception) -> None:
         text = f"Gallery: {exc}"
