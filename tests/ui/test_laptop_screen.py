@@ -112,3 +112,20 @@ def test_the_word_chips_scroll_inside_a_bounded_area(busy_window, qtbot):
     area.ensureWidgetVisible(chips[-1])
     qtbot.waitUntil(lambda: area.viewport().rect().contains(
         chips[-1].geometry().translated(area.widget().pos())), timeout=TIMEOUT)
+
+
+def test_the_lora_hint_is_whole_in_the_narrowest_left_column(make_window, qtbot):
+    """The hint under "LoRAs" was one unwrapped line: cut off at the left column's default width, and now
+    that the column scrolls, it would set the column's minimum width. It wraps in a narrow column."""
+    window = make_window()
+    window.resize(1024, 640)
+    window.work_splitter.setSizes([1, 10_000, 10_000])  # the left column as narrow as it goes
+    hint = window.addons.empty_label
+
+    def whole() -> bool:
+        if hint.width() >= hint.sizeHint().width():
+            return True
+        return hint.wordWrap() and hint.height() >= hint.heightForWidth(hint.width())
+
+    qtbot.waitUntil(lambda: hint.isVisible() and hint.width() < 300, timeout=TIMEOUT)
+    qtbot.waitUntil(whole, timeout=3000)

@@ -114,6 +114,7 @@ class AddonsPanel(QWidget):
         self.empty_label = QLabel("None: add one, or type <lora:NAME:WEIGHT> in the prompt.")
         self.empty_label.setObjectName("loraEmpty")
         self.empty_label.setStyleSheet("color: palette(mid)")
+        self.empty_label.setWordWrap(True)  # whole at any column width, and never what sets the column's width
         self.embeddings_label = QLabel()
         self.embeddings_label.setObjectName("embeddingsInUse")
         self.embeddings_label.setWordWrap(True)
