@@ -25,18 +25,28 @@ class BindSettings:
     # The end-of-text index of the prompt the groups were chosen on: prompt tokens are 1 .. this - 1,
     # the pool of "other words" the negative term pushes away from.
     prompt_length: int = 0
+    # Denoising steps binding runs for when no word is excited; None is the implementation's rule,
+    # the first half of the steps (25 of 50). With exciting, the excite schedule rules.
+    steps: int | None = None
 
     @property
     def active(self) -> bool:
         return self.enabled and bool(self.groups)
 
+    def steps_for(self, total_steps: int) -> int:
+        """How many of `total_steps` denoising steps binding alone runs for."""
+        return total_steps // 2 if self.steps is None else min(self.steps, total_steps)
+
     def all_tokens(self) -> tuple[int, ...]:
         return tuple(i for modifiers, noun in self.groups for word in (*modifiers, noun) for i in word)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"enabled": self.enabled, "scale": self.scale, "prompt_length": self.prompt_length,
+        data = {"enabled": self.enabled, "scale": self.scale, "prompt_length": self.prompt_length,
                 "groups": [{"modifiers": [list(m) for m in modifiers], "noun": list(noun)}
                            for modifiers, noun in self.groups]}
+        if self.steps is not None:
+            data["steps"] = self.steps
+        return data
 
     @classmethod
     def from_dict(cls, data: Any) -> "BindSettings":
@@ -46,8 +56,12 @@ class BindSettings:
         if not isinstance(data, dict):
             raise TypeError("bind is not a set of named values")
         groups = tuple((tuple(_word(m) for m in g["modifiers"]), _word(g["noun"])) for g in data.get("groups") or ())
+        steps = data.get("steps")
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int)):
+            raise TypeError("bind steps is not a whole number")
         return cls(enabled=bool(data.get("enabled", False)), groups=groups,
-                   scale=float(data.get("scale", DEFAULT_BIND_SCALE)), prompt_length=int(data.get("prompt_length", 0)))
+                   scale=float(data.get("scale", DEFAULT_BIND_SCALE)), prompt_length=int(data.get("prompt_length", 0)),
+                   steps=steps)
 
 
 def _word(value: Any) -> Word:
@@ -65,6 +79,8 @@ def bind_problem(settings: BindSettings, prompt_length: int) -> str | None:
     """
     if settings.scale != settings.scale or settings.scale < 0 or settings.scale == float("inf"):
         return f"The binding scale must be a finite number, 0 or more (got {settings.scale})."
+    if settings.steps is not None and settings.steps < 0:
+        return f"Binding steps must be 0 or more (got {settings.steps})."
     noun_of: dict[Word, Word] = {}
     for modifiers, noun in settings.groups:
         if not modifiers:

@@ -141,10 +141,9 @@ def _excite_forward(run: RunState, scheduler: Any, latents: torch.Tensor, t: Any
     if not math.isfinite(loss_value):
         raise NaNLatents(step)
     # The excite objective's readout (each word's peak) is what events and the loss history show.
-    indices = list(run.request.excite.token_indices)
-    per_token = {}
-    if objectives and isinstance(objectives[0], ExciteObjective):
-        per_token = dict(zip(indices, values[1:1 + len(indices)]))
+    exciting = bool(objectives) and isinstance(objectives[0], ExciteObjective)
+    indices = list(run.request.excite.token_indices) if exciting else []
+    per_token = dict(zip(indices, values[1:1 + len(indices)]))
     run.losses.append(LossRecord(step, phase, loss_value, per_token))
     if per_token and len(objectives) > 1:
         # Thresholds and refinement judge the excite part alone: the other objectives' losses (binding's
@@ -153,7 +152,9 @@ def _excite_forward(run: RunState, scheduler: Any, latents: torch.Tensor, t: Any
         gate_value = max(0.0, *(1.0 - peak for peak in per_token.values()))
     else:
         gate_value = loss_value
-    run.last_maps = dict(zip(indices, maps.token_maps(indices).detach()))
+    # The heat maps show every word an objective steers: the excited words and the bound ones.
+    shown = list(dict.fromkeys([*indices, *(run.request.bind.all_tokens() if run.request.bind.active else ())]))
+    run.last_maps = dict(zip(shown, maps.token_maps(shown).detach())) if shown else {}
     run.emit(step=step, phase=phase, loss=loss_value, token_max_attention=per_token,
              refinement_iteration=iteration)
     return gate_value, grad

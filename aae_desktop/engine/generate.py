@@ -138,7 +138,7 @@ def _render_one(run: RunState, image_index: int) -> ImageResult:
     # Binding alone runs SynGen's schedule: the first half of the steps, constant step, no refinement.
     bind_only = bool(run.objectives) and not any(o.name == "excite" for o in run.objectives)
     for i, t in enumerate(timesteps):
-        if bind_only and i < len(timesteps) // 2:
+        if bind_only and i < request.bind.steps_for(len(timesteps)):
             with native_convolutions(run.native_convs):
                 latents = bind_step(run, scheduler, latents, i, t, float(request.bind.scale))
         elif not bind_only and run.objectives and (i < ex.max_iter_to_alter or i in thresholds):

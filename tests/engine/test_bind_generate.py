@@ -36,3 +36,23 @@ def test_binding_off_leaves_an_excite_run_bit_identical(tiny_model):
                                                            bind=BindSettings(True, GROUPS, 20.0, 8))))
     assert np.array_equal(zero, excite) and np.array_equal(empty, excite)
     assert not np.array_equal(with_bind, excite)  # the control: binding on does change the excite image
+
+
+def test_binding_steps_are_the_artists_when_set_and_the_bound_words_get_heat_maps(tiny_model):
+    events = []
+    result = generate(tiny_model, small_request(prompt=PROMPT, excite={"enabled": False},
+                                                bind=BindSettings(True, GROUPS, 20.0, 8, steps=1)),
+                      on_step=events.append)
+    assert sorted({e.step for e in events if e.phase == "binding"}) == [0]
+    # The heat maps cover every bound word, though none is excited.
+    assert sorted(result.images[0].attention_maps) == [2, 3, 6, 7]
+    excited = generate(tiny_model, small_request(prompt=PROMPT, excite={"token_indices": (3,)},
+                                                 bind=BindSettings(True, GROUPS, 20.0, 8)))
+    assert {2, 3, 6, 7} <= set(excited.images[0].attention_maps)
+
+
+def test_binding_steps_round_trip_and_older_settings_mean_the_first_half():
+    settings = BindSettings(True, GROUPS, 12.5, 8, steps=7)
+    assert BindSettings.from_dict(settings.to_dict()) == settings
+    assert "steps" not in BindSettings(True, GROUPS, 20.0, 8).to_dict()
+    assert BindSettings(True, GROUPS).steps_for(50) == 25 and settings.steps_for(50) == 7 and settings.steps_for(5) == 5
