@@ -237,6 +237,8 @@ class GenerationRequest:
         if not ex.enabled:
             return []
         if not ex.token_indices:
+            if self.bind.active:
+                return []  # no word excited: binding alone, on its own schedule
             raise InvalidRequest(
                 "Choose at least one word to excite (or switch Attend-and-Excite off for plain Stable Diffusion).",
                 "excite.token_indices",

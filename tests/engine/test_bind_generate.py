@@ -56,3 +56,20 @@ def test_binding_steps_round_trip_and_older_settings_mean_the_first_half():
     assert BindSettings.from_dict(settings.to_dict()) == settings
     assert "steps" not in BindSettings(True, GROUPS, 20.0, 8).to_dict()
     assert BindSettings(True, GROUPS).steps_for(50) == 25 and settings.steps_for(50) == 7 and settings.steps_for(5) == 5
+
+
+def test_exciting_on_with_no_word_chosen_binds_alone_when_pairs_are_bound(tiny_model):
+    """The window keeps Attend-and-Excite on while the artist only binds: that is binding alone."""
+    from aae_desktop.engine.errors import InvalidRequest
+
+    request = small_request(prompt=PROMPT, excite={"token_indices": ()}, bind=BindSettings(True, GROUPS, 20.0, 8))
+    request.validate()
+    events = []
+    generate(tiny_model, request, on_step=events.append)
+    assert sorted({e.step for e in events if e.phase == "binding"}) == [0, 1, 2]
+    try:  # without pairs, "choose a word" still stands
+        small_request(prompt=PROMPT, excite={"token_indices": ()}).validate()
+    except InvalidRequest as exc:
+        assert "Choose at least one word" in str(exc)
+    else:
+        raise AssertionError("no word and no binding was accepted")
