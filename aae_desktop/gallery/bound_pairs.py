@@ -8,10 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
+from PIL import Image
+
 from aae_desktop.engine.request import GenerationRequest
 
 if TYPE_CHECKING:
     import numpy as np
+
+PAIR_GAP_COLOUR = (27, 29, 34)  # the heat map panel's background, so the gap reads as space
 
 
 @dataclass(frozen=True)
@@ -67,3 +71,17 @@ def map_overlap(maps: dict[int, np.ndarray], first: Iterable[int], second: Itera
     if p is None or q is None:
         return None
     return float(np.minimum(p, q).sum())
+
+
+def pair_picture(image: Image.Image, maps: dict[int, np.ndarray], pair: BoundPair, opacity: float) -> Image.Image:
+    """The modifier's map over the image (left) beside the noun's (right), a thin dark gap between,
+    so one picture keeps the two together however the panel lays its pictures out."""
+    from aae_desktop.gallery.heatmaps import overlay
+
+    left, right = (overlay(image, word_distribution(maps, tokens), opacity)
+                   for tokens in (pair.modifier_tokens, pair.noun_tokens))
+    gap = max(image.width // 32, 2)
+    out = Image.new("RGB", (left.width + gap + right.width, max(left.height, right.height)), PAIR_GAP_COLOUR)
+    out.paste(left, (0, 0))
+    out.paste(right, (left.width + gap, 0))
+    return out

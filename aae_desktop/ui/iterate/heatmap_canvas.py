@@ -1,5 +1,5 @@
 """HeatmapCanvas: each chosen word's attention over the image, tiled to fill the panel, captioned with
-the word and its peak attention."""
+the word and its peak attention (a bound pair: one picture of two maps, each half tagged with its word)."""
 from __future__ import annotations
 
 import math
@@ -16,8 +16,9 @@ CAPTION_HEIGHT = 24
 @dataclass(frozen=True)
 class Cell:
     word: str
-    peak: float
+    peak: float | None  # None: no number on the right of the caption (a pair's is in its caption)
     pixmap: QPixmap
+    tags: tuple[str, ...] = ()  # one per equal-width part of the picture, from the left
 
 
 def grid_shape(count: int, area: QSize, aspect: float) -> tuple[int, int]:
@@ -45,9 +46,10 @@ class HeatmapCanvas(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._cells: list[Cell] = []
 
-    def set_cells(self, cells: list[tuple[str, float, QImage]]) -> None:
+    def set_cells(self, cells: list[tuple]) -> None:
+        """(word, peak, image) or (word, peak, image, tags) per picture."""
         # Pixmaps are made here, on the UI thread, where QPixmap must live.
-        self._cells = [Cell(word, peak, QPixmap.fromImage(image)) for word, peak, image in cells]
+        self._cells = [Cell(word, peak, QPixmap.fromImage(image), *rest) for word, peak, image, *rest in cells]
         self.update()
 
     def clear(self) -> None:
@@ -92,6 +94,20 @@ class HeatmapCanvas(QWidget):
             painter.setPen(QColor("#ffffff"))
             painter.drawText(band.adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                              cell.word)
-            painter.setPen(QColor("#ffd180"))
-            painter.drawText(band.adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                             f"peak {cell.peak:.2f}")
+            if cell.peak is not None:
+                painter.setPen(QColor("#ffd180"))
+                painter.drawText(band.adjusted(8, 0, -8, 0),
+                                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, f"peak {cell.peak:.2f}")
+            self._paint_tags(painter, cell.tags, rect)
+
+    @staticmethod
+    def _paint_tags(painter: QPainter, tags: tuple[str, ...], rect: QRect) -> None:
+        """Each part's word in its top-left corner, on a dark patch only as wide as the word."""
+        metrics = painter.fontMetrics()
+        part = rect.width() / max(len(tags), 1)
+        for i, tag in enumerate(tags):
+            text = metrics.elidedText(tag, Qt.TextElideMode.ElideRight, max(int(part) - 16, 8))
+            box = QRect(int(rect.left() + i * part), rect.top(), metrics.horizontalAdvance(text) + 12, CAPTION_HEIGHT)
+            painter.fillRect(box, QColor(0, 0, 0, 150))
+            painter.setPen(QColor("#ffffff"))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)

@@ -1,6 +1,6 @@
 """Attention heat maps of one result: each excited word's map over the image, one at a time or all of
-them, filling the panel, plus the loss curve per word. Works for fresh results and for gallery images
-(sidecar)."""
+them, filling the panel, plus the loss curve per word; with binding, each bound modifier's map beside
+its noun's and how much they overlap. Works for fresh results and for gallery images (sidecar)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSlider, QSplitter
 
 from aae_desktop.engine.events import ImageResult
 from aae_desktop.engine.request import GenerationRequest
+from aae_desktop.gallery.bound_pairs import BoundPair, bound_pairs, map_overlap, pair_picture
 from aae_desktop.gallery.heatmaps import WordMap, loss_curves, overlay, word_maps, word_peaks
 from aae_desktop.gallery.metadata import read_request
 from aae_desktop.gallery.sidecar import AttentionData, load_attention
@@ -20,6 +21,7 @@ from aae_desktop.ui.iterate.heatmap_canvas import HeatmapCanvas
 from aae_desktop.ui.iterate.loss_curve import LossCurveWidget
 
 SIDE_BY_SIDE = "All words side by side"
+PAIRS = "All bound pairs"
 
 
 class HeatmapView(QWidget):
@@ -29,8 +31,14 @@ class HeatmapView(QWidget):
         self.image: Image.Image | None = None
         self.words: list[WordMap] = []
         self.peaks: dict[str, float] = {}
+        self.maps: dict[int, Any] = {}
+        self.pairs: list[tuple[BoundPair, float]] = []  # with their maps' overlap
         self.word_combo = QComboBox(objectName="heatmapWord")
-        self.word_combo.setToolTip("Show every chosen word's map, or one word's map large.")
+        self.word_combo.setToolTip("Show every chosen word's map, or one word's map large; with binding, "
+                                   "each bound modifier's map beside its noun's.")
+        # Long pair names must not widen the window (it has to fit a laptop screen).
+        self.word_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.word_combo.setMinimumContentsLength(12)
         self.word_combo.currentIndexChanged.connect(lambda _i: self._render())
         self.opacity = QSlider(Qt.Orientation.Horizontal, objectName="heatmapOpacity")
         self.opacity.setRange(0, 100)
@@ -46,7 +54,9 @@ class HeatmapView(QWidget):
         self.canvas = HeatmapCanvas()
         self.canvas.setToolTip("Where each chosen word attends in the last excited step: bright = strong. "
                                "The number is the word's peak attention (0-1) as the loss measures it "
-                               "(smoothed), the number the readout under the preview ends on.")
+                               "(smoothed), the number the readout under the preview ends on. A bound pair "
+                               "shows the modifier's map (left) beside its noun's (right); their overlap is "
+                               "the share of attention in the same place (1 = same place, 0 = apart).")
         self.curve = LossCurveWidget(self)
         # Side by side: the panel under the preview is wide and short, so the maps take the height.
         self.splitter = QSplitter(Qt.Orientation.Horizontal, objectName="heatmapSplitter")
@@ -83,14 +93,13 @@ class HeatmapView(QWidget):
     def set_data(self, image: Image.Image, request: GenerationRequest, data: AttentionData,
                  tokenizer: Any | None = None) -> None:
         self.image = image
+        self.maps = data.maps
         self.words = word_maps(request, data.maps, tokenizer)
         self.peaks = word_peaks(self.words, data.loss_history)
-        self.word_combo.blockSignals(True)
-        self.word_combo.clear()
-        if len(self.words) > 1:
-            self.word_combo.addItem(SIDE_BY_SIDE)
-        self.word_combo.addItems([w.label for w in self.words])
-        self.word_combo.blockSignals(False)
+        # A pair whose words have no maps (saved before bound words' maps were kept) is left out.
+        self.pairs = [(pair, overlap) for pair in bound_pairs(request, tokenizer)
+                      if (overlap := map_overlap(data.maps, pair.modifier_tokens, pair.noun_tokens)) is not None]
+        self._fill_combo()
         self.curve.set_curves(loss_curves(data.loss_history, self.words))
         if not self.words:
             self.show_message("No attention maps for this image (made without Attend-and-Excite, "
@@ -105,19 +114,42 @@ class HeatmapView(QWidget):
         self.message.show()
         self.canvas.clear()
 
+    def _fill_combo(self) -> None:
+        """Bound pairs first (a bound run is shown to judge its binding), then the words as before."""
+        combo = self.word_combo
+        combo.blockSignals(True)
+        combo.clear()
+        if len(self.pairs) > 1:
+            combo.addItem(PAIRS, ("pairs", None))
+        for i, (pair, _overlap) in enumerate(self.pairs):
+            combo.addItem(pair.label, ("pair", i))
+        if len(self.words) > 1:
+            combo.addItem(SIDE_BY_SIDE, ("words", None))
+        for i, word in enumerate(self.words):
+            combo.addItem(word.label, ("word", i))
+        combo.blockSignals(False)
+
     # -- drawing --------------------------------------------------------------------------------
     def selected_words(self) -> list[WordMap]:
-        choice = self.word_combo.currentText()
-        if choice == SIDE_BY_SIDE:
+        kind, index = self.word_combo.currentData() or (None, None)
+        if kind == "words":
             return list(self.words)
-        return [w for w in self.words if w.label == choice][:1]
+        return [self.words[index]] if kind == "word" else []
+
+    def selected_pairs(self) -> list[tuple[BoundPair, float]]:
+        kind, index = self.word_combo.currentData() or (None, None)
+        if kind == "pairs":
+            return list(self.pairs)
+        return [self.pairs[index]] if kind == "pair" else []
 
     def _render(self) -> None:
         if self.image is None:
             self.canvas.clear()
             return
         opacity = self.opacity.value() / 100
-        self.canvas.set_cells([
-            (word.label, self.peaks[word.label], pil_to_qimage(overlay(self.image, word.attention, opacity)))
-            for word in self.selected_words()
-        ])
+        cells = [(f"{pair.label} · overlap {overlap:.2f}", None,
+                  pil_to_qimage(pair_picture(self.image, self.maps, pair, opacity)), (pair.modifier, pair.noun))
+                 for pair, overlap in self.selected_pairs()]
+        cells += [(word.label, self.peaks[word.label], pil_to_qimage(overlay(self.image, word.attention, opacity)))
+                  for word in self.selected_words()]
+        self.canvas.set_cells(cells)
