@@ -16,7 +16,7 @@ from aae_desktop.engine.events import GenerationResult
 from aae_desktop.gallery.grid import save_grid
 from aae_desktop.gallery.png_files import FolderUnusable
 from aae_desktop.gallery.store import GalleryStore
-from aae_desktop.ui.iterate.ab_view import ABView
+from aae_desktop.ui.iterate.ab_view import ABView, a_side
 from aae_desktop.ui.gallery.gallery_view import GalleryView
 from aae_desktop.ui.iterate.heatmap_view import HeatmapView
 from aae_desktop.ui.image_convert import pil_to_qimage
@@ -177,9 +177,9 @@ class GalleryIntegration:
         return None
 
     def run_ab(self) -> None:
-        request = self._request()
-        if request is not None and self.runner.start_ab(request):
-            self.window.run_status.busy("A/B: with Attend-and-Excite…")
+        request, kind = self._request(), self.ab.comparison_kind()
+        if request is not None and self.runner.start_ab(request, kind):
+            self.window.run_status.busy(f"A/B: {a_side(kind)}…")
 
     def run_sweep(self) -> None:
         request = self._request()
@@ -194,10 +194,10 @@ class GalleryIntegration:
 
             words = ", ".join(excited_words(pair.with_excite.request, tokenizer))
         with_excite = pil_to_qimage(pair.with_excite.images[0].image)
-        self.ab.set_pair(with_excite, pil_to_qimage(pair.without.images[0].image), pair.seed, words)
+        self.ab.set_pair(with_excite, pil_to_qimage(pair.without.images[0].image), pair.seed, words, pair.kind)
         self.tabs.setCurrentIndex(1)
         # The big preview and the progress bar speak for the whole A/B, not for its plain half.
-        self.window.preview.show_image(with_excite, f"A/B · seed {pair.seed} · with Attend-and-Excite "
+        self.window.preview.show_image(with_excite, f"A/B · seed {pair.seed} · {a_side(pair.kind)} "
                                                     f"(the A/B tab shows both)")
         total = pair.with_excite.elapsed + pair.without.elapsed
         self.window.run_status.done(f"A/B done in {total:.1f} s (both renders)")

@@ -1,10 +1,12 @@
-"""Runs the iteration tools through the generation worker: A/B (same seed, A&E on then off) and seed sweeps.
+"""Runs the iteration tools through the generation worker: A/B (same seed, A&E on then off, or binding
+on then off) and seed sweeps.
 
 It submits ordinary requests to the worker controller and only listens for its own run ids, so
 the main window keeps handling (showing, autosaving) every result as usual.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -14,12 +16,16 @@ from aae_desktop.engine.events import GenerationResult
 from aae_desktop.engine.request import GenerationRequest
 
 MAX_SWEEP = 64
+# What an A/B compares: A is always the request as the window has it (with the thing), B is without it.
+AB_EXCITE = "excite"  # with Attend-and-Excite against plain Stable Diffusion
+AB_BIND = "bind"  # excite + bind against excite alone
 
 
 @dataclass(frozen=True)
 class ABPair:
-    with_excite: GenerationResult
-    without: GenerationResult
+    with_excite: GenerationResult  # A: with what `kind` compares
+    without: GenerationResult  # B: the same seed without it
+    kind: str = AB_EXCITE
 
     @property
     def seed(self) -> int:
@@ -47,18 +53,36 @@ class IterationRunner(QObject):
     def busy(self) -> bool:
         return bool(self._pending)
 
-    def start_ab(self, request: GenerationRequest) -> bool:
-        """Render `request` with Attend-and-Excite, then the same seed without it."""
-        if not request.excite.token_indices:
+    def start_ab(self, request: GenerationRequest, kind: str = AB_EXCITE) -> bool:
+        """Render `request` with Attend-and-Excite (or with binding), then the same seed without it."""
+        if kind == AB_BIND:
+            pair = self._bind_pair(request)
+        elif not request.excite.token_indices:
             self.failed.emit("A/B needs at least one selected word: click the words to excite first.")
             return False
-        with_excite = request.replace(num_images=1).with_excite(enabled=True)
+        else:
+            a = request.replace(num_images=1).with_excite(enabled=True)
+            pair = (a, a.with_excite(enabled=False))
+        if pair is None:
+            return False
+        a, b = pair
 
         def then_without(first: GenerationResult) -> None:
-            self._submit(with_excite.with_excite(enabled=False),
-                         lambda second: self.ab_ready.emit(ABPair(first, second)))
+            self._submit(b, lambda second: self.ab_ready.emit(ABPair(first, second, kind)))
 
-        return self._submit(with_excite, then_without)
+        return self._submit(a, then_without)
+
+    def _bind_pair(self, request: GenerationRequest) -> tuple[GenerationRequest, GenerationRequest] | None:
+        if not request.bind.active:
+            self.failed.emit("“Excite + bind vs excite” has no bound words to compare: link a modifier to its "
+                             "noun first, or choose “Attend-and-Excite vs plain”.")
+            return None
+        a = request.replace(num_images=1)
+        b = a.replace(bind=dataclasses.replace(a.bind, enabled=False))
+        if b.excite.enabled and not b.excite.token_indices:
+            # Binding alone: without it nothing is excited, and B is plain Stable Diffusion.
+            b = b.with_excite(enabled=False)
+        return a, b
 
     def start_sweep(self, request: GenerationRequest, count: int) -> bool:
         """N seeds from request.seed (image i has seed + i) as one batch."""
