@@ -92,8 +92,11 @@ class HeatmapCanvas(QWidget):
             band = QRect(rect.left(), rect.bottom() - CAPTION_HEIGHT + 1, rect.width(), CAPTION_HEIGHT)
             painter.fillRect(band, QColor(0, 0, 0, 150))
             painter.setPen(QColor("#ffffff"))
+            text = cell.word
+            if cell.tags:  # too narrow: keep the caption's end (a pair's overlap); the tags name the words
+                text = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideLeft, band.width() - 16)
             painter.drawText(band.adjusted(8, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                             cell.word)
+                             text)
             if cell.peak is not None:
                 painter.setPen(QColor("#ffd180"))
                 painter.drawText(band.adjusted(8, 0, -8, 0),
