@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from aae_desktop.engine.bind_settings import BindSettings, bind_problem
+from aae_desktop.engine.box_settings import BoxSettings, box_problem
 from aae_desktop.engine.errors import FieldNote, InvalidRequest
 from aae_desktop.engine.tokens import MAX_PROMPT_TOKENS, tokenize_request
 from aae_desktop.engine.schedule import (
@@ -154,6 +155,8 @@ class GenerationRequest:
     embeddings: tuple[EmbeddingRef, ...] = ()
     # Binding (SynGen): modifiers pulled onto their nouns' maps (engine/objectives/bind.py).
     bind: BindSettings = field(default_factory=BindSettings)
+    # Boxes (BoxDiff): a word's map pushed into its box (engine/objectives/boxes.py).
+    boxes: BoxSettings = field(default_factory=BoxSettings)
 
     def replace(self, **changes: Any) -> "GenerationRequest":
         return dataclasses.replace(self, **changes)
@@ -227,6 +230,8 @@ class GenerationRequest:
         warnings += self._validate_excite()
         if self.bind.enabled and (problem := bind_problem(self.bind, self.bind.prompt_length)):
             raise InvalidRequest(problem, "bind")
+        if self.boxes.enabled and (problem := box_problem(self.boxes, self.boxes.prompt_length)):
+            raise InvalidRequest(problem, "boxes")
         self._validate_addons()
         if tokenizer is not None:
             warnings += self._validate_tokens(tokenizer)
@@ -237,8 +242,8 @@ class GenerationRequest:
         if not ex.enabled:
             return []
         if not ex.token_indices:
-            if self.bind.active:
-                return []  # no word excited: binding alone, on its own schedule
+            if self.bind.active or self.boxes.active:
+                return []  # no word excited: binding or boxes alone, on their own schedule
             raise InvalidRequest(
                 "Choose at least one word to excite (or switch Attend-and-Excite off for plain Stable Diffusion).",
                 "excite.token_indices",
@@ -347,6 +352,9 @@ class GenerationRequest:
         if self.bind.enabled and self.bind.prompt_length != parsed.eot_index:
             raise InvalidRequest(f"The bound words were chosen on a prompt of {self.bind.prompt_length - 1} tokens; "
                                  f"this one has {parsed.eot_index - 1}: choose them again.", "bind")
+        if self.boxes.enabled and self.boxes.prompt_length != parsed.eot_index:
+            raise InvalidRequest(f"The boxed words were chosen on a prompt of {self.boxes.prompt_length - 1} tokens; "
+                                 f"this one has {parsed.eot_index - 1}: choose them again.", "boxes")
         return warnings
 
     # -- serialisation --------------------------------------------------------------------------
@@ -362,6 +370,9 @@ class GenerationRequest:
         del data["bind"]
         if self.bind != BindSettings():  # requests without binding keep their old form
             data["bind"] = self.bind.to_dict()
+        del data["boxes"]
+        if self.boxes != BoxSettings():  # requests without boxes keep their old form
+            data["boxes"] = self.boxes.to_dict()
         data["schema_version"] = SCHEMA_VERSION
         return data
 
@@ -387,9 +398,10 @@ class GenerationRequest:
             excite = ExciteSettings(**typed_fields(ExciteSettings, ex_data, _EXCITE_READERS))
             loras = tuple(_read_ref(LoraRef, item) for item in read_list(data.get("loras")))
             embeddings = tuple(_read_ref(EmbeddingRef, item) for item in read_list(data.get("embeddings")))
-            bind = BindSettings.from_dict(data.get("bind"))
-            return cls(excite=excite, loras=loras, embeddings=embeddings, bind=bind,
-                       **typed_fields(cls, data, {"excite": None, "loras": None, "embeddings": None, "bind": None}))
+            bind, boxes = BindSettings.from_dict(data.get("bind")), BoxSettings.from_dict(data.get("boxes"))
+            return cls(excite=excite, loras=loras, embeddings=embeddings, bind=bind, boxes=boxes,
+                       **typed_fields(cls, data, {"excite": None, "loras": None, "embeddings": None, "bind": None,
+                                                  "boxes": None}))
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise InvalidRequest(f"Saved settings are malformed: {exc}") from exc
 

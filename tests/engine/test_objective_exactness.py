@@ -12,7 +12,7 @@ import torch
 from aae_desktop.engine.attention import attention_capture
 from aae_desktop.engine.conditioning import encode_conditioning
 from aae_desktop.engine.excite_step import attention_maps_at
-from aae_desktop.engine.objectives import KINDS, AttentionMaps, BindObjective, ExciteObjective
+from aae_desktop.engine.objectives import KINDS, AttentionMaps, BindObjective, BoxObjective, ExciteObjective
 from aae_desktop.engine.tokens import tokenize_prompt
 from tests.engine.helpers import small_request
 from tests.engine.test_exactness import PROMPT, _grid, reference_maps
@@ -22,6 +22,8 @@ EXAMPLES = {
     "excite": lambda: ExciteObjective((3, 7), smoothed=True),
     # red 2 -> cat 3, blue 6 -> frog 7; prompt tokens 1..7 (end-of-text at 8).
     "bind": lambda: BindObjective(((((2,),), (3,)), (((6,),), (7,))), tuple(range(1, 8))),
+    # cat in the left half, "blue frog" (a word of two tokens here) in the right; softmax stop at end-of-text.
+    "boxes": lambda: BoxObjective((((3,), (0.0, 0.0, 0.5, 1.0)), ((6, 7), (0.5, 0.25, 1.0, 1.0))), text_stop=8),
 }
 
 

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 from aae_desktop.engine.objectives.base import AttentionMaps, AttentionObjective, MapNeeds, ObjectiveKind, ObjectiveLoss
 from aae_desktop.engine.objectives.bind import BindKind, BindObjective
+from aae_desktop.engine.objectives.boxes import BoxKind, BoxObjective
 from aae_desktop.engine.objectives.excite import ExciteKind, ExciteObjective
 
 if TYPE_CHECKING:
     from aae_desktop.engine.request import GenerationRequest
 
 # In the order their losses are summed and their readouts reported.
-KINDS: tuple[ObjectiveKind, ...] = (ExciteKind(), BindKind())
+KINDS: tuple[ObjectiveKind, ...] = (ExciteKind(), BindKind(), BoxKind())
 
 
 def active_objectives(request: "GenerationRequest") -> list[AttentionObjective]:
@@ -24,5 +25,5 @@ def active_objectives(request: "GenerationRequest") -> list[AttentionObjective]:
     return [objective for objective in found if objective is not None]
 
 
-__all__ = ["AttentionMaps", "AttentionObjective", "BindObjective", "ExciteObjective", "KINDS", "MapNeeds", "ObjectiveKind",
-           "ObjectiveLoss", "active_objectives"]
+__all__ = ["AttentionMaps", "AttentionObjective", "BindObjective", "BoxObjective", "ExciteObjective", "KINDS", "MapNeeds",
+           "ObjectiveKind", "ObjectiveLoss", "active_objectives"]

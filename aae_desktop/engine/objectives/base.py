@@ -40,11 +40,22 @@ class AttentionMaps:
 
     def __init__(self, aggregated: torch.Tensor, text_stop: int | None):
         self.aggregated = aggregated
+        self.text_stop = text_stop
         self.text_probs = maths.text_attention(aggregated, text_stop)
+        self._other_stops: dict[int | None, torch.Tensor] = {}
 
     def token_maps(self, token_indices: tuple[int, ...] | list[int]) -> torch.Tensor:
         """(k, h, w) text-softmaxed maps of the tokens, unsmoothed."""
         return maths.token_maps(self.text_probs, list(token_indices))
+
+    def token_maps_until(self, token_indices: tuple[int, ...] | list[int], text_stop: int | None) -> torch.Tensor:
+        """As token_maps, with the text softmax ending at `text_stop` (an objective whose reference
+        stops elsewhere than the run, e.g. boxes at the end-of-text token on SD 1.x)."""
+        if text_stop == self.text_stop:
+            return self.token_maps(token_indices)
+        if text_stop not in self._other_stops:
+            self._other_stops[text_stop] = maths.text_attention(self.aggregated, text_stop)
+        return maths.token_maps(self._other_stops[text_stop], list(token_indices))
 
 
 @dataclass(frozen=True)
