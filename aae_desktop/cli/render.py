@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import sys
 from pathlib import Path
@@ -33,6 +34,7 @@ FLAG_NAMES = {
     "excite.attn_res": "--attn-res",
     "loras": "--lora",
     "embeddings": "--embeddings-dir",
+    "bind": "--bind",
 }
 
 
@@ -77,6 +79,9 @@ def register(sub: Any) -> None:
     p.add_argument("--precision", default="auto", choices=["auto", "fp16", "bf16", "fp32"])
     p.add_argument("--num-images", type=int, default=1)
     p.add_argument("--no-excite", action="store_true", help="plain Stable Diffusion with the same seed and settings")
+    from aae_desktop.cli.bind_args import add_bind_options
+
+    add_bind_options(p)  # --bind, --bind-indices, --bind-scale, --bind-steps
     p.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
                    help="use a LoRA from the LoRA folder (repeatable; weight 1 if left out); the same as "
                         "<lora:NAME:WEIGHT> in the prompt, which is added to the prompt saved in the PNG")
@@ -130,13 +135,19 @@ def build_request(args: argparse.Namespace, tokenizer: Any,
     # embeddings' vectors, as the engine will see them.
     addons = resolve_addons(GenerationRequest(model=args.model, prompt=args.prompt, negative_prompt=args.negative),
                             folders_from_args(args), [parse_lora_flag(text) for text in args.lora])
+    from aae_desktop.cli.bind_args import bind_from_args
+
+    parsed = tokenize_request(tokenizer, addons)
+    notes: list[str] = []
+    bind = bind_from_args(args, parsed, notes)
     indices: tuple[int, ...] = ()
     if args.tokens:
-        indices = tuple(tokenize_request(tokenizer, addons).indices_for_words(args.tokens.split(",")))
+        indices = tuple(parsed.indices_for_words(args.tokens.split(",")))
     elif args.token_indices:
         indices = tuple(parse_index_list(args.token_indices))
-    elif not args.no_excite:
-        raise InvalidRequest("Name the words to excite with --tokens (or --token-indices), or pass --no-excite.")
+    elif not args.no_excite and not bind.active:
+        raise InvalidRequest("Name the words to excite with --tokens (or --token-indices), bind words with --bind, "
+                             "or pass --no-excite.")
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     request = GenerationRequest(
         model=args.model,
@@ -164,8 +175,11 @@ def build_request(args: argparse.Namespace, tokenizer: Any,
             max_refinement_steps=args.refinement_cap,
             attn_res=parse_attn_res(args.attn_res),
         ),
+        # With exciting on and no word named, the request binds alone (as the window's); --no-excite
+        # keeps the pairs, checked, but switched off: plain Stable Diffusion with no objective at all.
+        bind=dataclasses.replace(bind, enabled=bind.active and not args.no_excite),
     )
-    return request, request.validate(tokenizer)
+    return request, notes + request.validate(tokenizer)
 
 
 def parse_lora_flag(text: str) -> tuple[str, float]:

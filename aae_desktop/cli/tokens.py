@@ -43,4 +43,11 @@ def run_tokens(args: argparse.Namespace) -> int:
         print(f"{token.index:>5}  {token.text:<20} {word}")
     if parsed.truncated:
         print(f"(the prompt has {parsed.total_word_tokens} tokens; tokens after {len(parsed.tokens)} are ignored)")
+    from aae_desktop.cli.bind_args import suggestion_line
+
+    # What `render --bind auto` binds, as a --bind value to edit; on stderr, as the LoRA tags, so
+    # stdout stays the table alone.
+    suggestion = suggestion_line(parsed)
+    if suggestion:
+        print(suggestion, file=sys.stderr)
     return 0

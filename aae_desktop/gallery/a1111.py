@@ -26,6 +26,7 @@ from aae_desktop.engine.request import (
 )
 
 from aae_desktop.engine.addon_files import short_hash
+from aae_desktop.engine.bind_settings import DEFAULT_BIND_SCALE, BindSettings
 
 NEGATIVE_PREFIX = "Negative prompt:"
 
@@ -73,11 +74,13 @@ def format_parameters(
     words: list[str] | None = None,
     version: str | None = None,
     scheduler_class: str | None = None,
+    bind_words: str | None = None,
 ) -> str:
     """The A1111 `parameters` text for one image of `request` (its own seed).
 
     `words` are the excited words as the artist clicked them (shown by CivitAI and friends); the
-    token indices are what restores them exactly.
+    token indices are what restores them exactly. `bind_words` are the bound pairs as words
+    ("red>cat, black+white>dog", engine.binding_words.bind_text), written while binding is active.
     """
     request = request.resolved()  # the schedule the image ran with, as numbers
     sampler, schedule = _SAMPLERS.get(request.scheduler, (SCHEDULER_LABELS.get(request.scheduler, request.scheduler), None))
@@ -116,6 +119,7 @@ def format_parameters(
         ]
     else:
         fields.append(("AAE", "off"))
+    fields += _bind_fields(request, bind_words)
     if version:
         fields.append(("Version", f"aae-desktop {version}"))
     lines = [request.prompt]
@@ -123,6 +127,19 @@ def format_parameters(
         lines.append(f"{NEGATIVE_PREFIX} {request.negative_prompt}")
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in fields))
     return "\n".join(lines)
+
+
+def _bind_fields(request: GenerationRequest, bind_words: str | None) -> list[tuple[str, Any]]:
+    """`AAE bind` (A1111 style, words), with its scale and steps when not the defaults."""
+    bind = request.bind
+    if not bind.active or not bind_words:
+        return []
+    fields: list[tuple[str, Any]] = [("AAE bind", bind_words)]
+    if bind.scale != DEFAULT_BIND_SCALE:
+        fields.append(("AAE bind scale", _number(bind.scale)))
+    if bind.steps is not None:
+        fields.append(("AAE bind steps", bind.steps))
+    return fields
 
 
 def _sampler_options(request: GenerationRequest, scheduler_class: str | None) -> list[tuple[str, Any]]:
@@ -223,6 +240,7 @@ def request_from_parameters(text: str, model: str = "", tokenizer: Any | None = 
             pass
     kwargs["model"] = model or params.get("Model", "")
     kwargs["excite"] = _excite_from(params, parsed["prompt"], tokenizer)
+    kwargs["bind"] = _bind_from(params, parsed["prompt"], tokenizer)
     kwargs["loras"], kwargs["embeddings"] = _addons_from(params, parsed["prompt"], parsed["negative_prompt"])
     return GenerationRequest(**kwargs)
 
@@ -277,6 +295,28 @@ def _finite(text: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
+
+
+def _bind_from(params: dict[str, str], prompt: str, tokenizer: Any | None) -> BindSettings:
+    """`AAE bind` words back to token indices, with the same word -> token code as --bind (an image
+    whose aae chunk is lost still binds). Without a tokenizer the bundled CLIP one reads the words:
+    every SD model splits words alike. Anything unreadable is no binding."""
+    text = params.get("AAE bind", "").strip()
+    if not text:
+        return BindSettings()
+    from aae_desktop.engine.binding_words import groups_for_words, parse_bind_words
+    from aae_desktop.engine.errors import InvalidRequest
+    from aae_desktop.engine.tokens import load_tokenizer, tokenize_prompt
+
+    try:
+        parsed = tokenize_prompt(tokenizer or load_tokenizer(), prompt)
+        groups = groups_for_words(parsed, parse_bind_words(text))
+    except (InvalidRequest, OSError):
+        return BindSettings()
+    scale = _finite(params.get("AAE bind scale"))
+    return BindSettings(enabled=True, groups=groups, prompt_length=parsed.eot_index,
+                        scale=DEFAULT_BIND_SCALE if scale is None or scale < 0 else scale,
+                        steps=_whole(0, 10_000)(params.get("AAE bind steps")))
 
 
 def _excite_from(params: dict[str, str], prompt: str, tokenizer: Any | None) -> ExciteSettings:

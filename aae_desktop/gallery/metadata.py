@@ -44,6 +44,21 @@ def excited_words(request: GenerationRequest, tokenizer: Any | None = None) -> l
         return []
 
 
+def bound_words(request: GenerationRequest, tokenizer: Any | None = None) -> str | None:
+    """The bound pairs as words ('red>cat, black+white>dog') for the `AAE bind` field; None without
+    active binding. Without `tokenizer` the bundled CLIP one names the words (all SD models split
+    words alike), so every caller of png_info writes the field."""
+    if not request.bind.active:
+        return None
+    from aae_desktop.engine.binding_words import bind_text
+    from aae_desktop.engine.tokens import load_tokenizer, tokenize_request
+
+    try:
+        return bind_text(request.bind, tokenize_request(tokenizer or load_tokenizer(), request))
+    except Exception:  # a label is never worth failing a save over; the aae chunk has the indices
+        return None
+
+
 def png_info(
     request: GenerationRequest,
     extra: dict[str, Any] | None = None,
@@ -53,6 +68,7 @@ def png_info(
     words: list[str] | None = None,
     version: str | None = None,
     scheduler_class: str | None = None,
+    bind_words: str | None = None,
 ) -> PngInfo:
     """Text chunks for a saved image.
 
@@ -66,7 +82,7 @@ def png_info(
     request = request.resolved()
     info = PngInfo()
     text = format_parameters(request, model_name=model_name, model_hash=model_hash, words=words, version=version,
-                             scheduler_class=scheduler_class)
+                             scheduler_class=scheduler_class, bind_words=bind_words or bound_words(request))
     if is_latin1(text):
         info.add_text(PARAMETERS_CHUNK, text)
     else:
