@@ -58,3 +58,17 @@ def test_unreadable_or_absent_bind_text_is_no_binding():
     assert request_from_parameters(text).bind == BindSettings()
     text = format_parameters(_request(), bind_words="nonsense")
     assert request_from_parameters(text).bind == BindSettings()
+
+
+def test_the_gallery_entry_of_an_a1111_only_png_restores_the_binding(tmp_path):
+    """'Use all settings' restores a gallery entry's request: made from the A1111 text when the aae chunk
+    is missing, it carries the binding."""
+    from aae_desktop.gallery.index import entry_for_file
+
+    request = _request()
+    info = PngInfo()
+    info.add_text(PARAMETERS_CHUNK, format_parameters(request, bind_words="black+white>dog, red>hat"))
+    path = tmp_path / "x.png"
+    Image.new("RGB", (8, 8)).save(path, pnginfo=info)
+    entry = entry_for_file(path)
+    assert entry.source == "a1111" and entry.request.bind == request.bind
