@@ -254,3 +254,9 @@ def _placement(noun: int, occurrences: list[int], taken: dict[int, int]) -> tupl
 
     best = min(occurrences, key=lambda i: (cost(i), i))
     return cost(best), best
+
+
+def could_be_noun(text: str) -> bool:
+    """Whether a word can be what an attribute describes (the window offers such words as nouns)."""
+    low = text.lower()
+    return _is_content(low) and low not in CONJUNCTIONS and low not in PURE_ADJECTIVES

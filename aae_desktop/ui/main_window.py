@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.model_status)
         self.prompt_editor.selection_changed.connect(self._update_generate_hint)
         self.parameters.excite.toggled_on.connect(self.prompt_editor.set_excite_enabled)
+        self.prompt_editor.bindings_changed.connect(self.parameters.bind.show_pairs)
         self.parameters.seed_locked.connect(lambda *_: self.statusBar().showMessage(
             f"Seed mode is now “{SEED_MODES['locked']}”: Generate uses the seed you chose.", 8000))
 
@@ -272,6 +273,7 @@ class MainWindow(QMainWindow):
             clip_skip=base.clip_skip,
             eta=base.eta,
             excite=self.parameters.excite.settings(self.prompt_editor.token_indices()),
+            bind=self.prompt_editor.bind_settings(*self.parameters.bind.values()),
         )
         return self.addons.resolve(request) if for_run else request  # tags and embedding words -> files
 
@@ -285,7 +287,9 @@ class MainWindow(QMainWindow):
         and so is each value the boxes cannot hold, with what it became. Without `seed_known` (the
         image had no usable seed) the seed is drawn anew for each run."""
         self.addons.prepare_restore(request)
-        self.prompt_editor.set_prompt(request.prompt, request.negative_prompt, request.excite.token_indices)
+        # An image without bound pairs gets the suggested ones shown (its Bind group is restored off).
+        self.prompt_editor.set_prompt(request.prompt, request.negative_prompt, request.excite.token_indices,
+                                      request.bind.groups or None)
         notes = restore_message(self.parameters.apply_request(request, seed_known), seed_known)
         # Restoring an image means keeping its seed; one that had none gets a new one each run.
         self.parameters.set_seed_mode("locked" if seed_known else "random")
@@ -351,7 +355,8 @@ class MainWindow(QMainWindow):
         self.generate_action.setEnabled(not busy)
 
     def _update_generate_hint(self) -> None:
-        if self.parameters.excite.isChecked() and not self.prompt_editor.token_indices():
+        binding = self.parameters.bind.isChecked() and bool(self.prompt_editor.bind_pairs())
+        if self.parameters.excite.isChecked() and not self.prompt_editor.token_indices() and not binding:
             self.generate_button.setToolTip("Choose at least one word to excite first (or switch Attend-and-Excite off).")
         else:
             self.generate_button.setToolTip("Render the prompt with the chosen words excited (Ctrl+Enter).")

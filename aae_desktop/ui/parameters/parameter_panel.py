@@ -22,6 +22,7 @@ from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.families import DEFAULT_FAMILY, ModelFamily, get_family
 from aae_desktop.engine.request import MAX_CLIP_SKIP, SCHEDULER_LABELS, GenerationRequest, eta_default
 from aae_desktop.ui.parameters.eta_spin import EtaSpinBox
+from aae_desktop.ui.parameters.bind_panel import BindPanel
 from aae_desktop.ui.parameters.excite_panel import ExcitePanel
 from aae_desktop.ui.parameters.family_switch import switch_values
 from aae_desktop.ui.parameters.seed_spin import SeedSpinBox
@@ -127,6 +128,7 @@ class ParameterPanel(QWidget):
         self.num_images.setRange(1, 16)
         self.num_images.setToolTip("How many images to make per run; image i uses seed + i.")
         self.excite = ExcitePanel()
+        self.bind = BindPanel()
 
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
@@ -159,9 +161,11 @@ class ParameterPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(image_box)
         layout.addWidget(self.excite)
+        layout.addWidget(self.bind)
         layout.addStretch(1)
 
         self.steps.valueChanged.connect(self.excite.set_step_count)
+        self.steps.valueChanged.connect(self.bind.set_step_count)
         self.set_base(BaseParameters(0, 1, 50, self.family.default_guidance, self.family.default_width,
                                      self.family.default_height, "default"))
         self.size_preset.activated.connect(self._on_preset)
@@ -172,6 +176,7 @@ class ParameterPanel(QWidget):
             spin.valueChanged.connect(self._on_size_edited)
         for signal in (self.seed.valueChanged, self.steps.valueChanged, self.guidance.valueChanged,
                        self.num_images.valueChanged, self.scheduler.currentIndexChanged, self.excite.changed,
+                       self.bind.changed,
                        self.clip_skip.valueChanged, self.eta.valueChanged):
             signal.connect(self.changed)
 
@@ -195,7 +200,7 @@ class ParameterPanel(QWidget):
         return {"seed": "Seed", "num_images": "Images", "steps": "Steps", "guidance_scale": "Guidance",
                 "width": "Width", "height": "Height", "size": "Size", "scheduler": "Sampler", "clip_skip": "Clip skip",
                 "eta": "Eta",
-                **self.excite.field_labels()}
+                **self.excite.field_labels(), **self.bind.field_labels()}
 
     def seed_mode_key(self) -> str:
         return self.seed_mode.currentData()
@@ -224,6 +229,7 @@ class ParameterPanel(QWidget):
                                      request.width, request.height, request.scheduler, request.clip_skip,
                                      request.eta))
         self.excite.set_settings(request.excite)
+        self.bind.set_settings(request.bind)
         try:
             excite = self.excite.settings()
         except InvalidRequest:  # thresholds text the box cannot read back: the run will say so
@@ -248,7 +254,7 @@ class ParameterPanel(QWidget):
             "size": self.width, "excite.max_iter_to_alter": self.excite.max_iter,
             "excite.thresholds": self.excite.thresholds, "excite.scale_factor": self.excite.scale_factor,
             "excite.sigma": self.excite.sigma, "excite.max_refinement_steps": self.excite.refinement,
-            "excite.attn_res": self.excite.attn_res,
+            "excite.attn_res": self.excite.attn_res, "bind": self.bind.bind_scale,
         }
         widget = widgets.get(field or "")
         if widget is None or not widget.isEnabled():

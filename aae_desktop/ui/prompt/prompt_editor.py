@@ -10,7 +10,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QV
 from aae_desktop.engine.tokens import MAX_PROMPT_TOKENS
 from aae_desktop.engine.prompt_syntax import find_lora_tags
 from aae_desktop.engine.tokens import EMBEDDING_TOKEN_ID, PromptTokens, Word, tokenize_prompt
+from aae_desktop.engine.bind_settings import BindSettings, Group
+from aae_desktop.ui.prompt.binding_suggestion import suggested_pairs
 from aae_desktop.ui.prompt.token_selector import TokenSelector
+from aae_desktop.ui.prompt.word_bindings import WordBindings
 from aae_desktop.ui.prompt.word_selection import Edit, WordSelection
 
 SELECTED_WORD_COLOR = QColor("#3d5a99")
@@ -51,13 +54,16 @@ class PromptEditor(QWidget):
 
     selection_changed = Signal()
     prompt_changed = Signal()
+    bindings_changed = Signal(list)  # ["red → cat", ...]: the bound pairs now
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._tokenizer: Any = None
         self._parsed: PromptTokens | None = None
         self._selection = WordSelection()
+        self._bindings = WordBindings()  # which modifier describes which noun (binding)
         self._pending_indices: tuple[int, ...] | None = None
+        self._pending_groups: tuple[Group, ...] | None = None  # bound pairs restored before the tokenizer came
         self._edit_hint: Edit | None = None
         self._excite_on = True
         self._vocabulary: dict[str, int] = {}  # embedding name -> vectors (from the embeddings folder)
@@ -108,6 +114,9 @@ class PromptEditor(QWidget):
         self.prompt_edit.textChanged.connect(self._on_text_changed)
         self.token_selector.word_toggled.connect(self._on_word_toggled)
         self.token_selector.clear_requested.connect(self.clear_selection)
+        self.token_selector.link_toggled.connect(self.toggle_link)
+        self.token_selector.unlink_requested.connect(self.unlink_word)
+        self.token_selector.suggest_requested.connect(self.suggest_links)
         self._refresh_count()
 
     # -- public API -----------------------------------------------------------------------------
@@ -120,6 +129,11 @@ class PromptEditor(QWidget):
         self._pending_indices = None
         self._parsed = tokenize_prompt(tokenizer, self.prompt(), self._vocabulary)
         self._selection.reset(self._parsed, indices or ())
+        groups, self._pending_groups = self._pending_groups, None
+        if groups is not None:
+            self._bindings.reset(self._parsed, groups)
+        elif self._bindings.automatic:
+            self._bindings.suggest(self._parsed, suggested_pairs(self._parsed))
         self._refresh()
         self.selection_changed.emit()
 
@@ -183,16 +197,59 @@ class PromptEditor(QWidget):
     def selected_words(self) -> list[Word]:
         return self._selection.selected_words(self._parsed) if self._parsed else []
 
-    def set_prompt(self, prompt: str, negative: str = "", token_indices: Iterable[int] = ()) -> None:
-        """Replace everything, choosing the words that own `token_indices` (used to restore a request)."""
+    def set_prompt(self, prompt: str, negative: str = "", token_indices: Iterable[int] = (),
+                   bind_groups: Iterable[Group] | None = None) -> None:
+        """Replace everything, choosing the words that own `token_indices` (used to restore a request).
+
+        `bind_groups` (token indices, as a request holds them) restores the bound pairs; None lets the
+        suggestion find them in the new prompt."""
         indices = tuple(token_indices)
+        groups = None if bind_groups is None else tuple(bind_groups)
         self._pending_indices = indices if self._tokenizer is None else None
+        self._pending_groups = groups if self._tokenizer is None else None
         _replace_undoably(self.prompt_edit, prompt)  # follows the edit: the selection is reset just below
         _replace_undoably(self.negative_edit, negative)
         if self._parsed is not None:
             self._selection.reset(self._parsed, indices)
+            if groups is not None:
+                self._bindings.reset(self._parsed, groups)
+            else:
+                self._bindings.suggest(self._parsed, suggested_pairs(self._parsed))
             self._refresh()
         self.selection_changed.emit()
+
+    # -- bound pairs (binding) ----------------------------------------------------------------------
+    def bind_pairs(self) -> list[tuple[Word, Word]]:
+        return self._bindings.pairs(self._parsed) if self._parsed else []
+
+    def bind_settings(self, enabled: bool, scale: float, steps: int | None) -> BindSettings:
+        """What a run binds: the pairs of this prompt as token indices, with the panel's values.
+
+        Binding off is no binding at all, so a run without it is the request it always was."""
+        if not enabled:
+            return BindSettings()
+        if self._parsed is None:
+            return BindSettings(enabled=enabled, scale=scale, steps=steps)
+        return self._bindings.settings(self._parsed, enabled, scale, steps)
+
+    def toggle_link(self, modifier_index: int, noun_index: int) -> None:
+        """The artist binds a word to a noun, or unbinds it when it already describes that noun."""
+        words = self._parsed.words if self._parsed else []
+        if 0 <= modifier_index < len(words) and 0 <= noun_index < len(words):
+            self._bindings.toggle(words[modifier_index], words[noun_index])
+            self._refresh()
+
+    def unlink_word(self, word_index: int) -> None:
+        words = self._parsed.words if self._parsed else []
+        if 0 <= word_index < len(words):
+            self._bindings.unlink(words[word_index])
+            self._refresh()
+
+    def suggest_links(self) -> None:
+        """Back to the automatic pairs, which follow the prompt again as it is edited."""
+        if self._parsed is not None:
+            self._bindings.suggest(self._parsed, suggested_pairs(self._parsed))
+            self._refresh()
 
     def set_word_selected(self, word_index: int, selected: bool) -> None:
         self._on_word_toggled(word_index, selected)
@@ -215,6 +272,10 @@ class PromptEditor(QWidget):
         if self._tokenizer is not None:
             self._parsed = tokenize_prompt(self._tokenizer, self.prompt(), self._vocabulary)
             self._selection.follow_edit(self._parsed, hint)
+            if self._bindings.automatic:
+                self._bindings.suggest(self._parsed, suggested_pairs(self._parsed))
+            else:
+                self._bindings.follow_edit(self._parsed, hint)
         self._refresh()
         self.prompt_changed.emit()
         self.selection_changed.emit()
@@ -231,8 +292,10 @@ class PromptEditor(QWidget):
         self._refresh_count()
         if self._tokenizer is None or self._parsed is None:
             return
-        self.token_selector.show_words(self._parsed, self._selection, self._excite_on)
+        pairs = self._bindings.pairs(self._parsed)
+        self.token_selector.show_words(self._parsed, self._selection, self._excite_on, pairs)
         self._highlight()
+        self.bindings_changed.emit([f"{modifier.text} → {noun.text}" for modifier, noun in pairs])
 
     def _refresh_count(self) -> None:
         if self._parsed is None:

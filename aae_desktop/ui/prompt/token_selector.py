@@ -1,13 +1,27 @@
-"""The prompt's words as toggle chips: clicking a word chooses it for Attend-and-Excite."""
+"""The prompt's words as toggle chips: clicking a word chooses it for Attend-and-Excite.
+
+Bound pairs (binding) show as a coloured underline shared by a noun and the words that describe it.
+A chip's right-click menu binds it to a noun ("Describes → cat") or unbinds it; the Link button
+lets the artist click a describing word, then its noun.
+"""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
+from aae_desktop.engine.binding_words import could_be_noun
 from aae_desktop.engine.tokens import EMBEDDING_TOKEN_ID, PromptTokens, Word
 from aae_desktop.ui.prompt.chip_scroll import ChipScroll
 from aae_desktop.ui.prompt.flow_layout import FlowContainer
 from aae_desktop.ui.prompt.word_selection import WordSelection
+
+# One colour per bound noun, in prompt order; readable on the dark chips and apart from the accent.
+GROUP_COLOURS = ("#e8a33d", "#4cc3a5", "#d46fd0", "#7fb2f0", "#e06a6a", "#a6cf4f")
+
+
+def group_colour(group: int) -> str:
+    return GROUP_COLOURS[group % len(GROUP_COLOURS)]
 
 
 def _chip_tooltip(word: Word, parsed: PromptTokens) -> str:
@@ -33,6 +47,9 @@ class TokenSelector(QWidget):
 
     word_toggled = Signal(int, bool)  # word index, chosen
     clear_requested = Signal()
+    link_toggled = Signal(int, int)  # modifier word index, noun word index: bind, or unbind if bound
+    unlink_requested = Signal(int)  # word index: it describes nothing / nothing describes it
+    suggest_requested = Signal()  # back to the automatic pairs
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -42,6 +59,11 @@ class TokenSelector(QWidget):
             "so subjects that often go missing (the second animal, the small object) show up."
         )
         self._chips: list[QToolButton] = []
+        self._words: list[Word] = []
+        self._noun_of: dict[int, int] = {}  # word index -> the noun's word index (bound pairs)
+        self._group_of: dict[int, int] = {}  # word index -> its group's colour number
+        self._link_from: int | None = None  # Link mode: the describing word clicked first
+        self._shown: tuple | None = None  # the last show_words arguments
         self._state = QLabel()
         self._state.setObjectName("tokenSelectorState")
         self._state.setWordWrap(True)
@@ -51,10 +73,15 @@ class TokenSelector(QWidget):
         clear.setAutoRaise(True)
         clear.clicked.connect(self.clear_requested)
         self._clear = clear
+        self.link_button = QToolButton(text="Link", objectName="linkWordsButton", checkable=True, autoRaise=True)
+        self.link_button.setToolTip("Bind attributes by clicking: click a describing word (red), then the noun it "
+                                    "belongs to (cat). Click the pair again to unbind. Right-click a word for more.")
+        self.link_button.toggled.connect(self._link_mode_changed)
 
         header = QHBoxLayout()
         header.setContentsMargins(0, 0, 0, 0)
         header.addWidget(self._state, 1)
+        header.addWidget(self.link_button)
         header.addWidget(clear)
         self._flow = FlowContainer(spacing=5)
         self._chip_area = ChipScroll(self._flow)  # long prompts scroll here instead of growing the window
@@ -70,26 +97,36 @@ class TokenSelector(QWidget):
         return [c for c in self._chips if not c.isHidden()]
 
     def show_message(self, text: str) -> None:
+        self._shown = None
         for chip in self._chips:
             chip.hide()
         self._chip_area.refresh()
         self._clear.setEnabled(False)
         self._state.setText(text)
 
-    def show_words(self, parsed: PromptTokens, selection: WordSelection, excite_on: bool = True) -> None:
+    def show_words(self, parsed: PromptTokens, selection: WordSelection, excite_on: bool = True,
+                   pairs: list[tuple[Word, Word]] = ()) -> None:
         """Refresh the chips in place (reusing buttons keeps focus and avoids flicker while typing)."""
         words = parsed.words
+        self._shown = (parsed, selection, excite_on, pairs)
+        self._words = list(words)
+        place = {word: i for i, word in enumerate(words)}
+        self._noun_of = {place[m]: place[n] for m, n in pairs if m in place and n in place}
+        nouns = sorted(set(self._noun_of.values()))
+        self._group_of = {n: g for g, n in enumerate(nouns)}
+        self._group_of.update({m: self._group_of[n] for m, n in self._noun_of.items()})
         while len(self._chips) < len(words):
             self._chips.append(self._new_chip(len(self._chips)))
         chosen = 0
-        for chip, word in zip(self._chips, words):
+        for index, (chip, word) in enumerate(zip(self._chips, words)):
             selected = selection.is_selected(word)
             chosen += selected
             chip.blockSignals(True)
             chip.setText(word.text)
             chip.setChecked(selected)
             chip.setEnabled(bool(word.token_indices))
-            chip.setToolTip(_chip_tooltip(word, parsed))
+            chip.setToolTip(_chip_tooltip(word, parsed) + self._binding_note(index))
+            chip.setStyleSheet(self._chip_style(index))
             chip.blockSignals(False)
             chip.show()
         for chip in self._chips[len(words):]:
@@ -100,6 +137,12 @@ class TokenSelector(QWidget):
             self._state.setText("Type a prompt: its words appear here to choose from.")
         elif not excite_on:
             self._state.setText("Attend-and-Excite is off: plain Stable Diffusion, chosen words are ignored.")
+        elif self._link_from is not None and self._link_from < len(words):
+            self._state.setText(f"Now click the noun <b>{words[self._link_from].text}</b> describes.")
+        elif self.link_button.isChecked():
+            self._state.setText("Click a describing word, then its noun.")
+        elif chosen == 0 and self._noun_of:
+            self._state.setText("Nothing excited — binding alone: click words the image must show.")
         elif chosen == 0:
             self._state.setText("<b>Nothing selected</b> — click at least one word the image must show.")
         else:
@@ -111,6 +154,75 @@ class TokenSelector(QWidget):
         chip.setObjectName("wordChip")
         chip.setCheckable(True)
         chip.setCursor(Qt.CursorShape.PointingHandCursor)
-        chip.toggled.connect(lambda checked, i=index: self.word_toggled.emit(i, checked))
+        chip.toggled.connect(lambda checked, i=index: self._chip_clicked(i, checked))
+        chip.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        chip.customContextMenuRequested.connect(lambda pos, i=index: self._show_menu(i, pos))
         self._flow.add_widget(chip)
         return chip
+
+    # -- binding --------------------------------------------------------------------------------------
+    def noun_of(self, index: int) -> int | None:
+        """The word index of the noun word `index` describes, if any."""
+        return self._noun_of.get(index)
+
+    def _binding_note(self, index: int) -> str:
+        if index in self._noun_of:
+            return f"\nDescribes → {self._words[self._noun_of[index]].text} (binding keeps it on that word)."
+        described_by = [self._words[m].text for m, n in self._noun_of.items() if n == index]
+        if described_by:
+            return f"\nDescribed by {', '.join(described_by)} (binding)."
+        return ""
+
+    def _chip_style(self, index: int) -> str:
+        if index not in self._group_of:
+            return ""
+        return f"QToolButton#wordChip {{ border-bottom: 3px solid {group_colour(self._group_of[index])}; }}"
+
+    def _chip_clicked(self, index: int, checked: bool) -> None:
+        if not self.link_button.isChecked():
+            self.word_toggled.emit(index, checked)
+            return
+        chip = self._chips[index]
+        chip.blockSignals(True)
+        chip.setChecked(not checked)  # in Link mode a click links; it does not choose the word
+        chip.blockSignals(False)
+        if self._link_from is None:
+            self._link_from = index
+            self._state.setText(f"Now click the noun <b>{self._words[index].text}</b> describes.")
+            return
+        modifier, self._link_from = self._link_from, None
+        if modifier != index:
+            self.link_toggled.emit(modifier, index)
+        else:
+            self._state.setText("Click a describing word, then its noun.")
+
+    def _link_mode_changed(self, _on: bool) -> None:
+        self._link_from = None
+        if self._shown is not None:
+            self.show_words(*self._shown)  # the state line says what a click does now
+
+    def _show_menu(self, index: int, pos: QPoint) -> None:
+        menu = self.binding_menu(index)
+        if menu is not None:
+            menu.exec(self._chips[index].mapToGlobal(pos))
+
+    def binding_menu(self, index: int) -> QMenu | None:
+        """The chip's menu: which noun the word describes, or none; back to the suggested pairs."""
+        if not 0 <= index < len(self._words) or not self._words[index].token_indices:
+            return None
+        word = self._words[index]
+        menu = QMenu(self)
+        describes = menu.addMenu("Describes")
+        for other, candidate in enumerate(self._words):
+            if other == index or not candidate.token_indices or not could_be_noun(candidate.text):
+                continue
+            action = QAction(f"→ {candidate.text}", describes, checkable=True)
+            action.setChecked(self._noun_of.get(index) == other)
+            action.triggered.connect(lambda _on=False, noun=other: self.link_toggled.emit(index, noun))
+            describes.addAction(action)
+        bound = index in self._noun_of or index in self._noun_of.values()
+        unlink = menu.addAction(f"Unbind “{word.text}”", lambda: self.unlink_requested.emit(index))
+        unlink.setEnabled(bound)
+        menu.addSeparator()
+        menu.addAction("Use the suggested pairs", self.suggest_requested.emit)
+        return menu
