@@ -49,11 +49,13 @@ def excite_step(run: RunState, scheduler: Any, latents: torch.Tensor, i: int, t:
     return latents
 
 
-def bind_step(run: RunState, scheduler: Any, latents: torch.Tensor, i: int, t: Any, step_size: float) -> torch.Tensor:
+def bind_step(run: RunState, scheduler: Any, latents: torch.Tensor, i: int, t: Any, step_size: float,
+              phase: str = "binding") -> torch.Tensor:
     """Binding alone (no word excited): one forward and one update at a constant step, no refinement,
-    as the released SynGen implementation runs it (on the UNet's input, see input_space_factor)."""
+    as the released SynGen implementation runs it (on the UNet's input, see input_space_factor).
+    Boxes without exciting take the same step ("boxes"), at the excite schedule's step size."""
     step_size = step_size * input_space_factor(scheduler, t)
-    loss, grad = _excite_forward(run, scheduler, latents, t, i, "binding")
+    loss, grad = _excite_forward(run, scheduler, latents, t, i, phase)
     if loss != 0:
         latents = latents - step_size * grad
     return latents
@@ -152,8 +154,10 @@ def _excite_forward(run: RunState, scheduler: Any, latents: torch.Tensor, t: Any
         gate_value = max(0.0, *(1.0 - peak for peak in per_token.values()))
     else:
         gate_value = loss_value
-    # The heat maps show every word an objective steers: the excited words and the bound ones.
-    shown = list(dict.fromkeys([*indices, *(run.request.bind.all_tokens() if run.request.bind.active else ())]))
+    # The heat maps show every word an objective steers: the excited words, the bound and the boxed ones.
+    request = run.request
+    shown = list(dict.fromkeys([*indices, *(request.bind.all_tokens() if request.bind.active else ()),
+                                *(request.boxes.all_tokens() if request.boxes.active else ())]))
     run.last_maps = dict(zip(shown, maps.token_maps(shown).detach())) if shown else {}
     run.emit(step=step, phase=phase, loss=loss_value, token_max_attention=per_token,
              refinement_iteration=iteration)

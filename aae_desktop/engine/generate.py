@@ -14,7 +14,8 @@ from PIL import Image
 from aae_desktop.engine import excite as ae
 from aae_desktop.engine import memory_advice
 from aae_desktop.engine.addon_loading import prepare_addons
-from aae_desktop.engine.attention import CaptureState, attention_capture
+from aae_desktop.engine.attention import CaptureState, attention_capture, default_loss_grid
+from aae_desktop.engine.box_settings import box_grid_problem
 from aae_desktop.engine.conditioning import encode_conditioning, execution_device
 from aae_desktop.engine.cpu_kernels import native_convolutions, prefers_native_convolutions
 from aae_desktop.engine.errors import EngineError, GenerationCancelled, InvalidRequest, NaNLatents, OutOfMemory
@@ -103,6 +104,13 @@ def _check_model_limits(model: LoadedModel, request: GenerationRequest) -> None:
         raise InvalidRequest(f"{{field}} must be at most {trained}, the number of noise levels this model was "
                              f"trained with (got {request.steps}).", "steps")
     check_fits(model, request)
+    if request.boxes.active:  # a box must cover a cell of the grid the loss reads, which the UNet decides
+        pipe = model.pipe
+        grid = request.excite.attn_res or default_loss_grid(pipe.unet, request.height // pipe.vae_scale_factor,
+                                                            request.width // pipe.vae_scale_factor,
+                                                            model.family_spec.loss_level)
+        if problem := box_grid_problem(request.boxes, (grid[0], grid[1])):
+            raise InvalidRequest(problem, "boxes")
 
 
 def _render_one(run: RunState, image_index: int) -> ImageResult:
@@ -132,16 +140,25 @@ def _render_one(run: RunState, image_index: int) -> ImageResult:
     ex = request.excite
     thresholds = ex.threshold_map
     sizes = ae.step_sizes(ex.scale_factor, ex.scale_range, len(timesteps))
+    # Boxes without exciting: BoxDiff's schedule, the excite step sizes at the box scale, no refinement.
+    box_sizes = ae.step_sizes(request.boxes.scale, ex.scale_range, len(timesteps))
 
     # 6. Denoising loop.
     finite = _FiniteWatch()
     # Binding alone runs SynGen's schedule: the first half of the steps, constant step, no refinement.
-    bind_only = bool(run.objectives) and not any(o.name == "excite" for o in run.objectives)
+    # Boxes without exciting run theirs (binding's loss, if any, adds); with exciting, the excite schedule.
+    names = {o.name for o in run.objectives}
+    boxes_lead = "excite" not in names and "boxes" in names
+    bind_only = bool(run.objectives) and "excite" not in names and not boxes_lead
     for i, t in enumerate(timesteps):
-        if bind_only and i < request.bind.steps_for(len(timesteps)):
+        # Counted on the step count, as the excite schedule is (PNDM's timesteps hold one step more).
+        if boxes_lead and i < request.boxes.steps_for(request.steps):
+            with native_convolutions(run.native_convs):
+                latents = bind_step(run, scheduler, latents, i, t, float(box_sizes[i]), phase="boxes")
+        elif bind_only and i < request.bind.steps_for(len(timesteps)):
             with native_convolutions(run.native_convs):
                 latents = bind_step(run, scheduler, latents, i, t, float(request.bind.scale))
-        elif not bind_only and run.objectives and (i < ex.max_iter_to_alter or i in thresholds):
+        elif "excite" in names and (i < ex.max_iter_to_alter or i in thresholds):
             with native_convolutions(run.native_convs):  # the backward picks its kernels when it runs
                 latents = excite_step(run, scheduler, latents, i, t, float(sizes[i]), thresholds.get(i))
         run.check_cancel()
