@@ -29,7 +29,7 @@ def test_typed_prompt_gets_suggested_pairs_and_binding_turns_on(make_window):
     window.prompt_editor.prompt_edit.setPlainText(PROMPT)
     assert _pairs(window) == [("red", "cat"), ("blue", "frog")]
     assert window.parameters.bind.isChecked()
-    assert "red → cat" in window.parameters.bind.pairs_note.text()
+    assert "red → cat" in window.parameters.bind.note.text()
     request = window.current_request()
     assert request.bind.groups == RED_CAT_BLUE_FROG and request.bind.prompt_length == 8 and request.bind.enabled
     # red and cat share an underline colour, blue and frog another; the tooltip says what describes what

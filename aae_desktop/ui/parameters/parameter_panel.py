@@ -254,7 +254,7 @@ class ParameterPanel(QWidget):
             "size": self.width, "excite.max_iter_to_alter": self.excite.max_iter,
             "excite.thresholds": self.excite.thresholds, "excite.scale_factor": self.excite.scale_factor,
             "excite.sigma": self.excite.sigma, "excite.max_refinement_steps": self.excite.refinement,
-            "excite.attn_res": self.excite.attn_res, "bind": self.bind.bind_scale,
+            "excite.attn_res": self.excite.attn_res, "bind": self.bind.scale_spin,
         }
         widget = widgets.get(field or "")
         if widget is None or not widget.isEnabled():
