@@ -13,7 +13,7 @@ from aae_desktop.engine.box_settings import BoxSettings
 from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.generate import generate
 from tests.engine.helpers import small_request
-from tests.engine.test_exactness import reference_maps
+from tests.engine.test_exactness import _grid, models, reference_maps  # noqa: F401 - models is a fixture
 
 PROMPT = "a red cat and a blue frog"  # red 2, cat 3, blue 6, frog 7; end-of-text 8
 EOT = 8
@@ -124,3 +124,13 @@ def test_a_box_smaller_than_a_cell_of_the_loss_grid_is_refused_before_the_run(ti
     thin = BoxSettings(True, (((3,), (0.0, 0.0, 0.1, 1.0)),), prompt_length=EOT)  # 128 px: a 4 x 4 grid
     with pytest.raises(InvalidRequest, match="smaller than one cell of the 4 x 4 attention grid"):
         generate(tiny_model, small_request(prompt=PROMPT, excite={"enabled": False}, boxes=thin))
+
+
+@pytest.mark.parametrize("family", ["sd1", "sd2", "sdxl"])
+def test_boxes_work_on_every_family_at_its_loss_level(models, family):
+    model = models[family]
+    request = _request(200.0)
+    boxed = generate(model, request).images[0]
+    plain = generate(model, request.replace(boxes=BoxSettings())).images[0]
+    assert np.abs(np.asarray(boxed.image).astype(int) - np.asarray(plain.image).astype(int)).max() > 1
+    assert boxed.attention_maps[3].shape == _grid(request.height // 8, request.width // 8)  # 4 x 4 at 128 px
