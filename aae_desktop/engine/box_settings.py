@@ -66,7 +66,10 @@ class BoxSettings:
             return cls()
         if not isinstance(data, dict):
             raise TypeError("boxes is not a set of named values")
-        boxes = tuple((_word(item["word"]), _box(item["box"])) for item in data.get("boxes") or ())
+        items = data.get("boxes") or ()
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise TypeError("boxes is not a list of words with their boxes")
+        boxes = tuple((_word(item.get("word")), _box(item.get("box"))) for item in items)
         steps, l = data.get("steps"), data.get("l", DEFAULT_L)
         for name, value in (("steps", steps), ("l", l)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):

@@ -46,3 +46,12 @@ def test_boxes_alone_need_no_excited_word_and_a_box_must_cover_a_cell():
                                                 "attention grid: make it at least 0.07 wide and 0.07 tall.")
     assert box_grid_problem(thin, (64, 64)) is None
     assert box_grid_problem(BoxSettings(True, BOXES, prompt_length=8), (4, 4)) is None
+
+
+@pytest.mark.parametrize("boxes", [[{"box": [0, 0, 1, 1]}], [{"word": [3], "box": [0, 0, 1]}], ["3: 0 0 1 1"],
+                                   [{"word": [True], "box": [0, 0, 1, 1]}]])
+def test_malformed_saved_boxes_are_a_clear_refusal(boxes):
+    data = small_request(prompt=PROMPT).to_dict()
+    data["boxes"] = {"enabled": True, "boxes": boxes, "prompt_length": 8}
+    with pytest.raises(InvalidRequest, match="Saved settings are malformed"):
+        GenerationRequest.from_dict(data)
