@@ -80,9 +80,10 @@ def print_notes(store) -> None:
 def run_rebuild(args) -> int:
     store = _open_store(args.dir)
     store.rebuild()
-    total = len(store.entries())
+    total, stars = store.counts()
     print_notes(store)
-    print(f"Indexed {total} image{'s' if total != 1 else ''} in {store.root} (index: {store.index.db_path}).")
+    print(f"Indexed {total} image{'s' if total != 1 else ''} ({stars} starred) in {store.root} "
+          f"(index: {store.index.db_path}).")
     return 0
 
 

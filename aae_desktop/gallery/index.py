@@ -7,6 +7,9 @@ The index is only a cache of what the PNGs say, so it is never trusted over them
 is moved aside (and `notes` says where) and an empty one takes its place, a rebuild fills a new
 file and swaps it in only once it is complete, and a PNG whose metadata cannot be used is listed
 without it.
+
+Stars are the one thing the PNGs cannot say: they live beside the images as marker files
+(gallery.stars), which every (re)indexing reads, so a rebuild restores them.
 """
 from __future__ import annotations
 
@@ -24,8 +27,12 @@ from typing import Callable, Iterator, TypeVar
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.gallery.metadata import restore_from_png
 from aae_desktop.gallery.png_files import TEMP_SUFFIX  # noqa: F401  (re-exported: where callers look for it)
+from aae_desktop.gallery.stars import is_starred, set_star
 
-INDEX_SCHEMA_VERSION = 1
+# 2: stars are also kept beside the images. A version-1 index (same table) gets its stars written
+# out as markers once, when it is opened.
+INDEX_SCHEMA_VERSION = 2
+_STARS_ONLY_IN_INDEX = 1
 # SQLite's own verdicts on a file that is not (or no longer) a usable database.
 _DAMAGED = {"SQLITE_NOTADB", "SQLITE_CORRUPT"}
 # ... and on a place where no database can be kept (a read-only or missing folder, a full disk).
@@ -108,8 +115,10 @@ class GalleryIndex:
         self.notes: list[str] = []  # what the user should hear about (a damaged index moved aside...)
         self._notes_lock = threading.Lock()  # notes are added on the saving thread, taken on the UI thread
         self.recreated = False  # set when a damaged file was replaced by an empty index: resync it
+        self._damage_note: str | None = None  # said once the repair is done, with what it found
         try:
-            self._with_db(self._create_schema)
+            if self._with_db(self._create_schema) == _STARS_ONLY_IN_INDEX:
+                self._write_star_markers()
         except (sqlite3.OperationalError, OSError) as exc:
             if isinstance(exc, sqlite3.OperationalError) and _error_name(exc) not in _UNUSABLE_PLACE:
                 raise
@@ -125,18 +134,47 @@ class GalleryIndex:
             self.notes.append(text)
 
     def take_notes(self) -> list[str]:
+        self.finish_repair(None)  # a repair nobody counted is still worth hearing about
         with self._notes_lock:
             notes, self.notes = self.notes, []
         return notes
 
+    def finish_repair(self, root: str | Path | None) -> None:
+        """A damaged index was set aside and the new one filled from the images under `root`: say so,
+        with how many images and stars came back."""
+        with self._notes_lock:
+            text, self._damage_note = self._damage_note, None
+        if text is None:
+            return
+        if root is not None:
+            total, stars = self.counts(root)
+            text += f" ({total} image{'s' if total != 1 else ''}, {stars} starred)"
+        self._note(text + ".")
+
     @staticmethod
-    def _create_schema(db: sqlite3.Connection) -> None:
+    def _create_schema(db: sqlite3.Connection) -> int:
+        """Make the table; return the version the file had (0: new)."""
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, INDEX_SCHEMA_VERSION):
+        if version not in (0, _STARS_ONLY_IN_INDEX, INDEX_SCHEMA_VERSION):
             # An index from another version is only a cache: start over and rebuild from the files.
             db.execute("DROP TABLE IF EXISTS images")
         db.executescript(_SCHEMA)
-        db.execute(f"PRAGMA user_version = {INDEX_SCHEMA_VERSION}")
+        if version != _STARS_ONLY_IN_INDEX:  # that one moves up once its stars are beside the images
+            db.execute(f"PRAGMA user_version = {INDEX_SCHEMA_VERSION}")
+        return version
+
+    def _write_star_markers(self) -> None:
+        """One-time upgrade: the stars of an index from before the markers get their markers."""
+        starred = self._with_db(lambda db: [r[0] for r in db.execute("SELECT path FROM images WHERE favourite = 1")])
+        failed = 0
+        for path in starred:
+            try:
+                if Path(path).is_file():
+                    set_star(path, True)
+            except OSError:
+                failed += 1  # a read-only folder: the star stays in the index; tried again next time
+        if not failed:
+            self._with_db(lambda db: db.execute(f"PRAGMA user_version = {INDEX_SCHEMA_VERSION}"))
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -174,8 +212,9 @@ class GalleryIndex:
             if side.exists():
                 os.replace(side, target.with_name(target.name + extra))
         self.recreated = True
-        self._note(f"The gallery index {self.db_path} was damaged ({exc}); it was moved to {target} and rebuilt "
-                   "from the images.")
+        with self._notes_lock:
+            self._damage_note = (f"The gallery index {self.db_path} was damaged ({exc}); it was moved to {target} "
+                                 "and rebuilt from the images")
 
     # -- writing --------------------------------------------------------------------------------
     def add(self, path: str | Path, favourite: bool | None = None) -> GalleryEntry:
@@ -185,8 +224,9 @@ class GalleryIndex:
         def write(db: sqlite3.Connection) -> bool:
             star = favourite
             if star is None:
+                # Either record counts: a marker that could not be written must not cost a star.
                 row = db.execute("SELECT favourite FROM images WHERE path = ?", (entry.path,)).fetchone()
-                star = bool(row and row[0])
+                star = bool(row and row[0]) or is_starred(path)
             values = _row_values(entry)
             values[10] = int(star)
             db.execute(f"INSERT OR REPLACE INTO images ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", values)
@@ -223,8 +263,7 @@ class GalleryIndex:
             where.append("favourite = 1")
         if root is not None:
             where.append("path LIKE ? ESCAPE '\\'")
-            prefix = _folder_prefix(root)
-            args.append(prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            args.append(_under(root))
         sql = f"SELECT {_COLUMNS} FROM images"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -239,6 +278,16 @@ class GalleryIndex:
 
     def count(self) -> int:
         return self._with_db(lambda db: db.execute("SELECT COUNT(*) FROM images").fetchone()[0])
+
+    def counts(self, root: str | Path) -> tuple[int, int]:
+        """(images, starred images) under `root`."""
+        total, stars = self._with_db(lambda db: db.execute(
+            "SELECT COUNT(*), SUM(favourite) FROM images WHERE path LIKE ? ESCAPE '\\'", (_under(root),)).fetchone())
+        return total, stars or 0
+
+    def files(self) -> list[tuple[str, int]]:
+        """(path, mtime_ns) of every indexed image, whatever its folder (what thumbnails are kept for)."""
+        return self._with_db(lambda db: db.execute("SELECT path, mtime_ns FROM images").fetchall())
 
     # -- keeping up with the folder -------------------------------------------------------------
     def resync(self, root: str | Path) -> SyncReport:
@@ -270,8 +319,9 @@ class GalleryIndex:
         return report
 
     def rebuild(self, root: str | Path) -> SyncReport:
-        """Re-read all PNGs under `root` into a new index file (stars of files still there are kept)
-        and swap it in only once it is complete: an interrupted rebuild leaves the old index."""
+        """Re-read all PNGs under `root` into a new index file (stars from the markers beside the images,
+        and those of the old index for files still there) and swap it in only once it is complete: an
+        interrupted rebuild leaves the old index."""
         stars = self._with_db(lambda db: {r[0] for r in db.execute("SELECT path FROM images WHERE favourite = 1")})
         fresh_path = self.db_path.with_name(f".{self.db_path.name}.rebuild-{os.getpid()}")
         try:
@@ -302,6 +352,12 @@ def _error_name(exc: BaseException) -> str:
 def _folder_prefix(root: str | Path) -> str:
     """'/pics/gallery/' so that '/pics/gallery2/x.png' is not taken for a file of '/pics/gallery'."""
     return os.path.join(str(Path(root).resolve()), "")
+
+
+def _under(root: str | Path) -> str:
+    """A LIKE pattern for the paths under `root` (its wildcards taken literally)."""
+    prefix = _folder_prefix(root)
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _key(path: str | Path) -> str:

@@ -34,6 +34,7 @@ from aae_desktop.gallery.png_files import (  # noqa: F401  (write_png_atomic and
     write_png_atomic,
 )
 from aae_desktop.gallery.sidecar import AttentionData, save_attention, sidecar_path
+from aae_desktop.gallery.stars import set_star, star_path
 
 SLUG_WORDS = 6
 SLUG_CHARS = 40
@@ -104,6 +105,7 @@ class GalleryStore:
         if self.index.recreated:
             self.index.recreated = False
             self.index.resync(self.root)
+            self.index.finish_repair(self.root)
 
     # -- saving ---------------------------------------------------------------------------------
     def save_image(self, image: Image.Image, request: GenerationRequest, *, attention: AttentionData | None = None,
@@ -186,29 +188,41 @@ class GalleryStore:
         return found
 
     def set_favourite(self, path: str | Path, favourite: bool) -> None:
+        """Star or unstar: the marker beside the image first (OSError when the folder refuses it),
+        so the index never holds a star that a rebuild would lose."""
+        set_star(path, favourite)
         self.index.set_favourite(path, favourite)
 
     def delete(self, path: str | Path) -> None:
-        """Move the image (and its attention sidecar) to the system trash and forget it."""
+        """Move the image (with its heat maps and star) to the system trash and forget it; restoring them
+        from the trash together brings the image back as it was."""
         trash = self._trash
         if trash is None:
             from send2trash import send2trash as trash
         path = Path(path)
         if path.exists():
             trash(str(path))
-        side = sidecar_path(path)
-        if side.exists():
-            trash(str(side))
+        for side in (sidecar_path(path), star_path(path)):
+            if side.exists():
+                trash(str(side))
         self.index.remove(path)
 
     def resync(self) -> SyncReport:
         self._tidy()
         self.index.recreated = False
-        return self.index.resync(self.root)
+        report = self.index.resync(self.root)
+        self.index.finish_repair(self.root)
+        return report
 
     def rebuild(self) -> SyncReport:
         self._tidy()
-        return self.index.rebuild(self.root)
+        report = self.index.rebuild(self.root)
+        self.index.finish_repair(self.root)
+        return report
+
+    def counts(self) -> tuple[int, int]:
+        """(images, starred images) in the gallery folder."""
+        return self.index.counts(self.root)
 
     def _tidy(self) -> None:
         recovered = tidy_temporary_files(self.root).recovered

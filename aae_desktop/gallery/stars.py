@@ -1,0 +1,42 @@
+"""Stars kept beside the images (`<name>.star`), so they survive a lost, damaged or rebuilt index.
+
+A star is a tiny marker file next to the PNG, never a change to the PNG itself: rewriting an image
+to flip one flag would risk the image for the sake of a bookmark. The marker travels with the image
+when both are moved or copied together, like the `<name>.attn.npz` heat maps do.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+STAR_SUFFIX = ".star"
+# What someone who opens the file sees; only the file's existence counts.
+_MARKER_TEXT = "Starred in Attend-and-Excite Desktop. Delete this file to unstar the image beside it.\n"
+
+
+def star_path(image_path: str | Path) -> Path:
+    path = Path(image_path)
+    return path.with_name(path.stem + STAR_SUFFIX)
+
+
+def is_starred(image_path: str | Path) -> bool:
+    return star_path(image_path).is_file()
+
+
+def set_star(image_path: str | Path, starred: bool) -> None:
+    """Write (atomically: temp file + rename) or remove the marker; OSError when the folder refuses."""
+    target = star_path(image_path)
+    if not starred:
+        target.unlink(missing_ok=True)
+        return
+    if target.is_file():
+        return
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".star.part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(_MARKER_TEXT)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
