@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 # numpy is imported inside the functions: the window imports this module at start-up, and numpy
 # costs a noticeable part of a second there.
 SIDECAR_SUFFIX = ".attn.npz"
-_PHASE_CODES = {"exciting": 0, "refining": 1}
+_PHASE_CODES = {"exciting": 0, "refining": 1, "binding": 2, "boxes": 3}  # unknown codes read as exciting
 _PHASE_NAMES = {v: k for k, v in _PHASE_CODES.items()}
 
 

@@ -33,6 +33,7 @@ from aae_desktop.ui.column_scroll import ColumnContent, ColumnScroll, frameless
 from aae_desktop.ui.parameters.restore_changes import restore_message
 from aae_desktop.ui.run.preview_view import PreviewView
 from aae_desktop.ui.prompt.addons_panel import AddonsPanel
+from aae_desktop.ui.prompt.box_wiring import connect_boxes
 from aae_desktop.ui.prompt.prompt_editor import PromptEditor
 from aae_desktop.ui.iterate.result_strip import ResultItem, ResultStrip
 from aae_desktop.ui.run.run_status import RunStatus, image_caption
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.close_hooks: list[Callable[[], None]] = []
         self._build_widgets()
         self._build_menus()
+        connect_boxes(self)
         self._connect_worker()
         self._restore_settings()
         self.worker.load_tokenizer()
@@ -184,7 +186,7 @@ class MainWindow(QMainWindow):
         open_folder.triggered.connect(self._choose_model_folder)
         self.model_menu.addAction(open_folder)
 
-        run_menu = self.menuBar().addMenu("&Generate")
+        run_menu = self.run_menu = self.menuBar().addMenu("&Generate")
         self.generate_action = QAction("&Generate", self)
         self.generate_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.generate_action.triggered.connect(self.generate)
@@ -274,6 +276,7 @@ class MainWindow(QMainWindow):
             eta=base.eta,
             excite=self.parameters.excite.settings(self.prompt_editor.token_indices()),
             bind=self.prompt_editor.bind_settings(*self.parameters.bind.values()),
+            boxes=self.prompt_editor.box_settings(*self.parameters.boxes.values()),
         )
         return self.addons.resolve(request) if for_run else request  # tags and embedding words -> files
 
@@ -289,7 +292,7 @@ class MainWindow(QMainWindow):
         self.addons.prepare_restore(request)
         # An image without bound pairs gets the suggested ones shown (its Bind group is restored off).
         self.prompt_editor.set_prompt(request.prompt, request.negative_prompt, request.excite.token_indices,
-                                      request.bind.groups or None)
+                                      request.bind.groups or None, request.boxes.boxes)
         notes = restore_message(self.parameters.apply_request(request, seed_known), seed_known)
         # Restoring an image means keeping its seed; one that had none gets a new one each run.
         self.parameters.set_seed_mode("locked" if seed_known else "random")
@@ -355,7 +358,8 @@ class MainWindow(QMainWindow):
         self.generate_action.setEnabled(not busy)
 
     def _update_generate_hint(self) -> None:
-        binding = self.parameters.bind.isChecked() and bool(self.prompt_editor.bind_pairs())
+        binding = self.parameters.bind.isChecked() and bool(self.prompt_editor.bind_pairs()) or \
+            self.parameters.boxes.isChecked() and bool(self.prompt_editor.placed())
         if self.parameters.excite.isChecked() and not self.prompt_editor.token_indices() and not binding:
             self.generate_button.setToolTip("Choose at least one word to excite first (or switch Attend-and-Excite off).")
         else:

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 GAP = 8  # between cells, in pixels
@@ -19,6 +19,8 @@ class Cell:
     peak: float | None  # None: no number on the right of the caption (a pair's is in its caption)
     pixmap: QPixmap
     tags: tuple[str, ...] = ()  # one per equal-width part of the picture, from the left
+    box: tuple[float, float, float, float] | None = None  # the word's box (0-1 of the image), drawn over it
+    box_colour: str = "#ffffff"
 
 
 def grid_shape(count: int, area: QSize, aspect: float) -> tuple[int, int]:
@@ -47,7 +49,7 @@ class HeatmapCanvas(QWidget):
         self._cells: list[Cell] = []
 
     def set_cells(self, cells: list[tuple]) -> None:
-        """(word, peak, image) or (word, peak, image, tags) per picture."""
+        """(word, peak, image) or (word, peak, image, tags[, box, box colour]) per picture."""
         # Pixmaps are made here, on the UI thread, where QPixmap must live.
         self._cells = [Cell(word, peak, QPixmap.fromImage(image), *rest) for word, peak, image, *rest in cells]
         self.update()
@@ -102,6 +104,20 @@ class HeatmapCanvas(QWidget):
                 painter.drawText(band.adjusted(8, 0, -8, 0),
                                  Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, f"peak {cell.peak:.2f}")
             self._paint_tags(painter, cell.tags, rect)
+            if cell.box is not None:
+                self._paint_box(painter, cell.box, cell.box_colour, rect)
+
+    @staticmethod
+    def _paint_box(painter: QPainter, box: tuple[float, float, float, float], colour: str, rect: QRect) -> None:
+        """The word's box over its map: is the attention inside it?"""
+        x0, y0, x1, y1 = box
+        frame = QRectF(rect.left() + x0 * rect.width(), rect.top() + y0 * rect.height(),
+                       (x1 - x0) * rect.width(), (y1 - y0) * rect.height())
+        painter.save()
+        painter.setPen(QPen(QColor(colour), 2, Qt.PenStyle.DashLine))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(frame.adjusted(1, 1, -1, -1))
+        painter.restore()
 
     @staticmethod
     def _paint_tags(painter: QPainter, tags: tuple[str, ...], rect: QRect) -> None:

@@ -19,6 +19,7 @@ from aae_desktop.gallery.sidecar import AttentionData, load_attention
 from aae_desktop.ui.image_convert import pil_to_qimage
 from aae_desktop.ui.iterate.heatmap_canvas import HeatmapCanvas
 from aae_desktop.ui.iterate.loss_curve import LossCurveWidget
+from aae_desktop.ui.prompt.word_boxes import box_colour
 
 SIDE_BY_SIDE = "All words side by side"
 PAIRS = "All bound pairs"
@@ -33,6 +34,7 @@ class HeatmapView(QWidget):
         self.peaks: dict[str, float] = {}
         self.maps: dict[int, Any] = {}
         self.pairs: list[tuple[BoundPair, float]] = []  # with their maps' overlap
+        self.boxes: tuple = ()  # placed words (token indices, box): drawn over their maps
         self.word_combo = QComboBox(objectName="heatmapWord")
         self.word_combo.setToolTip("Show every chosen word's map, or one word's map large; with binding, "
                                    "each bound modifier's map beside its noun's.")
@@ -94,6 +96,7 @@ class HeatmapView(QWidget):
                  tokenizer: Any | None = None) -> None:
         self.image = image
         self.maps = data.maps
+        self.boxes = request.boxes.boxes if request.boxes.enabled else ()
         self.words = word_maps(request, data.maps, tokenizer)
         self.peaks = word_peaks(self.words, data.loss_history)
         # A pair whose words have no maps (saved before bound words' maps were kept) is left out.
@@ -142,6 +145,13 @@ class HeatmapView(QWidget):
             return list(self.pairs)
         return [self.pairs[index]] if kind == "pair" else []
 
+    def _box_of(self, token_indices: tuple[int, ...]) -> tuple:
+        """(box, colour) of the placed word with these tokens, as the preview draws it, or (None, "")."""
+        for order, (tokens, box) in enumerate(self.boxes):
+            if set(tokens) & set(token_indices):
+                return box, box_colour(order)
+        return None, ""
+
     def _render(self) -> None:
         if self.image is None:
             self.canvas.clear()
@@ -150,6 +160,7 @@ class HeatmapView(QWidget):
         cells = [(f"{pair.label} · overlap {overlap:.2f}", None,
                   pil_to_qimage(pair_picture(self.image, self.maps, pair, opacity)), (pair.modifier, pair.noun))
                  for pair, overlap in self.selected_pairs()]
-        cells += [(word.label, self.peaks[word.label], pil_to_qimage(overlay(self.image, word.attention, opacity)))
+        cells += [(word.label, self.peaks[word.label], pil_to_qimage(overlay(self.image, word.attention, opacity)), (),
+                   *self._box_of(word.token_indices))
                   for word in self.selected_words()]
         self.canvas.set_cells(cells)

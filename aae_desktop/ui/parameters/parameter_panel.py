@@ -23,6 +23,7 @@ from aae_desktop.engine.families import DEFAULT_FAMILY, ModelFamily, get_family
 from aae_desktop.engine.request import MAX_CLIP_SKIP, SCHEDULER_LABELS, GenerationRequest, eta_default
 from aae_desktop.ui.parameters.eta_spin import EtaSpinBox
 from aae_desktop.ui.parameters.bind_panel import BindPanel
+from aae_desktop.ui.parameters.box_panel import BoxPanel
 from aae_desktop.ui.parameters.excite_panel import ExcitePanel
 from aae_desktop.ui.parameters.family_switch import switch_values
 from aae_desktop.ui.parameters.seed_spin import SeedSpinBox
@@ -129,6 +130,7 @@ class ParameterPanel(QWidget):
         self.num_images.setToolTip("How many images to make per run; image i uses seed + i.")
         self.excite = ExcitePanel()
         self.bind = BindPanel()
+        self.boxes = BoxPanel()
 
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
@@ -162,10 +164,12 @@ class ParameterPanel(QWidget):
         layout.addWidget(image_box)
         layout.addWidget(self.excite)
         layout.addWidget(self.bind)
+        layout.addWidget(self.boxes)
         layout.addStretch(1)
 
         self.steps.valueChanged.connect(self.excite.set_step_count)
         self.steps.valueChanged.connect(self.bind.set_step_count)
+        self.steps.valueChanged.connect(self.boxes.set_step_count)
         self.set_base(BaseParameters(0, 1, 50, self.family.default_guidance, self.family.default_width,
                                      self.family.default_height, "default"))
         self.size_preset.activated.connect(self._on_preset)
@@ -176,7 +180,7 @@ class ParameterPanel(QWidget):
             spin.valueChanged.connect(self._on_size_edited)
         for signal in (self.seed.valueChanged, self.steps.valueChanged, self.guidance.valueChanged,
                        self.num_images.valueChanged, self.scheduler.currentIndexChanged, self.excite.changed,
-                       self.bind.changed,
+                       self.bind.changed, self.boxes.changed,
                        self.clip_skip.valueChanged, self.eta.valueChanged):
             signal.connect(self.changed)
 
@@ -200,7 +204,8 @@ class ParameterPanel(QWidget):
         return {"seed": "Seed", "num_images": "Images", "steps": "Steps", "guidance_scale": "Guidance",
                 "width": "Width", "height": "Height", "size": "Size", "scheduler": "Sampler", "clip_skip": "Clip skip",
                 "eta": "Eta",
-                **self.excite.field_labels(), **self.bind.field_labels()}
+                **self.excite.field_labels(), **self.bind.field_labels(),
+                **self.boxes.field_labels()}
 
     def seed_mode_key(self) -> str:
         return self.seed_mode.currentData()
@@ -230,6 +235,7 @@ class ParameterPanel(QWidget):
                                      request.eta))
         self.excite.set_settings(request.excite)
         self.bind.set_settings(request.bind)
+        self.boxes.set_settings(request.boxes)
         try:
             excite = self.excite.settings()
         except InvalidRequest:  # thresholds text the box cannot read back: the run will say so
@@ -254,7 +260,7 @@ class ParameterPanel(QWidget):
             "size": self.width, "excite.max_iter_to_alter": self.excite.max_iter,
             "excite.thresholds": self.excite.thresholds, "excite.scale_factor": self.excite.scale_factor,
             "excite.sigma": self.excite.sigma, "excite.max_refinement_steps": self.excite.refinement,
-            "excite.attn_res": self.excite.attn_res, "bind": self.bind.scale_spin,
+            "excite.attn_res": self.excite.attn_res, "bind": self.bind.scale_spin, "boxes": self.boxes.scale_spin,
         }
         widget = widgets.get(field or "")
         if widget is None or not widget.isEnabled():

@@ -10,10 +10,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QV
 from aae_desktop.engine.tokens import MAX_PROMPT_TOKENS
 from aae_desktop.engine.prompt_syntax import find_lora_tags
 from aae_desktop.engine.tokens import EMBEDDING_TOKEN_ID, PromptTokens, Word, tokenize_prompt
-from aae_desktop.engine.bind_settings import BindSettings, Group
+from aae_desktop.engine.bind_settings import Group
 from aae_desktop.ui.prompt.binding_suggestion import suggested_pairs
 from aae_desktop.ui.prompt.token_selector import TokenSelector
+from aae_desktop.engine.box_settings import BoxedWord
 from aae_desktop.ui.prompt.word_bindings import WordBindings
+from aae_desktop.ui.prompt.word_boxes import WordBoxes
+from aae_desktop.ui.prompt.word_marks import WordMarks
 from aae_desktop.ui.prompt.word_selection import Edit, WordSelection
 
 SELECTED_WORD_COLOR = QColor("#3d5a99")
@@ -49,12 +52,14 @@ class _PromptText(QPlainTextEdit):
         super().keyPressEvent(event)
 
 
-class PromptEditor(QWidget):
+class PromptEditor(WordMarks, QWidget):
     """Owns the prompt text, the tokenizer view of it and the chosen words."""
 
     selection_changed = Signal()
     prompt_changed = Signal()
     bindings_changed = Signal(list)  # ["red → cat", ...]: the bound pairs now
+    boxes_changed = Signal(list)  # [(word index, word, colour, box)]: the placed words now
+    place_requested = Signal(int, str, str)  # word index, word, colour: the artist asked to draw its box
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -62,8 +67,10 @@ class PromptEditor(QWidget):
         self._parsed: PromptTokens | None = None
         self._selection = WordSelection()
         self._bindings = WordBindings()  # which modifier describes which noun (binding)
+        self._boxes = WordBoxes()  # where placed words go (boxes)
         self._pending_indices: tuple[int, ...] | None = None
         self._pending_groups: tuple[Group, ...] | None = None  # bound pairs restored before the tokenizer came
+        self._pending_boxes: tuple[BoxedWord, ...] | None = None  # and boxes
         self._edit_hint: Edit | None = None
         self._excite_on = True
         self._vocabulary: dict[str, int] = {}  # embedding name -> vectors (from the embeddings folder)
@@ -117,6 +124,8 @@ class PromptEditor(QWidget):
         self.token_selector.link_toggled.connect(self.toggle_link)
         self.token_selector.unlink_requested.connect(self.unlink_word)
         self.token_selector.suggest_requested.connect(self.suggest_links)
+        self.token_selector.place_requested.connect(self._ask_to_place)
+        self.token_selector.unplace_requested.connect(self.remove_box)
         self._refresh_count()
 
     # -- public API -----------------------------------------------------------------------------
@@ -130,6 +139,9 @@ class PromptEditor(QWidget):
         self._parsed = tokenize_prompt(tokenizer, self.prompt(), self._vocabulary)
         self._selection.reset(self._parsed, indices or ())
         groups, self._pending_groups = self._pending_groups, None
+        boxes, self._pending_boxes = self._pending_boxes, None
+        if boxes is not None:
+            self._boxes.reset(self._parsed, boxes)
         if groups is not None:
             self._bindings.reset(self._parsed, groups)
         elif self._bindings.automatic:
@@ -198,15 +210,17 @@ class PromptEditor(QWidget):
         return self._selection.selected_words(self._parsed) if self._parsed else []
 
     def set_prompt(self, prompt: str, negative: str = "", token_indices: Iterable[int] = (),
-                   bind_groups: Iterable[Group] | None = None) -> None:
+                   bind_groups: Iterable[Group] | None = None, boxes: Iterable[BoxedWord] = ()) -> None:
         """Replace everything, choosing the words that own `token_indices` (used to restore a request).
 
         `bind_groups` (token indices, as a request holds them) restores the bound pairs; None lets the
-        suggestion find them in the new prompt."""
+        suggestion find them in the new prompt. `boxes` places words (token indices and box)."""
         indices = tuple(token_indices)
         groups = None if bind_groups is None else tuple(bind_groups)
+        boxes = tuple(boxes)
         self._pending_indices = indices if self._tokenizer is None else None
         self._pending_groups = groups if self._tokenizer is None else None
+        self._pending_boxes = boxes if self._tokenizer is None else None
         _replace_undoably(self.prompt_edit, prompt)  # follows the edit: the selection is reset just below
         _replace_undoably(self.negative_edit, negative)
         if self._parsed is not None:
@@ -215,41 +229,9 @@ class PromptEditor(QWidget):
                 self._bindings.reset(self._parsed, groups)
             else:
                 self._bindings.suggest(self._parsed, suggested_pairs(self._parsed))
+            self._boxes.reset(self._parsed, boxes)
             self._refresh()
         self.selection_changed.emit()
-
-    # -- bound pairs (binding) ----------------------------------------------------------------------
-    def bind_pairs(self) -> list[tuple[Word, Word]]:
-        return self._bindings.pairs(self._parsed) if self._parsed else []
-
-    def bind_settings(self, enabled: bool, scale: float, steps: int | None) -> BindSettings:
-        """What a run binds: the pairs of this prompt as token indices, with the panel's values.
-
-        Binding off is no binding at all, so a run without it is the request it always was."""
-        if not enabled:
-            return BindSettings()
-        if self._parsed is None:
-            return BindSettings(enabled=enabled, scale=scale, steps=steps)
-        return self._bindings.settings(self._parsed, enabled, scale, steps)
-
-    def toggle_link(self, modifier_index: int, noun_index: int) -> None:
-        """The artist binds a word to a noun, or unbinds it when it already describes that noun."""
-        words = self._parsed.words if self._parsed else []
-        if 0 <= modifier_index < len(words) and 0 <= noun_index < len(words):
-            self._bindings.toggle(words[modifier_index], words[noun_index])
-            self._refresh()
-
-    def unlink_word(self, word_index: int) -> None:
-        words = self._parsed.words if self._parsed else []
-        if 0 <= word_index < len(words):
-            self._bindings.unlink(words[word_index])
-            self._refresh()
-
-    def suggest_links(self) -> None:
-        """Back to the automatic pairs, which follow the prompt again as it is edited."""
-        if self._parsed is not None:
-            self._bindings.suggest(self._parsed, suggested_pairs(self._parsed))
-            self._refresh()
 
     def set_word_selected(self, word_index: int, selected: bool) -> None:
         self._on_word_toggled(word_index, selected)
@@ -276,6 +258,7 @@ class PromptEditor(QWidget):
                 self._bindings.suggest(self._parsed, suggested_pairs(self._parsed))
             else:
                 self._bindings.follow_edit(self._parsed, hint)
+            self._boxes.follow_edit(self._parsed, hint)
         self._refresh()
         self.prompt_changed.emit()
         self.selection_changed.emit()
@@ -293,9 +276,12 @@ class PromptEditor(QWidget):
         if self._tokenizer is None or self._parsed is None:
             return
         pairs = self._bindings.pairs(self._parsed)
-        self.token_selector.show_words(self._parsed, self._selection, self._excite_on, pairs)
+        placed = self.placed()
+        self.token_selector.show_words(self._parsed, self._selection, self._excite_on, pairs,
+                                       {index: colour for index, _text, colour, _box in placed})
         self._highlight()
         self.bindings_changed.emit([f"{modifier.text} → {noun.text}" for modifier, noun in pairs])
+        self.boxes_changed.emit(placed)
 
     def _refresh_count(self) -> None:
         if self._parsed is None:

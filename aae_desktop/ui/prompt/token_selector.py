@@ -50,6 +50,8 @@ class TokenSelector(QWidget):
     link_toggled = Signal(int, int)  # modifier word index, noun word index: bind, or unbind if bound
     unlink_requested = Signal(int)  # word index: it describes nothing / nothing describes it
     suggest_requested = Signal()  # back to the automatic pairs
+    place_requested = Signal(int)  # word index: draw its box on the preview
+    unplace_requested = Signal(int)  # word index: remove its box
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -62,6 +64,7 @@ class TokenSelector(QWidget):
         self._words: list[Word] = []
         self._noun_of: dict[int, int] = {}  # word index -> the noun's word index (bound pairs)
         self._group_of: dict[int, int] = {}  # word index -> its group's colour number
+        self._placed: dict[int, str] = {}  # word index -> its box's colour (placed words)
         self._link_from: int | None = None  # Link mode: the describing word clicked first
         self._shown: tuple | None = None  # the last show_words arguments
         self._state = QLabel()
@@ -105,10 +108,13 @@ class TokenSelector(QWidget):
         self._state.setText(text)
 
     def show_words(self, parsed: PromptTokens, selection: WordSelection, excite_on: bool = True,
-                   pairs: list[tuple[Word, Word]] = ()) -> None:
-        """Refresh the chips in place (reusing buttons keeps focus and avoids flicker while typing)."""
+                   pairs: list[tuple[Word, Word]] = (), placed: dict[int, str] | None = None) -> None:
+        """Refresh the chips in place (reusing buttons keeps focus and avoids flicker while typing).
+
+        `pairs` are the bound (modifier, noun) words; `placed` maps placed words to their box colour."""
         words = parsed.words
-        self._shown = (parsed, selection, excite_on, pairs)
+        self._shown = (parsed, selection, excite_on, pairs, placed)
+        self._placed = dict(placed or {})
         self._words = list(words)
         place = {word: i for i, word in enumerate(words)}
         self._noun_of = {place[m]: place[n] for m, n in pairs if m in place and n in place}
@@ -166,6 +172,12 @@ class TokenSelector(QWidget):
         return self._noun_of.get(index)
 
     def _binding_note(self, index: int) -> str:
+        if index in self._placed:
+            return "\nPlaced in a box: drag it on the preview; right-click here to remove it." + \
+                self._pair_note(index)
+        return self._pair_note(index)
+
+    def _pair_note(self, index: int) -> str:
         if index in self._noun_of:
             return f"\nDescribes → {self._words[self._noun_of[index]].text} (binding keeps it on that word)."
         described_by = [self._words[m].text for m, n in self._noun_of.items() if n == index]
@@ -174,9 +186,12 @@ class TokenSelector(QWidget):
         return ""
 
     def _chip_style(self, index: int) -> str:
-        if index not in self._group_of:
-            return ""
-        return f"QToolButton#wordChip {{ border-bottom: 3px solid {group_colour(self._group_of[index])}; }}"
+        rules = []
+        if index in self._placed:  # a placed word's chip is outlined in its box's colour
+            rules.append(f"border: 1px dashed {self._placed[index]};")
+        if index in self._group_of:
+            rules.append(f"border-bottom: 3px solid {group_colour(self._group_of[index])};")
+        return f"QToolButton#wordChip {{ {' '.join(rules)} }}" if rules else ""
 
     def _chip_clicked(self, index: int, checked: bool) -> None:
         if not self.link_button.isChecked():
@@ -223,6 +238,10 @@ class TokenSelector(QWidget):
         bound = index in self._noun_of or index in self._noun_of.values()
         unlink = menu.addAction(f"Unbind “{word.text}”", lambda: self.unlink_requested.emit(index))
         unlink.setEnabled(bound)
-        menu.addSeparator()
         menu.addAction("Use the suggested pairs", self.suggest_requested.emit)
+        menu.addSeparator()
+        placed = index in self._placed
+        menu.addAction("Move its box…" if placed else "Place…", lambda: self.place_requested.emit(index))
+        remove = menu.addAction("Remove its box", lambda: self.unplace_requested.emit(index))
+        remove.setEnabled(placed)
         return menu

@@ -5,6 +5,8 @@ from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from aae_desktop.ui.run.box_overlay import BoxOverlay
+
 
 class PreviewView(QWidget):
     """Paints one image scaled to fit, keeping its aspect ratio, on a dark neutral backdrop."""
@@ -22,6 +24,8 @@ class PreviewView(QWidget):
         self._scaled: QPixmap | None = None
         self._caption = ""
         self._placeholder = "Your image appears here.\nWrite a prompt, click the words that must appear, press Ctrl+Enter."
+        self._canvas = QSize(512, 512)  # the next image's size: where boxes go before there is an image
+        self.boxes = BoxOverlay(self, self.image_rect)  # words' boxes (BoxDiff), drawn over the image
 
     @property
     def has_image(self) -> bool:
@@ -37,6 +41,21 @@ class PreviewView(QWidget):
         self._caption = caption
         self.update()
 
+    def set_canvas_size(self, width: int, height: int) -> None:
+        """The size the next image will have: the frame boxes are drawn in until an image arrives."""
+        if width > 0 and height > 0 and QSize(width, height) != self._canvas:
+            self._canvas = QSize(width, height)
+            self.update()
+
+    def image_rect(self) -> QRect:
+        """Where the image (or, before one, the frame of the next one) is drawn in this widget."""
+        size = self._pixmap.size() if self._pixmap is not None else self._canvas
+        area = self.rect().adjusted(12, 12, -12, -30 if self._caption else -12)
+        scaled = size.scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRect(0, 0, scaled.width(), scaled.height())
+        target.moveCenter(area.center())
+        return target
+
     def clear(self, placeholder: str | None = None) -> None:
         self._pixmap = None
         self._scaled = None
@@ -48,14 +67,17 @@ class PreviewView(QWidget):
     def paintEvent(self, _event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#1b1d22"))
+        target = self.image_rect()
         if self._pixmap is None:
-            painter.setPen(QColor("#7d8290"))
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
+            if self.boxes.items or self.boxes.placing:  # the frame of the image the boxes are for
+                painter.fillRect(target, QColor("#24272e"))
+                painter.setPen(QColor("#3a3e48"))
+                painter.drawRect(target.adjusted(0, 0, -1, -1))
+            else:
+                painter.setPen(QColor("#7d8290"))
+                painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self._placeholder)
+            self.boxes.paint(painter)
             return
-        area = self.rect().adjusted(12, 12, -12, -30 if self._caption else -12)
-        scaled = self._pixmap.size().scaled(area.size(), Qt.AspectRatioMode.KeepAspectRatio)
-        target = QRect(0, 0, scaled.width(), scaled.height())
-        target.moveCenter(area.center())
         if self._scaled is None or self._scaled.size() != target.size():
             # Small previews upscale smoothly; the point is the composition, not the pixels.
             self._scaled = self._pixmap.scaled(target.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
@@ -65,3 +87,4 @@ class PreviewView(QWidget):
             painter.setPen(QColor("#aeb3bf"))
             caption_rect = QRect(0, target.bottom() + 4, self.width(), 22)
             painter.drawText(caption_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, self._caption)
+        self.boxes.paint(painter)

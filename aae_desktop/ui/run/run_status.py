@@ -11,6 +11,8 @@ PHASE_LABELS = {
     "loading": "Loading model",
     "refining": "Refining",
     "exciting": "Exciting",
+    "binding": "Binding",
+    "boxes": "Placing words",
     "denoising": "Denoising",
     "decoding": "Decoding",
 }
