@@ -6,10 +6,8 @@ resyncs in the background) without sharing a connection across threads.
 The index is only a cache of what the PNGs say, so it is never trusted over them: a damaged file
 is moved aside (and `notes` says where) and an empty one takes its place, a rebuild fills a new
 file and swaps it in only once it is complete, and a PNG whose metadata cannot be used is listed
-without it.
-
-Stars are the one thing the PNGs cannot say: they live beside the images as marker files
-(gallery.stars), which every (re)indexing reads, so a rebuild restores them.
+without it. Stars, which the PNGs cannot say, are marker files beside them (gallery.stars) that every
+(re)indexing reads.
 """
 from __future__ import annotations
 
@@ -27,7 +25,7 @@ from typing import Callable, Iterator, TypeVar
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.gallery.metadata import restore_from_png
 from aae_desktop.gallery.png_files import TEMP_SUFFIX  # noqa: F401  (re-exported: where callers look for it)
-from aae_desktop.gallery.stars import is_starred, set_star
+from aae_desktop.gallery.stars import is_starred, write_markers
 
 # 2: stars are also kept beside the images. A version-1 index (same table) gets its stars written
 # out as markers once, when it is opened.
@@ -115,7 +113,7 @@ class GalleryIndex:
         self.notes: list[str] = []  # what the user should hear about (a damaged index moved aside...)
         self._notes_lock = threading.Lock()  # notes are added on the saving thread, taken on the UI thread
         self.recreated = False  # set when a damaged file was replaced by an empty index: resync it
-        self._damage_note: str | None = None  # said once the repair is done, with what it found
+        self._repair_note: str | None = None  # said once the repair is done, with what it found
         try:
             if self._with_db(self._create_schema) == _STARS_ONLY_IN_INDEX:
                 self._write_star_markers()
@@ -143,7 +141,7 @@ class GalleryIndex:
         """A damaged index was set aside and the new one filled from the images under `root`: say so,
         with how many images and stars came back."""
         with self._notes_lock:
-            text, self._damage_note = self._damage_note, None
+            text, self._repair_note = self._repair_note, None
         if text is None:
             return
         if root is not None:
@@ -164,16 +162,10 @@ class GalleryIndex:
         return version
 
     def _write_star_markers(self) -> None:
-        """One-time upgrade: the stars of an index from before the markers get their markers."""
+        """One-time upgrade: the stars of an index from before the markers get their markers (tried
+        again on the next opening while a folder refuses them; the index keeps those stars meanwhile)."""
         starred = self._with_db(lambda db: [r[0] for r in db.execute("SELECT path FROM images WHERE favourite = 1")])
-        failed = 0
-        for path in starred:
-            try:
-                if Path(path).is_file():
-                    set_star(path, True)
-            except OSError:
-                failed += 1  # a read-only folder: the star stays in the index; tried again next time
-        if not failed:
+        if write_markers(starred):
             self._with_db(lambda db: db.execute(f"PRAGMA user_version = {INDEX_SCHEMA_VERSION}"))
 
     @contextmanager
@@ -187,14 +179,21 @@ class GalleryIndex:
             db.close()
 
     def _with_db(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` on a connection; a damaged file is set aside once and `work` runs on a fresh one."""
+        """Run `work` on a connection; a damaged file is set aside once (a file deleted while in use is
+        made again) and `work` runs on a fresh one, which `recreated` asks to be filled from the images."""
         try:
             with self._connect() as db:
                 return work(db)
         except sqlite3.DatabaseError as exc:
-            if _error_name(exc) not in _DAMAGED:
+            if _error_name(exc) in _DAMAGED:
+                self._set_aside(exc)
+            elif "no such table" in str(exc):  # SQLite made an empty file where the index was
+                self.recreated = True
+                with self._notes_lock:
+                    self._repair_note = (f"The gallery index {self.db_path} was deleted; it was made again and "
+                                         "rebuilt from the images")
+            else:
                 raise
-            self._set_aside(exc)
         with self._connect() as db:
             self._create_schema(db)
             return work(db)
@@ -213,7 +212,7 @@ class GalleryIndex:
                 os.replace(side, target.with_name(target.name + extra))
         self.recreated = True
         with self._notes_lock:
-            self._damage_note = (f"The gallery index {self.db_path} was damaged ({exc}); it was moved to {target} "
+            self._repair_note = (f"The gallery index {self.db_path} was damaged ({exc}); it was moved to {target} "
                                  "and rebuilt from the images")
 
     # -- writing --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterable
 
 STAR_SUFFIX = ".star"
 # What someone who opens the file sees; only the file's existence counts.
@@ -40,3 +41,15 @@ def set_star(image_path: str | Path, starred: bool) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_markers(images: Iterable[str | Path]) -> bool:
+    """Star each image that still exists; False when a folder refused a marker."""
+    written = True
+    for image in images:
+        try:
+            if Path(image).is_file():
+                set_star(image, True)
+        except OSError:
+            written = False
+    return written

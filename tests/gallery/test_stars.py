@@ -45,6 +45,15 @@ def test_a_star_survives_a_damaged_index_and_the_note_counts_it(store, request_,
     assert len(notes) == 1 and "rebuilt from the images (2 images, 1 starred)" in notes[0], notes
 
 
+def test_an_index_deleted_while_in_use_is_made_again_with_its_stars(store, request_, make_result):
+    cat, fox = fill(store, request_, make_result)
+    store.set_favourite(cat, True)
+    store.index.db_path.unlink()
+    assert starred(store) == [str(cat.resolve())]
+    notes = store.take_notes()
+    assert len(notes) == 1 and "was deleted" in notes[0] and "(2 images, 1 starred)" in notes[0], notes
+
+
 def test_rebuild_reads_the_stars_from_beside_the_images(store, request_, make_result, capsys):
     cat, fox = fill(store, request_, make_result)
     store.set_favourite(cat, True)

@@ -17,6 +17,7 @@ from aae_desktop.gallery.grid import save_grid
 from aae_desktop.gallery.png_files import FolderUnusable
 from aae_desktop.gallery.store import GalleryStore
 from aae_desktop.ui.iterate.ab_view import ABView, a_side
+from aae_desktop.ui.gallery.gallery_menu import GalleryMenu
 from aae_desktop.ui.gallery.gallery_view import GalleryView
 from aae_desktop.ui.iterate.heatmap_view import HeatmapView
 from aae_desktop.ui.image_convert import pil_to_qimage
@@ -53,6 +54,8 @@ class GalleryIntegration:
         self._default_split(window)
         window.gallery = self
         self.gallery.start()
+        self.menu = GalleryMenu(window, self.gallery)
+        self.menu.prune_thumbnails()
 
     def _default_split(self, window: Any) -> None:
         """First launch: the preview keeps about 70% of the height; sizes the artist dragged are kept."""

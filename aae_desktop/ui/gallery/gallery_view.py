@@ -250,7 +250,7 @@ class GalleryView(QWidget):
         """A new run (Generate, A/B, sweep) starts: its saves are counted from zero."""
         self._saved_this_run = 0
 
-    def _report_error(self, exc: Exception) -> None:
+    def _report_error(self, exc: Exception | str) -> None:
         text = f"Gallery: {exc}"
         self.status.setText(text)
         self.message.emit(text)
@@ -326,7 +326,10 @@ class GalleryView(QWidget):
         index = self.list.currentIndex()
         entry = self.selected_entry()
         if entry is not None:
-            self.model.set_favourite(index.row(), not entry.favourite)
+            try:
+                self.model.set_favourite(index.row(), not entry.favourite)
+            except OSError as exc:  # the star is a file beside the image: a read-only folder refuses it
+                self._report_error(f"the star of {entry.name} could not be saved beside it ({exc.strerror or exc})")
             self._show_selected()
 
     def delete_selected(self) -> None:
@@ -339,6 +342,7 @@ class GalleryView(QWidget):
         except OSError as exc:
             self._report_error(exc)
             return
+        self.thumbnails.forget(entry.path, entry.mtime_ns)
         self.model.refresh()
         if self.model.rowCount():
             self.list.setCurrentIndex(self.model.index(min(row, self.model.rowCount() - 1)))

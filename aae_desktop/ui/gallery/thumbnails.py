@@ -1,7 +1,8 @@
 """Gallery thumbnails: made from the PNGs off the UI thread, kept in memory and in a disk cache."""
 from __future__ import annotations
 
-import hashlib
+import os
+import tempfile
 from collections import OrderedDict
 from pathlib import Path
 
@@ -9,6 +10,8 @@ from PIL import Image
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from aae_desktop.gallery import thumbnail_cache
+from aae_desktop.gallery.thumbnail_cache import mark_used, thumbnail_file
 from aae_desktop.ui.background import Background
 
 THUMB_SIZE = 160
@@ -19,11 +22,11 @@ def make_thumbnail(path: str, mtime_ns: int, cache_folder: Path | None) -> QImag
     """Runs on a pool thread; QImage (not QPixmap) is safe there."""
     cached = None
     if cache_folder is not None:
-        key = hashlib.sha1(f"{path}|{mtime_ns}".encode("utf-8")).hexdigest()
-        cached = cache_folder / f"{key}.png"
+        cached = thumbnail_file(cache_folder, path, mtime_ns)
         if cached.is_file():
             image = QImage(str(cached))
             if not image.isNull():
+                mark_used(cached)  # pruning drops the least recently used first
                 return image
     with Image.open(path) as img:
         img.thumbnail((THUMB_SIZE, THUMB_SIZE))
@@ -31,12 +34,24 @@ def make_thumbnail(path: str, mtime_ns: int, cache_folder: Path | None) -> QImag
     data = rgba.tobytes("raw", "RGBA")
     image = QImage(data, rgba.width, rgba.height, rgba.width * 4, QImage.Format.Format_RGBA8888).copy()
     if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            image.save(str(cached), "PNG")
-        except OSError:
-            pass  # the cache only saves time
+        _save_atomic(image, cached)
     return image
+
+
+def _save_atomic(image: QImage, target: Path) -> None:
+    """Temp file + rename: a thumbnail cut off half-written would otherwise be read back."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".png.part", dir=target.parent)
+        os.close(fd)
+        try:
+            if not image.save(tmp, "PNG"):
+                raise OSError("not written")
+            os.replace(tmp, target)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    except OSError:
+        pass  # the cache only saves time
 
 
 class ThumbnailCache(QObject):
@@ -63,6 +78,17 @@ class ThumbnailCache(QObject):
                                  lambda image, key=key: self._store(key, image),
                                  lambda _exc, key=key: self._fail(key))
         return None
+
+    @property
+    def folder(self) -> Path | None:
+        return self._cache_folder
+
+    def forget(self, path: str, mtime_ns: int) -> None:
+        """The image was deleted: drop its thumbnail from memory and from the disk cache now."""
+        self._pixmaps.pop((path, mtime_ns), None)
+        self._failed.discard((path, mtime_ns))
+        if self._cache_folder is not None:
+            thumbnail_cache.remove(self._cache_folder, path, mtime_ns)
 
     def _store(self, key: tuple[str, int], image: QImage) -> None:
         self._pending.discard(key)
