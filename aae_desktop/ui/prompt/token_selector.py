@@ -147,8 +147,9 @@ class TokenSelector(QWidget):
             self._state.setText(f"Now click the noun <b>{words[self._link_from].text}</b> describes.")
         elif self.link_button.isChecked():
             self._state.setText("Click a describing word, then its noun.")
-        elif chosen == 0 and self._noun_of:
-            self._state.setText("Nothing excited — binding alone: click words the image must show.")
+        elif chosen == 0 and (self._noun_of or self._placed):
+            alone = " and ".join(name for name, on in (("binding", self._noun_of), ("boxes", self._placed)) if on)
+            self._state.setText(f"Nothing excited — {alone} alone. Click words the image must show to excite them.")
         elif chosen == 0:
             self._state.setText("<b>Nothing selected</b> — click at least one word the image must show.")
         else:
