@@ -119,3 +119,20 @@ def test_thumbnails_of_images_gone_are_pruned_at_start(make_window, qtbot, tmp_p
         path.write_bytes(b"x")
     window, integration = open_gallery(make_window, qtbot, store)
     assert kept.exists() and not orphan.exists()
+
+
+def test_a_star_the_folder_refuses_is_said_and_not_kept(make_window, qtbot, tmp_path, monkeypatch):
+    import aae_desktop.gallery.store as store_module
+
+    def refuse(path, starred):
+        raise PermissionError(13, "Permission denied")
+
+    store = make_store(tmp_path)
+    images = two_images(store)
+    window, integration = open_gallery(make_window, qtbot, store)
+    gallery = integration.gallery
+    gallery.select_path(images[0])
+    monkeypatch.setattr(store_module, "set_star", refuse)
+    gallery.star.click()
+    assert "could not be saved beside it (Permission denied)" in gallery.status.text()
+    assert not gallery.star.isChecked() and store.entries(favourites_only=True) == []
