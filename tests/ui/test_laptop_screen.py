@@ -129,3 +129,16 @@ def test_the_lora_hint_is_whole_in_the_narrowest_left_column(make_window, qtbot)
 
     qtbot.waitUntil(lambda: hint.isVisible() and hint.width() < 300, timeout=TIMEOUT)
     qtbot.waitUntil(whole, timeout=3000)
+
+
+def test_lora_rows_taken_out_leave_nothing_over_the_lora_header(busy_window):
+    """Rows rebuilt when a LoRA is added used to stay visible at the panel's top-left (out of the
+    layout, waiting for the event loop to delete them), covering the "LoRAs / Add LoRA" header."""
+    window, _ = busy_window
+    addons = window.addons
+    addons.remove_lora("watercolour-soft-light")
+    addons.add_lora("watercolour-soft-light")  # checked at once: no event loop runs the deletions
+    current = {w for row in addons._rows for w in (row.spin, row.remove)}
+    stale = [w.objectName() for w in addons.findChildren(QWidget)
+             if w.objectName() in ("loraWeight", "removeLora") and w.isVisibleTo(addons) and w not in current]
+    assert stale == []

@@ -206,6 +206,9 @@ class AddonsPanel(QWidget):
                 while item.layout().count():
                     child = item.layout().takeAt(0).widget()
                     if child is not None:
+                        # Hidden now: out of the layout it would sit at the panel's top-left, over
+                        # the header, until the event loop gets round to deleting it.
+                        child.hide()
                         child.deleteLater()
         tags = self._tags()
         self._rows = [self._add_row(tag, negative) for tag, negative in tags]
