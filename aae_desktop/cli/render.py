@@ -35,6 +35,7 @@ FLAG_NAMES = {
     "loras": "--lora",
     "embeddings": "--embeddings-dir",
     "bind": "--bind",
+    "boxes": "--box",
 }
 
 
@@ -82,6 +83,9 @@ def register(sub: Any) -> None:
     from aae_desktop.cli.bind_args import add_bind_options
 
     add_bind_options(p)  # --bind, --bind-indices, --bind-scale, --bind-steps
+    from aae_desktop.cli.box_args import add_box_options
+
+    add_box_options(p)  # --box, --box-scale, --box-steps
     p.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
                    help="use a LoRA from the LoRA folder (repeatable; weight 1 if left out); the same as "
                         "<lora:NAME:WEIGHT> in the prompt, which is added to the prompt saved in the PNG")
@@ -136,18 +140,20 @@ def build_request(args: argparse.Namespace, tokenizer: Any,
     addons = resolve_addons(GenerationRequest(model=args.model, prompt=args.prompt, negative_prompt=args.negative),
                             folders_from_args(args), [parse_lora_flag(text) for text in args.lora])
     from aae_desktop.cli.bind_args import bind_from_args
+    from aae_desktop.cli.box_args import boxes_from_args
 
     parsed = tokenize_request(tokenizer, addons)
     notes: list[str] = []
     bind = bind_from_args(args, parsed, notes)
+    boxes = boxes_from_args(args, parsed)
     indices: tuple[int, ...] = ()
     if args.tokens:
         indices = tuple(parsed.indices_for_words(args.tokens.split(",")))
     elif args.token_indices:
         indices = tuple(parse_index_list(args.token_indices))
-    elif not args.no_excite and not bind.active:
+    elif not args.no_excite and not bind.active and not boxes.active:
         raise InvalidRequest("Name the words to excite with --tokens (or --token-indices), bind words with --bind, "
-                             "or pass --no-excite.")
+                             "place them with --box, or pass --no-excite.")
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     request = GenerationRequest(
         model=args.model,
@@ -175,9 +181,10 @@ def build_request(args: argparse.Namespace, tokenizer: Any,
             max_refinement_steps=args.refinement_cap,
             attn_res=parse_attn_res(args.attn_res),
         ),
-        # With exciting on and no word named, the request binds alone (as the window's); --no-excite
-        # keeps the pairs, checked, but switched off: plain Stable Diffusion with no objective at all.
+        # With exciting on and no word named, the request binds and/or places alone (as the window's);
+        # --no-excite keeps pairs and boxes, checked, but switched off: plain Stable Diffusion.
         bind=dataclasses.replace(bind, enabled=bind.active and not args.no_excite),
+        boxes=dataclasses.replace(boxes, enabled=boxes.active and not args.no_excite),
     )
     return request, notes + request.validate(tokenizer)
 
@@ -277,6 +284,9 @@ def run_render(args: argparse.Namespace) -> int:
         echo(f"aae-desktop: note: {note}", err=True)
     if model.family != family:  # e.g. an SD 2.x file whose 512/768 kind only the load settled
         request = build_request(args, model.pipe.tokenizer, model.family)[0].replace(seed=request.seed)
+    from aae_desktop.cli.box_args import check_box_grid
+
+    check_box_grid(request, model)  # the loss grid is the loaded UNet's: checked before the first step
     from aae_desktop.engine.cpu_time_estimate import slow_cpu_render_note
 
     slow = slow_cpu_render_note(request, model.device, smaller="a smaller --width/--height")

@@ -47,7 +47,7 @@ class RenderOutput:
             print_notes(self.store)
 
     def _write_out(self, item: ImageResult, path: Path) -> None:
-        from aae_desktop.gallery.metadata import bound_words, excited_words, png_info
+        from aae_desktop.gallery.metadata import bound_words, boxed_words, excited_words, png_info
         from aae_desktop.gallery.paths import fallback_dir
         from aae_desktop.gallery.png_files import write_png_atomic
 
@@ -55,7 +55,8 @@ class RenderOutput:
         info = png_info(item.request, extra, model_name=self.model.name, model_hash=self.hash,
                         words=excited_words(item.request, self.model.pipe.tokenizer) or None,
                         scheduler_class=item.scheduler or None,
-                        bind_words=bound_words(item.request, self.model.pipe.tokenizer))
+                        bind_words=bound_words(item.request, self.model.pipe.tokenizer),
+                        box_words=boxed_words(item.request, self.model.pipe.tokenizer))
         try:
             written = write_png_atomic(item.image, path.parent, path.stem, info, replace=self.overwrite)
         except OSError as exc:

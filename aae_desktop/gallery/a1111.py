@@ -27,6 +27,7 @@ from aae_desktop.engine.request import (
 
 from aae_desktop.engine.addon_files import short_hash
 from aae_desktop.engine.bind_settings import DEFAULT_BIND_SCALE, BindSettings
+from aae_desktop.gallery.box_words import box_fields, boxes_from_params
 
 NEGATIVE_PREFIX = "Negative prompt:"
 
@@ -75,12 +76,14 @@ def format_parameters(
     version: str | None = None,
     scheduler_class: str | None = None,
     bind_words: str | None = None,
+    box_words: str | None = None,
 ) -> str:
     """The A1111 `parameters` text for one image of `request` (its own seed).
 
     `words` are the excited words as the artist clicked them (shown by CivitAI and friends); the
     token indices are what restores them exactly. `bind_words` are the bound pairs as words
-    ("red>cat, black+white>dog", engine.binding_words.bind_text), written while binding is active.
+    ("red>cat, black+white>dog", engine.binding_words.bind_text), written while binding is active;
+    `box_words` the boxes ("cat:0,0.3,0.5,1; frog:0.5,0.3,1,1", gallery.box_words.box_text), likewise.
     """
     request = request.resolved()  # the schedule the image ran with, as numbers
     sampler, schedule = _SAMPLERS.get(request.scheduler, (SCHEDULER_LABELS.get(request.scheduler, request.scheduler), None))
@@ -120,6 +123,7 @@ def format_parameters(
     else:
         fields.append(("AAE", "off"))
     fields += _bind_fields(request, bind_words)
+    fields += box_fields(request.boxes, box_words)
     if version:
         fields.append(("Version", f"aae-desktop {version}"))
     lines = [request.prompt]
@@ -241,6 +245,7 @@ def request_from_parameters(text: str, model: str = "", tokenizer: Any | None = 
     kwargs["model"] = model or params.get("Model", "")
     kwargs["excite"] = _excite_from(params, parsed["prompt"], tokenizer)
     kwargs["bind"] = _bind_from(params, parsed["prompt"], tokenizer)
+    kwargs["boxes"] = boxes_from_params(params, parsed["prompt"], tokenizer)
     kwargs["loras"], kwargs["embeddings"] = _addons_from(params, parsed["prompt"], parsed["negative_prompt"])
     return GenerationRequest(**kwargs)
 

@@ -59,6 +59,20 @@ def bound_words(request: GenerationRequest, tokenizer: Any | None = None) -> str
         return None
 
 
+def boxed_words(request: GenerationRequest, tokenizer: Any | None = None) -> str | None:
+    """The boxes as words ('cat:0,0.3,0.5,1; frog:0.5,0.3,1,1') for the `AAE boxes` field; None without
+    active boxes. Named by the bundled CLIP tokenizer when none is given, as bound_words."""
+    if not request.boxes.active:
+        return None
+    from aae_desktop.engine.tokens import load_tokenizer, tokenize_request
+    from aae_desktop.gallery.box_words import box_text
+
+    try:
+        return box_text(request.boxes, tokenize_request(tokenizer or load_tokenizer(), request))
+    except Exception:  # a label is never worth failing a save over; the aae chunk has the indices
+        return None
+
+
 def png_info(
     request: GenerationRequest,
     extra: dict[str, Any] | None = None,
@@ -69,6 +83,7 @@ def png_info(
     version: str | None = None,
     scheduler_class: str | None = None,
     bind_words: str | None = None,
+    box_words: str | None = None,
 ) -> PngInfo:
     """Text chunks for a saved image.
 
@@ -82,7 +97,8 @@ def png_info(
     request = request.resolved()
     info = PngInfo()
     text = format_parameters(request, model_name=model_name, model_hash=model_hash, words=words, version=version,
-                             scheduler_class=scheduler_class, bind_words=bind_words or bound_words(request))
+                             scheduler_class=scheduler_class, bind_words=bind_words or bound_words(request),
+                             box_words=box_words or boxed_words(request))
     if is_latin1(text):
         info.add_text(PARAMETERS_CHUNK, text)
     else:

@@ -11,7 +11,7 @@ def test_gallery_modules_import_no_qt():
         "import aae_desktop.gallery.metadata, aae_desktop.gallery.a1111, aae_desktop.gallery.store, "
         "aae_desktop.gallery.index, aae_desktop.gallery.sidecar, aae_desktop.gallery.heatmaps, "
         "aae_desktop.gallery.grid, aae_desktop.gallery.model_hash, aae_desktop.cli.gallery, "
-        "aae_desktop.gallery.stars, aae_desktop.gallery.thumbnail_cache\n"
+        "aae_desktop.gallery.stars, aae_desktop.gallery.thumbnail_cache, aae_desktop.gallery.box_words\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'PyQt5', 'PyQt6'))\n"
         "print(','.join(bad))\n"
     )
