@@ -156,7 +156,7 @@ def test_heat_maps_draw_each_placed_words_box_over_its_map(qtbot, tokenizer):
     import numpy as np
     from PIL import Image
 
-    from aae_desktop.engine.request import GenerationRequest
+    from aae_desktop.engine.request import ExciteSettings, GenerationRequest
     from aae_desktop.gallery.sidecar import AttentionData
     from aae_desktop.ui.iterate.heatmap_view import HeatmapView
 
@@ -166,7 +166,7 @@ def test_heat_maps_draw_each_placed_words_box_over_its_map(qtbot, tokenizer):
     view.show()
     maps = {2: np.zeros((16, 16), np.float32), 5: np.zeros((16, 16), np.float32)}
     maps[2][:, :8], maps[5][:, 8:] = 1.0, 1.0
-    request = GenerationRequest(model="m", prompt=PROMPT, excite={"token_indices": (2, 5)},
+    request = GenerationRequest(model="m", prompt=PROMPT, excite=ExciteSettings(token_indices=(2, 5)),
                                 boxes=BoxSettings(True, (((2,), (0.0, 0.0, 0.5, 1.0)),), prompt_length=6))
     view.set_data(Image.new("RGB", (64, 64), "gray"), request, AttentionData(maps, []), tokenizer)
     view.word_combo.setCurrentIndex(view.word_combo.findText("cat"))

@@ -17,7 +17,7 @@ def real_window(make_window, tmp_path, monkeypatch):
 
     monkeypatch.setenv("AAE_DESKTOP_CONFIG", str(tmp_path / "config" / "settings.json"))
     window = make_window(engine=DiffusersEngine())
-    window._load_options = LoadOptions(device="cpu", precision="fp32")
+    window.session.load_options = LoadOptions(device="cpu", precision="fp32")
     controls = ModelControls(window, ModelLibrary(), cache_dir=str(tmp_path / "empty-cache"))
     return window, controls
 

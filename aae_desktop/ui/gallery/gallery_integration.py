@@ -24,6 +24,7 @@ from aae_desktop.ui.image_convert import pil_to_qimage
 from aae_desktop.ui.iterate.iteration_runs import MAX_SWEEP, ABPair, IterationRunner
 from aae_desktop.ui.gallery.png_drop import PngDropHandler
 from aae_desktop.ui.iterate.seed_grid import SeedGridView
+from aae_desktop.ui.run.run_session import RunRefused
 
 
 class GalleryIntegration:
@@ -38,7 +39,7 @@ class GalleryIntegration:
         self.ab = ABView()
         self.grid = SeedGridView()
         self.heatmaps = HeatmapView()
-        self.runner = IterationRunner(window.worker, lambda: window.load_options)
+        self.runner = IterationRunner(window.worker, lambda: window.session.load_options)
         self.tabs = QTabWidget(objectName="resultsTabs")
         self.tabs.addTab(self.gallery, "Gallery")
         self.tabs.addTab(self._with_button(self.ab, "Render A/B", "abRunButton", self.run_ab), "A/B")
@@ -49,7 +50,7 @@ class GalleryIntegration:
         self.drop = PngDropHandler(window, current_model=lambda: window.model_source,
                                    tokenizer=lambda: window.prompt_editor.tokenizer)
         self._connect()
-        window.run_checks.append(self.check_folder)
+        window.session.run_checks.append(self.check_folder)
         window.set_gallery_widget(self.tabs)
         self._default_split(window)
         window.gallery = self
@@ -154,19 +155,23 @@ class GalleryIntegration:
 
     # -- iteration tools ------------------------------------------------------------------------------
     def _request(self):
+        """The window's request for an A/B or sweep, prepared by the session as Generate's is."""
+        window = self.window
         try:
-            request = self.window.current_request(for_run=True)
-            if not request.model:
-                raise InvalidRequest("Choose a model first: Model ▸ Open model folder…")
-            request.validate(self.window.prompt_editor.tokenizer)
-        except InvalidRequest as exc:
-            self.window.banner.show_error("Check the settings", exc.message_for(self.window.field_labels()))
-            self.window.parameters.focus_field(exc.field)
+            prepared = window.session.prepare(window.current_request(for_run=True), window.prompt_editor.tokenizer,
+                                              window.field_labels())
+        except InvalidRequest as exc:  # text a box cannot read (thresholds)
+            window.banner.show_error("Check the settings", exc.message_for(window.field_labels()))
+            window.parameters.focus_field(exc.field)
             return None
-        if not self.window.preflight(request):
+        except RunRefused as refused:
+            window.banner.show_error(refused.title, refused.message)
+            window.parameters.focus_field(refused.field)
             return None
-        self.window.parameters.show_seed_used(request.seed)  # a seed drawn for this run shows once it runs
-        return request
+        if prepared.notes:  # warnings, and a long CPU render's estimate, as for Generate
+            window.banner.show_info(" ".join(prepared.notes))
+        window.parameters.show_seed_used(prepared.request.seed)  # a seed drawn for this run shows once it runs
+        return prepared.request
 
     def check_folder(self, _request) -> tuple[str, str] | None:
         """Before a run: the images it makes must have somewhere to go."""

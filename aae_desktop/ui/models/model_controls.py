@@ -163,7 +163,7 @@ class ModelControls(QObject):
         if self.window.model_source:
             self.window.request_model_load(self.window.model_source, options)
         else:
-            self.window._load_options = options  # no public setter without a load; the window reads it on Generate
+            self.window.session.load_options = options  # used by the next load (Generate loads a model not loaded yet)
 
     def show_info(self) -> None:
         from aae_desktop.ui.models.model_info_dialog import ModelInfoDialog
@@ -273,7 +273,7 @@ class ModelControls(QObject):
             return
         current = self.window.load_options
         fields = {k: v for k, v in saved.items() if k in ("vae_slicing", "vae_tiling", "cpu_offload", "attention_slicing") and isinstance(v, bool)}
-        self.window._load_options = replace(current, **fields)  # device/precision come from the window's settings
+        self.window.session.load_options = replace(current, **fields)  # device/precision come from the window's settings
 
 
 def _describe(source: str, library: ModelLibrary) -> Any:
