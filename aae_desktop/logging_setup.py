@@ -16,7 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-APP_NAME = "aae-desktop"
+from aae_desktop import user_dirs
+
+APP_NAME = user_dirs.APP_NAME
 LOG_FILE_NAME = "aae-desktop.log"
 MAX_LOG_BYTES = 1_000_000
 LOG_BACKUPS = 3  # aae-desktop.log.1 .. .3: enough history for "it crashed yesterday"
@@ -30,12 +32,7 @@ _fault_file = None  # kept open for faulthandler, which writes from a signal han
 
 def log_dir() -> Path:
     """platformdirs' user log dir; AAE_DESKTOP_LOG_DIR overrides it (tests, portable installs)."""
-    override = os.environ.get("AAE_DESKTOP_LOG_DIR")
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_log_dir
-
-    return Path(user_log_dir(APP_NAME, appauthor=False))
+    return user_dirs.log_dir()
 
 
 def has_console() -> bool:

@@ -5,26 +5,22 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aae_desktop import user_dirs
+from aae_desktop.atomic_write import atomic_write_text
+
 SETTINGS_SCHEMA_VERSION = 1
-APP_NAME = "aae-desktop"
 
 log = logging.getLogger(__name__)
 
 
 def default_settings_path() -> Path:
     """<user config dir>/aae-desktop/settings.json; AAE_DESKTOP_CONFIG overrides it (tests, portable installs)."""
-    override = os.environ.get("AAE_DESKTOP_CONFIG")
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir(APP_NAME, appauthor=False)) / "settings.json"
+    return user_dirs.settings_file()
 
 
 def default_lora_dir() -> Path:
@@ -175,13 +171,5 @@ class SettingsStore:
 
     def save(self, settings: Settings) -> None:
         """Atomic write: a crash mid-save never leaves a half-written settings file."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(settings.to_dict(), indent=2, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(self.path, text, prefix=".settings-", suffix=".json", make_folder=True)

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from aae_desktop.atomic_write import atomic_write_text
+from aae_desktop.user_dirs import settings_file
 
 LIBRARY_SCHEMA_VERSION = 1
 MAX_RECENT = 12
@@ -15,12 +16,7 @@ MAX_RECENT = 12
 
 def default_library_path() -> Path:
     """models.json beside the settings file (AAE_DESKTOP_CONFIG moves both, for tests and portable installs)."""
-    override = os.environ.get("AAE_DESKTOP_CONFIG")
-    if override:
-        return Path(override).expanduser().parent / "models.json"
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("aae-desktop", appauthor=False)) / "models.json"
+    return settings_file().parent / "models.json"
 
 
 @dataclass(frozen=True)
@@ -91,15 +87,8 @@ class ModelLibrary:
 
     def _write(self) -> None:
         self._data["schema_version"] = LIBRARY_SCHEMA_VERSION
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".models-", suffix=".json", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self._data, handle, indent=2, sort_keys=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(self.path, json.dumps(self._data, indent=2, sort_keys=True), prefix=".models-",
+                          suffix=".json", make_folder=True)
 
 
 def _file_key(path: str | Path) -> str | None:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 
+from aae_desktop.atomic_write import atomic_write_text
 from aae_desktop.gallery.paths import cache_dir
 
 SHORT_HASH_LENGTH = 10
@@ -59,11 +58,9 @@ def _load_cache(path: Path) -> dict[str, dict]:
 
 def _save_cache(path: Path, data: dict[str, dict]) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".hashes-", suffix=".json", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-        os.replace(tmp, path)
+        # not durable: a cache lost to a power cut only costs time
+        atomic_write_text(path, json.dumps(data), prefix=".hashes-", suffix=".json", durable=False,
+                          make_folder=True)
     except OSError:
         pass  # a cache that cannot be written only costs time next run
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from PIL import Image
 
+from aae_desktop.atomic_write import USER_UMASK, write_temporary
+
 TEMP_SUFFIX = ".part"
 STALE_TEMP_SECONDS = 3600  # a save takes well under a second; older incomplete temp files are leftovers
 # A complete image under a temporary name is a killed save once it is this old; younger, it may be
@@ -45,14 +47,11 @@ def write_png_atomic(image: Image.Image, folder: Path, stem: str, pnginfo: Any =
     file or the new one, never a mix).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=temporary_prefix(stem), suffix=".png" + TEMP_SUFFIX, dir=folder)
-    tmp = Path(tmp_name)
+    # An image is a document like any other: other programs of the user's (viewers, backups, a shared
+    # folder) read it, so not mkstemp's owner-only 0600.
+    tmp = write_temporary(folder, lambda handle: image.save(handle, format="PNG", pnginfo=pnginfo),
+                          prefix=temporary_prefix(stem), suffix=".png" + TEMP_SUFFIX, usual_permissions=True)
     try:
-        _give_usual_permissions(tmp)
-        with os.fdopen(fd, "wb") as handle:
-            image.save(handle, format="PNG", pnginfo=pnginfo)
-            handle.flush()
-            os.fsync(handle.fileno())
         if replace:
             os.replace(tmp, folder / f"{stem}.png")
             return folder / f"{stem}.png"
@@ -66,22 +65,7 @@ def temporary_prefix(stem: str) -> str:
     return f".{stem}{TEMP_MARK}"
 
 
-def _read_umask() -> int:
-    # os.umask can only be read by setting it: done once, at import, before the app starts threads
-    # (a thread creating a file in between would otherwise get the temporary 0 mask).
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return umask
-
-
-_UMASK = _read_umask() if os.name == "posix" else 0
-
-
-def _give_usual_permissions(path: Path) -> None:
-    """mkstemp makes files only their owner can read (0600); an image is a document like any other,
-    so it gets what a plain open() would give it under the user's umask (usually 0644)."""
-    if os.name == "posix":  # Windows files follow the folder's ACL
-        os.chmod(path, 0o666 & ~_UMASK)
+_UMASK = USER_UMASK  # what a saved image's permissions follow (tests compare with it)
 
 
 def claim_name(tmp: Path, folder: Path, stem: str, suffix: str) -> Path:

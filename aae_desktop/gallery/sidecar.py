@@ -1,12 +1,11 @@
 """Attention maps and loss history stored next to an image (`<name>.attn.npz`) so heat maps survive restarts."""
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aae_desktop.atomic_write import atomic_write
 from aae_desktop.engine.events import LossRecord
 
 if TYPE_CHECKING:
@@ -58,15 +57,8 @@ def save_attention(image_path: str | Path, data: AttentionData) -> Path | None:
             if token in record.token_max_attention:
                 tma[row, col] = record.token_max_attention[token]
     arrays["tma"] = tma
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".npz.part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(target, lambda handle: np.savez_compressed(handle, **arrays), prefix=".",
+                        suffix=".npz.part")
 
 
 def load_attention(image_path: str | Path) -> AttentionData:

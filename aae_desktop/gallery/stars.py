@@ -6,10 +6,10 @@ when both are moved or copied together, like the `<name>.attn.npz` heat maps do.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
+
+from aae_desktop.atomic_write import atomic_write_text
 
 STAR_SUFFIX = ".star"
 # What someone who opens the file sees; only the file's existence counts.
@@ -33,14 +33,7 @@ def set_star(image_path: str | Path, starred: bool) -> None:
         return
     if target.is_file():
         return
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".star.part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(_MARKER_TEXT)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(target, _MARKER_TEXT, prefix=".", suffix=".star.part")
 
 
 def write_markers(images: Iterable[str | Path]) -> bool:

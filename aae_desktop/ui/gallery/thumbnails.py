@@ -1,15 +1,14 @@
 """Gallery thumbnails: made from the PNGs off the UI thread, kept in memory and in a disk cache."""
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import OrderedDict
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QBuffer, QIODevice, QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from aae_desktop.atomic_write import atomic_write_bytes
 from aae_desktop.gallery import thumbnail_cache
 from aae_desktop.gallery.thumbnail_cache import mark_used, thumbnail_file
 from aae_desktop.ui.background import Background
@@ -40,16 +39,14 @@ def make_thumbnail(path: str, mtime_ns: int, cache_folder: Path | None) -> QImag
 
 def _save_atomic(image: QImage, target: Path) -> None:
     """Temp file + rename: a thumbnail cut off half-written would otherwise be read back."""
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        return
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".png.part", dir=target.parent)
-        os.close(fd)
-        try:
-            if not image.save(tmp, "PNG"):
-                raise OSError("not written")
-            os.replace(tmp, target)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        # not durable: a thumbnail lost to a power cut is made again
+        atomic_write_bytes(target, bytes(buffer.data()), prefix=".", suffix=".png.part", durable=False,
+                           make_folder=True)
     except OSError:
         pass  # the cache only saves time
 
