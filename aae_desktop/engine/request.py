@@ -9,6 +9,13 @@ from typing import Any, Mapping
 from aae_desktop.engine.bind_settings import BindSettings, bind_problem
 from aae_desktop.engine.box_settings import BoxSettings, box_problem
 from aae_desktop.engine.errors import FieldNote, InvalidRequest
+from aae_desktop.engine.sampler_catalogue import (  # noqa: F401 (re-exported)
+    ETA_DEFAULTS,
+    SCHEDULER_LABELS,
+    SCHEDULERS,
+    eta_default,
+    sampler_class,
+)
 from aae_desktop.engine.tokens import MAX_PROMPT_TOKENS, tokenize_request
 from aae_desktop.engine.schedule import (
     PAPER_MAX_ITER_TO_ALTER,
@@ -31,37 +38,8 @@ from aae_desktop.engine.untrusted_values import (
 # Schema 1 always held numbers for the schedule, and is still read.
 SCHEMA_VERSION = 2
 
-# Keys are what the UI, the CLI and the saved metadata use; values are diffusers classes and the
-# options that make them that sampler. "default" keeps the scheduler the model folder ships with.
-# A sampler is built from the model's scheduler config (its noise schedule), so every option that
-# config may set differently (a fine-tune shipping DPM++ SDE Karras, 3rd order) is pinned here.
-_PLAIN_SIGMAS = {"use_karras_sigmas": False, "use_exponential_sigmas": False, "use_beta_sigmas": False}
-SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "default": ("", {}),
-    "ddim": ("DDIMScheduler", {"clip_sample": False}),  # clipping x0 to [-1, 1] would distort SD latents
-    "pndm": ("PNDMScheduler", {"skip_prk_steps": True}),
-    "lms": ("LMSDiscreteScheduler", _PLAIN_SIGMAS),
-    "euler": ("EulerDiscreteScheduler", _PLAIN_SIGMAS),
-    "euler_a": ("EulerAncestralDiscreteScheduler", {}),
-    "dpmpp_2m_karras": ("DPMSolverMultistepScheduler", {**_PLAIN_SIGMAS, "use_karras_sigmas": True, "algorithm_type":
-                                                        "dpmsolver++", "solver_order": 2, "euler_at_final": False}),
-}
-
-SCHEDULER_LABELS: dict[str, str] = {
-    "default": "Model default",
-    "ddim": "DDIM",
-    "pndm": "PNDM",
-    "lms": "LMS",
-    "euler": "Euler",
-    "euler_a": "Euler a",
-    "dpmpp_2m_karras": "DPM++ 2M Karras",
-}
-
-
-# The samplers whose step takes an eta, by diffusers class, with the eta they use when none is set
-# (A1111's defaults too): DDIM's share of fresh noise (0 = deterministic) and the ancestral samplers'
-# (1 = a full ancestral step; 0 = plain Euler). Every other sampler ignores eta.
-ETA_DEFAULTS: dict[str, float] = {"DDIMScheduler": 0.0, "EulerAncestralDiscreteScheduler": 1.0}
+# The samplers (keys, labels, diffusers classes, eta defaults) live in engine.sampler_catalogue; these
+# names stay importable from here for the UI, the CLI and the tests.
 # A1111's "Clip skip" slider goes to 12, the depth of SD 1.x's text encoder.
 MAX_CLIP_SKIP = 12
 # Beyond these no model gives a useful image, and the first UNet call alone would take hours.
@@ -405,16 +383,6 @@ class GenerationRequest:
         except (TypeError, ValueError, OverflowError, RecursionError) as exc:
             raise InvalidRequest(f"Saved settings are malformed: {exc}") from exc
 
-
-def sampler_class(scheduler: str, model_default_class: str = "") -> str:
-    """The diffusers class a scheduler key runs ("default": the model's own, when known)."""
-    class_name = SCHEDULERS.get(scheduler, ("", {}))[0]
-    return class_name or model_default_class
-
-
-def eta_default(scheduler: str, model_default_class: str = "") -> float | None:
-    """The eta this sampler uses when none is set; None when the sampler ignores eta."""
-    return ETA_DEFAULTS.get(sampler_class(scheduler, model_default_class))
 
 
 def session_request_from_dict(data: Mapping[str, Any]) -> GenerationRequest:

@@ -12,9 +12,7 @@ import re
 from typing import Any
 
 from aae_desktop.engine.request import (
-    ETA_DEFAULTS,
     MAX_PROMPT_TOKENS,
-    SCHEDULER_LABELS,
     SEED_LIMIT,
     EmbeddingRef,
     ExciteSettings,
@@ -22,6 +20,12 @@ from aae_desktop.engine.request import (
     LoraRef,
     format_thresholds,
     parse_thresholds,
+)
+from aae_desktop.engine.sampler_catalogue import (
+    A1111_NAMES,
+    A1111_NAMES_BY_CLASS,
+    ETA_DEFAULTS,
+    SCHEDULER_LABELS,
     sampler_class,
 )
 
@@ -30,28 +34,6 @@ from aae_desktop.engine.bind_settings import DEFAULT_BIND_SCALE, BindSettings
 from aae_desktop.gallery.box_words import box_fields, boxes_from_params
 
 NEGATIVE_PREFIX = "Negative prompt:"
-
-# Our scheduler keys in A1111's sampler vocabulary (A1111 calls PNDM "PLMS"); Karras goes in
-# "Schedule type", as current A1111 versions write it.
-_SAMPLERS: dict[str, tuple[str, str | None]] = {
-    "default": ("Default", None),
-    "ddim": ("DDIM", None),
-    "pndm": ("PLMS", None),
-    "lms": ("LMS", None),
-    "euler": ("Euler", None),
-    "euler_a": ("Euler a", None),
-    "dpmpp_2m_karras": ("DPM++ 2M", "Karras"),
-}
-
-# What "default" (the model's own scheduler) was, by diffusers class, for readers of the A1111 text.
-_SAMPLERS_BY_CLASS: dict[str, tuple[str, str | None]] = {
-    "DDIMScheduler": ("DDIM", None),
-    "PNDMScheduler": ("PLMS", None),
-    "LMSDiscreteScheduler": ("LMS", None),
-    "EulerDiscreteScheduler": ("Euler", None),
-    "EulerAncestralDiscreteScheduler": ("Euler a", None),
-    "DPMSolverMultistepScheduler": ("DPM++ 2M", None),
-}
 
 # One `Key: value` pair; a value is either JSON-quoted or runs to the next comma.
 _PARAM_RE = re.compile(r'\s*(\w[\w \-/+]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
@@ -86,9 +68,9 @@ def format_parameters(
     `box_words` the boxes ("cat:0,0.3,0.5,1; frog:0.5,0.3,1,1", gallery.box_words.box_text), likewise.
     """
     request = request.resolved()  # the schedule the image ran with, as numbers
-    sampler, schedule = _SAMPLERS.get(request.scheduler, (SCHEDULER_LABELS.get(request.scheduler, request.scheduler), None))
-    if request.scheduler == "default" and scheduler_class in _SAMPLERS_BY_CLASS:
-        sampler, schedule = _SAMPLERS_BY_CLASS[scheduler_class]
+    sampler, schedule = A1111_NAMES.get(request.scheduler, (SCHEDULER_LABELS.get(request.scheduler, request.scheduler), None))
+    if request.scheduler == "default" and scheduler_class in A1111_NAMES_BY_CLASS:
+        sampler, schedule = A1111_NAMES_BY_CLASS[scheduler_class]
     fields: list[tuple[str, Any]] = [
         ("Steps", request.steps),
         ("Sampler", sampler),
@@ -191,10 +173,10 @@ def _scheduler_from(params: dict[str, str]) -> str:
     schedule = params.get("Schedule type", "").strip().lower()
     if sampler.endswith(" Karras"):  # older A1111 writes the schedule into the sampler name
         sampler, schedule = sampler[: -len(" Karras")], "karras"
-    for key, (name, sched) in _SAMPLERS.items():
+    for key, (name, sched) in A1111_NAMES.items():
         if sampler.lower() == name.lower() and (sched or "").lower() == (schedule if sched else ""):
             return key
-    for key, (name, _sched) in _SAMPLERS.items():
+    for key, (name, _sched) in A1111_NAMES.items():
         if sampler.lower() == name.lower():
             return key
     return "default"
