@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -98,6 +100,15 @@ class PromptTokens:
         return indices
 
 
+# The prompts tokenized last, per tokenizer: a run reads its prompt's words in several places (its
+# validation, the progress readout, the PNG's text, the heat maps) and each gets the one PromptTokens
+# the word list already made, instead of splitting the text again. (tokenizer, prompt, embeddings) ->
+# PromptTokens; the tokenizer object is kept in the key, so a new tokenizer never meets old words.
+_TOKENIZED: "OrderedDict[tuple, PromptTokens]" = OrderedDict()
+_TOKENIZED_SIZE = 32
+_TOKENIZED_LOCK = threading.Lock()  # the gallery saves (and reads words) on a background thread
+
+
 def tokenize_prompt(tokenizer: Any, prompt: str, embeddings: Mapping[str, int] | None = None) -> PromptTokens:
     """Split a prompt the way the text encoder sees it and map each token to a clicked word.
 
@@ -106,6 +117,35 @@ def tokenize_prompt(tokenizer: Any, prompt: str, embeddings: Mapping[str, int] |
     A1111) is one word whose tokens are all of its vectors. No model is needed, so the window can
     show the chips the engine will use. Positions and spans refer to `prompt` as typed.
     """
+    key = (_Identity(tokenizer), prompt, tuple(sorted((embeddings or {}).items())))
+    with _TOKENIZED_LOCK:
+        if key in _TOKENIZED:
+            _TOKENIZED.move_to_end(key)
+            return _TOKENIZED[key]
+    parsed = _tokenize(tokenizer, prompt, embeddings)
+    with _TOKENIZED_LOCK:
+        _TOKENIZED[key] = parsed
+        while len(_TOKENIZED) > _TOKENIZED_SIZE:
+            _TOKENIZED.popitem(last=False)
+    return parsed
+
+
+class _Identity:
+    """A tokenizer as a cache key: equal only to itself (tokenizers are not hashable by value)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Identity) and other.obj is self.obj
+
+
+def _tokenize(tokenizer: Any, prompt: str, embeddings: Mapping[str, int] | None) -> PromptTokens:
     clean, kept = strip_lora_tags(prompt)
     pieces = split_embedding_words(clean, embeddings or {})
     tokens: list[Token] = []

@@ -64,3 +64,35 @@ def test_the_session_imports_no_qt():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_one_generate_tokenizes_the_prompt_no_more_than_the_word_list_did(make_window, qtbot, tmp_path):
+    """Validation, the progress readout and the PNG's text (words, bound pairs) read the word list's
+    PromptTokens: the tokenizer is not called again for a run (it was called 4 times before)."""
+    from aae_desktop.ui.gallery.gallery_integration import install_gallery
+    from tests.ui.gallery_helpers import make_store
+
+    window = make_window()
+    integration = install_gallery(window, make_store(tmp_path))
+    window.request_model_load("fake-model-folder")
+    window.prompt_editor.prompt_edit.setPlainText("a red cat and a blue frog, counted")
+    window.prompt_editor.set_word_selected(2, True)
+    window.parameters.steps.setValue(3)
+    tokenizer = window.prompt_editor.tokenizer
+    calls = []
+    original = type(tokenizer).__call__
+
+    def counting(self, *args, **kwargs):
+        calls.append(args[:1])
+        return original(self, *args, **kwargs)
+
+    saved = []
+    integration.gallery.saved.connect(saved.append)
+    type(tokenizer).__call__ = counting
+    try:
+        with qtbot.waitSignal(window.results_ready, timeout=15000):
+            window.generate()
+        qtbot.waitUntil(lambda: bool(saved), timeout=15000)
+    finally:
+        type(tokenizer).__call__ = original
+    assert calls == []
