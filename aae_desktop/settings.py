@@ -23,16 +23,10 @@ def default_settings_path() -> Path:
     return user_dirs.settings_file()
 
 
-def default_lora_dir() -> Path:
-    from aae_desktop.gallery.paths import data_dir
-
-    return data_dir() / "loras"
-
-
-def default_embeddings_dir() -> Path:
-    from aae_desktop.gallery.paths import data_dir
-
-    return data_dir() / "embeddings"
+def default_addon_dir(kind: Any) -> Path:
+    """<app data>/loras, <app data>/embeddings (engine.addon_kinds.AddonKind.folder): where add-ons are
+    looked for until the artist chooses a folder."""
+    return user_dirs.data_dir() / kind.folder
 
 
 @dataclass
@@ -68,10 +62,14 @@ class Settings:
 
     def addon_folders(self) -> Any:
         """engine.addon_refs.AddonFolders for the chosen (or default) LoRA and embeddings folders."""
+        from aae_desktop.engine.addon_kinds import KINDS
         from aae_desktop.engine.addon_refs import AddonFolders
 
-        return AddonFolders(Path(self.lora_dir).expanduser() if self.lora_dir else default_lora_dir(),
-                            Path(self.embeddings_dir).expanduser() if self.embeddings_dir else default_embeddings_dir())
+        folders = {}
+        for kind in KINDS:
+            chosen = getattr(self, kind.setting)
+            folders[kind.key] = Path(chosen).expanduser() if chosen else default_addon_dir(kind)
+        return AddonFolders(**folders)
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -10,14 +10,17 @@ COMMANDS = ("loras", "embeddings")
 
 
 def add_folder_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lora-dir", help="folder of LoRA .safetensors files, searched with its subfolders "
-                                           "(default: the window's choice, else <app data>/loras)")
-    parser.add_argument("--embeddings-dir", help="folder of textual-inversion embeddings (.pt, .bin, .safetensors) "
-                                                 "(default: the window's choice, else <app data>/embeddings)")
+    """--lora-dir, --embeddings-dir."""
+    from aae_desktop.engine.addon_kinds import KINDS
+
+    for kind in KINDS:
+        parser.add_argument(kind.flag, help=f"{kind.flag_help} (default: the window's choice, else "
+                                            f"<app data>/{kind.folder})")
 
 
 def folders_from_args(args: argparse.Namespace) -> Any:
     """The folders the flags name, else the window's settings, else the defaults."""
+    from aae_desktop.engine.addon_kinds import KINDS
     from aae_desktop.engine.addon_refs import AddonFolders
     from aae_desktop.settings import Settings, SettingsStore
 
@@ -26,15 +29,15 @@ def folders_from_args(args: argparse.Namespace) -> Any:
     except Exception:  # unreadable settings only mean the default folders
         settings = Settings()
     chosen = settings.addon_folders()
-    lora_dir = getattr(args, "lora_dir", None)
-    embeddings_dir = getattr(args, "embeddings_dir", None)
-    for flag, value in (("--lora-dir", lora_dir), ("--embeddings-dir", embeddings_dir)):
+    folders = {}
+    for kind in KINDS:
+        value = getattr(args, kind.flag.lstrip("-").replace("-", "_"), None)  # argparse's name for the flag
         if value and not Path(value).expanduser().is_dir():
             from aae_desktop.engine.errors import InvalidRequest
 
-            raise InvalidRequest(f"{flag}: {value} is not a folder.")
-    return AddonFolders(Path(lora_dir).expanduser() if lora_dir else chosen.loras,
-                        Path(embeddings_dir).expanduser() if embeddings_dir else chosen.embeddings)
+            raise InvalidRequest(f"{kind.flag}: {value} is not a folder.")
+        folders[kind.key] = Path(value).expanduser() if value else getattr(chosen, kind.key)
+    return AddonFolders(**folders)
 
 
 def register(sub: Any) -> None:
@@ -53,40 +56,41 @@ def register(sub: Any) -> None:
 
 
 def run_loras(args: argparse.Namespace) -> int:
-    from aae_desktop.engine import addon_files
-    from aae_desktop.engine.errors import AddonError
+    from aae_desktop.engine.addon_kinds import LORA
     from aae_desktop.engine.lora_files import inspect_lora
 
-    folder = folders_from_args(args).loras
-    rows = []
-    for file in addon_files.find_loras(folder):
-        try:
-            info = inspect_lora(file.path)
-            family, problem = info.family_text, ""
-        except AddonError as exc:
-            family, problem = "unusable", str(exc)
-        rows.append({"name": file.name, "family": family, "hash": addon_files.short_hash(addon_files.lora_hash(file.path)),
-                     "path": str(file.path), "problem": problem})
-    return _print(rows, folder, "LoRAs", args.json)
+    return _list(args, LORA, lambda path: {"family": inspect_lora(path).family_text},
+                 {"family": "unusable"})
 
 
 def run_embeddings(args: argparse.Namespace) -> int:
-    from aae_desktop.engine import addon_files
+    from aae_desktop.engine.addon_kinds import EMBEDDING
     from aae_desktop.engine.embedding_files import inspect_embedding
+
+    def describe(path: Path) -> dict[str, Any]:
+        info = inspect_embedding(path)
+        return {"vectors": info.vectors, "family": info.family_text}
+
+    return _list(args, EMBEDDING, describe, {"vectors": 0, "family": "unusable"})
+
+
+def _list(args: argparse.Namespace, kind: Any, describe: Any, unusable: dict[str, Any]) -> int:
+    """One row per file of `kind` in its folder: name, what `describe(path)` says (else `unusable` and
+    the reason), A1111 hash, path."""
+    from aae_desktop.engine import addon_files
     from aae_desktop.engine.errors import AddonError
 
-    folder = folders_from_args(args).embeddings
+    folder = getattr(folders_from_args(args), kind.key)
     rows = []
-    for file in addon_files.find_embeddings(folder):
+    for file in addon_files.find_kind(kind, folder):
         try:
-            info = inspect_embedding(file.path)
-            family, vectors, problem = info.family_text, info.vectors, ""
+            details, problem = describe(file.path), ""
         except AddonError as exc:
-            family, vectors, problem = "unusable", 0, str(exc)
-        rows.append({"name": file.name, "vectors": vectors, "family": family,
-                     "hash": addon_files.short_hash(addon_files.file_hash(file.path)), "path": str(file.path),
-                     "problem": problem})
-    return _print(rows, folder, "embeddings", args.json)
+            details, problem = unusable, str(exc)
+        rows.append({"name": file.name, **details,
+                     "hash": addon_files.short_hash(addon_files.kind_hash(kind, file.path)),
+                     "path": str(file.path), "problem": problem})
+    return _print(rows, folder, kind.plural, args.json)
 
 
 def _print(rows: list[dict[str, Any]], folder: Any, what: str, as_json: bool) -> int:

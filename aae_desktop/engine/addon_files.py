@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-LORA_SUFFIXES = (".safetensors",)
-EMBEDDING_SUFFIXES = (".safetensors", ".pt", ".bin")
+from aae_desktop.engine.addon_kinds import EMBEDDING, LORA, AddonKind
+
+LORA_SUFFIXES = LORA.suffixes
+EMBEDDING_SUFFIXES = EMBEDDING.suffixes
 SHORT_HASH_LENGTH = 12  # what A1111 writes in `Lora hashes` and `TI hashes`
 
 _lock = threading.Lock()
@@ -55,12 +57,16 @@ def find_files(folder: str | Path | None, suffixes: Iterable[str]) -> list[Addon
     return sorted(found.values(), key=lambda f: f.name.lower())
 
 
+def find_kind(kind: AddonKind, folder: str | Path | None) -> list[AddonFile]:
+    return find_files(folder, kind.suffixes)
+
+
 def find_loras(folder: str | Path | None) -> list[AddonFile]:
-    return find_files(folder, LORA_SUFFIXES)
+    return find_kind(LORA, folder)
 
 
 def find_embeddings(folder: str | Path | None) -> list[AddonFile]:
-    return find_files(folder, EMBEDDING_SUFFIXES)
+    return find_kind(EMBEDDING, folder)
 
 
 def by_name(files: Iterable[AddonFile], name: str) -> AddonFile | None:
@@ -112,10 +118,15 @@ def read_safetensors_header(path: str | Path) -> tuple[dict[str, tuple[int, ...]
     return shapes, {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
 
 
-def lora_hash(path: str | Path) -> str:
-    """A1111's LoRA hash: sha256 of a .safetensors file's tensor data (after its header), else of the file."""
+def kind_hash(kind: AddonKind, path: str | Path) -> str:
+    """A1111's hash of an add-on file: sha256 of the whole file, or of a .safetensors file's tensor data
+    (after its header) for the kinds A1111 hashes that way (LoRAs)."""
     path = Path(path)
-    return _cached(path, skip_header=path.suffix.lower() == ".safetensors")
+    return _cached(path, skip_header=kind.hash_skips_header and path.suffix.lower() == ".safetensors")
+
+
+def lora_hash(path: str | Path) -> str:
+    return kind_hash(LORA, path)
 
 
 def file_hash(path: str | Path) -> str:

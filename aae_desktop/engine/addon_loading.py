@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from aae_desktop.engine import addon_files, embedding_files, lora_files
+from aae_desktop.engine.addon_kinds import EMBEDDING, LORA, AddonKind
 from aae_desktop.engine.errors import AddonError
 from aae_desktop.engine.request import EmbeddingRef, GenerationRequest, LoraRef
 
@@ -56,21 +57,22 @@ def loaded_adapter_count(pipe: Any) -> int:
 
 # -- checks ---------------------------------------------------------------------------------------
 
-def _existing(path: str, kind: str, name: str, sha256: str, field_name: str) -> Path:
-    file = Path(path).expanduser() if path else None
+def _same_file(kind: AddonKind, ref: LoraRef | EmbeddingRef) -> Path:
+    """The file `ref` names, when it is here and (hash given) the one the request was made with."""
+    file = Path(ref.path).expanduser() if ref.path else None
     if file is None or not file.is_file():
-        what = f" (hash {addon_files.short_hash(sha256)})" if sha256 else ""
-        raise AddonError(f"The {kind} '{name}'{what} is not on this computer: put the file in the {kind} folder.",
-                         field_name)
+        what = f" (hash {addon_files.short_hash(ref.sha256)})" if ref.sha256 else ""
+        raise AddonError(f"The {kind.name} '{ref.name}'{what} is not on this computer: put the file in the "
+                         f"{kind.name} folder.", kind.key)
+    if ref.sha256 and addon_files.kind_hash(kind, file) != ref.sha256:
+        raise AddonError(f"The {kind.name} file {file.name} is not the one this request was made with (hash "
+                         f"{addon_files.short_hash(addon_files.kind_hash(kind, file))}, expected "
+                         f"{addon_files.short_hash(ref.sha256)}).", kind.key)
     return file
 
 
 def _check_lora(model: Any, ref: LoraRef) -> lora_files.LoraInfo:
-    path = _existing(ref.path, "LoRA", ref.name, ref.sha256, "loras")
-    if ref.sha256 and addon_files.lora_hash(path) != ref.sha256:
-        raise AddonError(f"The LoRA file {path.name} is not the one this request was made with (hash "
-                         f"{addon_files.short_hash(addon_files.lora_hash(path))}, expected "
-                         f"{addon_files.short_hash(ref.sha256)}).", "loras")
+    path = _same_file(LORA, ref)
     info = lora_files.inspect_lora(path)
     unet = model.pipe.unet
     width = unet.config.cross_attention_dim
@@ -80,11 +82,7 @@ def _check_lora(model: Any, ref: LoraRef) -> lora_files.LoraInfo:
 
 
 def _check_embedding(model: Any, ref: EmbeddingRef) -> tuple[Any, ...]:
-    path = _existing(ref.path, "embedding", ref.name, ref.sha256, "embeddings")
-    if ref.sha256 and addon_files.file_hash(path) != ref.sha256:
-        raise AddonError(f"The embedding file {path.name} is not the one this request was made with (hash "
-                         f"{addon_files.short_hash(addon_files.file_hash(path))}, expected "
-                         f"{addon_files.short_hash(ref.sha256)}).", "embeddings")
+    path = _same_file(EMBEDDING, ref)
     vectors = embedding_files.read_vectors(path)
     info = embedding_files.EmbeddingInfo(ref.name, path, vectors[0].shape[0], tuple(v.shape[-1] for v in vectors))
     encoders = [getattr(model.pipe, name) for name in model.family_spec.text_encoders]

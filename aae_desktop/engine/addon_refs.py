@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterable
 
 from aae_desktop.engine import addon_files
+from aae_desktop.engine.addon_kinds import EMBEDDING, LORA, AddonKind
 from aae_desktop.engine.errors import AddonError
 from aae_desktop.engine.prompt_syntax import find_lora_tags, set_tag_weight
 from aae_desktop.engine.request import EmbeddingRef, GenerationRequest, LoraRef
@@ -104,7 +105,7 @@ def resolve_addons(request: GenerationRequest, folders: AddonFolders,
     for tag in find_lora_tags(request.prompt) + find_lora_tags(request.negative_prompt):
         file = addon_files.by_name(lora_files, tag.name)
         if file is None:
-            raise AddonError(_not_found("LoRA", tag.name, folders.loras, [f.name for f in lora_files]), "loras")
+            raise AddonError(_not_found(LORA.name, tag.name, folders.loras, [f.name for f in lora_files]), LORA.key)
         if any(ref.name.lower() == file.name.lower() for ref in loras):
             continue  # request.validate names the duplicate tag
         inspect_lora(file.path)  # a damaged file is named now, not after the run was sent (header only)
@@ -164,7 +165,7 @@ def close_names(name: str, names: list[str], most: int = 3) -> list[str]:
 
 @dataclass(frozen=True)
 class MissingAddon:
-    kind: str  # "LoRA" or "embedding"
+    kind: str  # AddonKind.name: "LoRA" or "embedding"
     name: str
     sha256: str  # as saved (A1111 PNGs hold only the first 12 hex digits)
     other_file: bool  # a file of that name exists here, but with another hash
@@ -179,26 +180,32 @@ class MissingAddon:
 def localize_addons(request: GenerationRequest, folders: AddonFolders) -> tuple[GenerationRequest, list[MissingAddon]]:
     """A saved request pointed at this computer's files (found by name, checked by hash), and what is missing."""
     missing: list[MissingAddon] = []
-    lora_files = addon_files.find_loras(folders.loras)
+    lora_files = addon_files.find_kind(LORA, folders.loras)
     loras = []
     for ref in request.loras:
-        file = addon_files.by_name(lora_files, ref.name)
-        if file is None or (ref.sha256 and not _same_hash(addon_files.lora_hash(file.path), ref.sha256)):
-            missing.append(MissingAddon("LoRA", ref.name, ref.sha256, file is not None))
-            loras.append(ref)
-            continue
-        loras.append(replace(ref, name=file.name, sha256=addon_files.lora_hash(file.path), path=str(file.path)))
-    embedding_files = addon_files.find_embeddings(folders.embeddings)
+        file = _local_file(LORA, lora_files, ref, missing)
+        loras.append(ref if file is None else
+                     replace(ref, name=file.name, sha256=addon_files.lora_hash(file.path), path=str(file.path)))
+    embedding_files = addon_files.find_kind(EMBEDDING, folders.embeddings)
     embeddings = []
     for emb in request.embeddings:
-        file = addon_files.by_name(embedding_files, emb.name)
-        if file is None or (emb.sha256 and not _same_hash(addon_files.file_hash(file.path), emb.sha256)):
-            missing.append(MissingAddon("embedding", emb.name, emb.sha256, file is not None))
+        file = _local_file(EMBEDDING, embedding_files, emb, missing)
+        if file is None:
             embeddings.append(emb)
             continue
         vectors = embedding_vocabulary_of(file.path) or emb.vectors  # A1111 PNGs do not say how many
         embeddings.append(EmbeddingRef(file.name, vectors, addon_files.file_hash(file.path), str(file.path)))
     return request.replace(loras=tuple(loras), embeddings=tuple(embeddings)), missing
+
+
+def _local_file(kind: AddonKind, files: list[addon_files.AddonFile], ref: LoraRef | EmbeddingRef,
+                missing: list[MissingAddon]) -> addon_files.AddonFile | None:
+    """The file here that `ref` names with the same hash; None (and `missing` told) when there is none."""
+    file = addon_files.by_name(files, ref.name)
+    if file is None or (ref.sha256 and not _same_hash(addon_files.kind_hash(kind, file.path), ref.sha256)):
+        missing.append(MissingAddon(kind.name, ref.name, ref.sha256, file is not None))
+        return None
+    return file
 
 
 def _same_hash(full: str, saved: str) -> bool:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout,
                                QWidget)
 
+from aae_desktop.engine.addon_kinds import KINDS, AddonKind
 from aae_desktop.engine.addon_refs import (AddonFolders, MissingAddon, check_families, localize_addons,
                                            missing_sentence, resolve_addons)
 from aae_desktop.engine.lora_files import family_group_label
@@ -97,8 +98,8 @@ class AddonsPanel(QWidget):
         self.folders_button.setText("Folders ▾")
         self.folders_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         folders_menu = QMenu(self)
-        folders_menu.addAction("LoRA folder…", lambda: self._choose_folder("lora_dir", "LoRA folder"))
-        folders_menu.addAction("Embeddings folder…", lambda: self._choose_folder("embeddings_dir", "Embeddings folder"))
+        for kind in KINDS:
+            folders_menu.addAction(f"{kind.folder_label}…", lambda _=False, k=kind: self._choose_folder(k))
         folders_menu.addAction("Look again", self.rescan)
         self.folders_button.setMenu(folders_menu)
 
@@ -161,11 +162,11 @@ class AddonsPanel(QWidget):
         self._show_embeddings()
         self.scanned.emit()
 
-    def _choose_folder(self, attribute: str, title: str) -> None:
-        current = str(getattr(self.folders(), "loras" if attribute == "lora_dir" else "embeddings"))
-        chosen = QFileDialog.getExistingDirectory(self, title, current)
+    def _choose_folder(self, kind: AddonKind) -> None:
+        current = str(getattr(self.folders(), kind.key))
+        chosen = QFileDialog.getExistingDirectory(self, kind.folder_label, current)
         if chosen:
-            self.set_folder(attribute, chosen)
+            self.set_folder(kind.setting, chosen)
 
     def set_folder(self, attribute: str, folder: str) -> None:
         setattr(self.settings, attribute, folder)
