@@ -51,26 +51,20 @@ def tiny_request(tokenizer):
                                thresholds=((0, 0.8),), max_refinement_steps=2)
 
 
-class TinyEngine:
-    """The window's engine port, answering every model load with the in-memory tiny model.
+def tiny_engine():
+    """The window's in-process engine, answering every model load with the in-memory tiny model.
 
     The model is built on the first load, on the worker thread, as a real model would be."""
+    from aae_desktop.ui.run.engine_port import DiffusersEngine
 
-    def __init__(self) -> None:
-        from aae_desktop.ui.run.engine_port import DiffusersEngine
+    built = []
 
-        self._real, self._model = DiffusersEngine(), None
+    def load(source, options):
+        if not built:
+            built.append(tiny_model())
+        return built[0]
 
-    def load_tokenizer(self):
-        return self._real.load_tokenizer()
-
-    def load(self, source, options):
-        if self._model is None:
-            self._model = tiny_model()
-        return self._model
-
-    def generate(self, model, request, on_step, cancel, on_image=None):
-        return self._real.generate(model, request, on_step, cancel, on_image)
+    return DiffusersEngine(loader=load)
 
 
 def check_result(result, request) -> str:
@@ -118,7 +112,7 @@ def render_in_window(app, scratch: Path, window_factory: Callable[[Any, Any], An
     # Built before the window exists: its worker imports transformers on another thread at start-up,
     # and two threads importing transformers at once can see it half-initialised.
     request = tiny_request(load_tokenizer())  # the tiny model uses the bundled tokenizer
-    window = window_factory(SettingsStore(scratch / "settings.json"), TinyEngine())
+    window = window_factory(SettingsStore(scratch / "settings.json"), tiny_engine())
     outcome: dict[str, Any] = {}
     window.results_ready.connect(lambda result: outcome.setdefault("finished", result))
     window.worker.failed.connect(lambda failure: outcome.setdefault("failed", failure))

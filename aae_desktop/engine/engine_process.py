@@ -7,11 +7,10 @@ timer ticks, paints of our widgets, progress slots -- and on a busy 2-core machi
 up to visible stutter (tens to hundreds of milliseconds). In a child process the render has its own
 interpreter; the window's worker thread only waits on a pipe.
 
-Protocol (pickled tuples over a multiprocessing Pipe, one request at a time):
-  parent -> child: ("check", source, LoadOptions) | ("load", source, LoadOptions) | ("unload",)
-                   | ("generate", request, preview_interval_s) | ("quit",)
-  child -> parent: ("checked", None) | ("loaded", ModelInfo) | ("unloaded", None) | ("step", StepEvent)
-                   | ("image", ImageResult) | ("done", GenerationResult) | ("error", exception)
+Protocol: the frozen dataclasses of process_messages.py, pickled over a multiprocessing Pipe, one
+request at a time. The child greets with Hello (its protocol version); each request then gets its one
+answer (Check -> Checked, Load -> Loaded, Unload -> Unloaded, Generate -> Done after Step and
+ImageDone events) or Failed; Quit ends the child. An answer to another question is a ProtocolError.
 Cancel is a multiprocessing Event the child's generate() checks before every UNet call.
 No Qt here: the window's engine port (ui/run/engine_port.py) wraps this.
 """
@@ -20,12 +19,28 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from typing import TYPE_CHECKING
-
+from aae_desktop.engine import process_messages as messages
 from aae_desktop.engine.errors import EngineError, GenerationCancelled, ModelLoadError
+from aae_desktop.engine.model_handle import ModelHandle, handle_for
+from aae_desktop.engine.process_messages import (
+    Check,
+    Checked,
+    Done,
+    Failed,
+    Generate,
+    Handshake,
+    ImageDone,
+    Load,
+    Loaded,
+    ProtocolError,
+    Question,
+    Quit,
+    Step,
+    Unload,
+    Unloaded,
+)
 
 if TYPE_CHECKING:  # the window imports this module at start-up: keep it light
     from aae_desktop.engine.events import GenerationResult, StepEvent
@@ -34,21 +49,6 @@ if TYPE_CHECKING:  # the window imports this module at start-up: keep it light
 
 # How often the waiting parent looks at its cancel event while no message arrives.
 POLL_S = 0.05
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the window needs of a model that lives in the engine process."""
-
-    source: str
-    options: LoadOptions
-    name: str
-    device: str
-    dtype: str
-    family: str
-    scheduler_class: str  # the model's own scheduler (what "Model default" runs)
-    notes: tuple[str, ...] = ()  # what the device does differently from the chosen options
-    tokenizer: Any = field(default=None, compare=False)
 
 
 class EngineProcess:
@@ -67,10 +67,23 @@ class EngineProcess:
         self._stopped_on_purpose = False
 
     # -- process ----------------------------------------------------------------------------------
-    def _ensure_process(self) -> None:
+    def _ensure_process(self, cancel: threading.Event | None = None) -> None:
+        """A running child that speaks this protocol version (its Hello is read here)."""
         if self._process is not None and self._process.is_alive():
             return
         self._drop_process()
+        # Kept only once the child runs: a failed start must leave no half-made process for close().
+        self._process, self._conn, self._cancel = self._start_child()
+        self._stopped_on_purpose = False
+        hello = self._answer(Handshake(), None, cancel)
+        try:
+            messages.check_hello(hello)
+        except ProtocolError:
+            self._drop_process()
+            raise
+
+    def _start_child(self) -> tuple[Any, Any, Any]:
+        """Start a child; returns it, the parent's end of its pipe and its cancel event."""
         # "spawn" everywhere: forking a process that runs Qt and torch threads is unsafe.
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
@@ -83,9 +96,7 @@ class EngineProcess:
             raise
         finally:
             child.close()
-        # Kept only once the child runs: a failed start must leave no half-made process for close().
-        self._process, self._conn, self._cancel = process, parent, cancel
-        self._stopped_on_purpose = False
+        return process, parent, cancel
 
     def _drop_process(self) -> None:
         if self._conn is not None:
@@ -102,7 +113,7 @@ class EngineProcess:
             if self._process is None:
                 return
             try:
-                self._conn.send(("quit",))
+                self._conn.send(Quit())
                 self._process.join(5)
             except (OSError, EOFError, BrokenPipeError):
                 pass
@@ -125,8 +136,7 @@ class EngineProcess:
         with the current model still loaded in the child."""
         with self._lock:
             self._ensure_process()
-            self._conn.send(("check", source, options))
-            self._answer(None, None)
+            self._ask(Check(source, options))
 
     def unload(self) -> None:
         """Drop the child's model and give its memory back to the device; the process stays, so the
@@ -135,19 +145,17 @@ class EngineProcess:
             if self._process is None or not self._process.is_alive():
                 return
             self._holds = None
-            self._conn.send(("unload",))
-            self._answer(None, None)
+            self._ask(Unload())
 
-    def load(self, source: str, options: LoadOptions) -> ModelInfo:
+    def load(self, source: str, options: LoadOptions) -> ModelHandle:
         with self._lock:
             self._ensure_process()
             self._holds = None  # the child drops its model before loading the next
-            self._conn.send(("load", source, options))
-            info = self._answer(None, None)
+            loaded: Loaded = self._ask(Load(source, options))
             self._holds = (source, options)
-            return info
+            return loaded.model
 
-    def generate(self, model: ModelInfo, request: GenerationRequest, on_step: Callable[[StepEvent], None] | None,
+    def generate(self, model: ModelHandle, request: GenerationRequest, on_step: Callable[[StepEvent], None] | None,
                  cancel: threading.Event | None, preview_interval_s: float = 0.25,
                  on_image: Callable[[Any], None] | None = None) -> GenerationResult:
         """As engine.generate: step events to on_step, each finished image to on_image (so it can be
@@ -155,17 +163,21 @@ class EngineProcess:
         with self._lock:
             if self._process is None or not self._process.is_alive() or self._holds != (model.source, model.options):
                 # The process that held the model is gone (it crashed, or was stopped at once): load it again.
-                self._ensure_process()
-                self._conn.send(("load", model.source, model.options))
-                self._answer(None, cancel)
+                self._ensure_process(cancel)
+                self._ask(Load(model.source, model.options), cancel=cancel)
                 self._holds = (model.source, model.options)
             self._cancel.clear()
-            self._conn.send(("generate", request, preview_interval_s))
-            return self._answer(on_step, cancel, on_image)
+            done: Done = self._ask(Generate(request, preview_interval_s), on_step, cancel, on_image)
+            return done.result
 
-    def _answer(self, on_step: Callable[[StepEvent], None] | None, cancel: threading.Event | None,
+    def _ask(self, question: Question, on_step: Callable[[StepEvent], None] | None = None,
+             cancel: threading.Event | None = None, on_image: Callable[[Any], None] | None = None) -> Any:
+        self._conn.send(question)
+        return self._answer(question, on_step, cancel, on_image)
+
+    def _answer(self, question: Question, on_step: Callable[[StepEvent], None] | None, cancel: threading.Event | None,
                 on_image: Callable[[Any], None] | None = None) -> Any:
-        """Wait for the child's answer, passing step events on and cancel in."""
+        """Wait for the child's answer to `question`, passing step events on and cancel in."""
         while True:
             try:
                 ready = self._conn.poll(POLL_S)
@@ -178,19 +190,25 @@ class EngineProcess:
                     raise self._died(asked_to_stop=cancel is not None and cancel.is_set())
                 continue
             try:
-                kind, *payload = self._conn.recv()
+                message = self._conn.recv()
             except (EOFError, OSError):
                 raise self._died(asked_to_stop=cancel is not None and cancel.is_set()) from None
-            if kind == "step":
-                if on_step is not None:
-                    on_step(payload[0])
-            elif kind == "image":
-                if on_image is not None:
-                    on_image(payload[0])
-            elif kind == "error":
-                raise payload[0]
-            else:  # "checked", "loaded", "unloaded" or "done"
-                return payload[0]
+            try:
+                messages.check_answer(question, message)
+            except ProtocolError:
+                self._drop_process()  # the conversation is out of step: the next request starts a new child
+                raise
+            match message:
+                case Step(event):
+                    if on_step is not None:
+                        on_step(event)
+                case ImageDone(image):
+                    if on_image is not None:
+                        on_image(image)
+                case Failed(error):
+                    raise error
+                case _:  # the answer check_answer let through
+                    return message
 
     def _died(self, asked_to_stop: bool = False) -> EngineError:
         self._process.join(1)
@@ -219,53 +237,60 @@ class _ChildSteps:
     def __call__(self, event: StepEvent) -> None:
         if event.preview is not None:
             self._last_preview = time.monotonic()
-        self._conn.send(("step", event))
+        self._conn.send(Step(event))
 
 
 def serve(conn: Any, cancel: Any) -> None:
     """The engine process's main loop (the target of the spawned process)."""
     _no_named_semaphores()
+    conn.send(messages.Hello(messages.PROTOCOL_VERSION))
     model = None
     while True:
         try:
             message = conn.recv()
         except (EOFError, OSError):
             return  # the window went away
-        kind = message[0]
-        if kind == "quit":
+        if isinstance(message, Quit):
             return
         try:
-            if kind == "check":
-                from aae_desktop.engine.models import check_source
-
-                check_source(*message[1:])
-                conn.send(("checked", None))
-            elif kind == "unload":
+            if isinstance(message, (Load, Unload)):
+                # The old model goes first (here, so a failed load leaves none held), so a device that
+                # holds one model can switch to another.
                 model = _unload(model)
-                conn.send(("unloaded", None))
-            elif kind == "load":
-                # The old model goes first, so a device that holds one model can switch to another.
-                model = _unload(model)
-                model = _load(*message[1:])
-                conn.send(("loaded", _info(model, message[1], message[2])))
-            elif kind == "generate":
-                if model is None:
-                    raise ModelLoadError("No model is loaded in the engine process.")
-                from aae_desktop.engine.generate import generate
-
-                request, interval = message[1:]
-                steps = _ChildSteps(conn, interval)
-                result = generate(model, request, on_step=steps, cancel=cancel, preview_every=1,
-                                  preview_wanted=steps.wants_preview,
-                                  on_image=lambda image: conn.send(("image", image)))
-                conn.send(("done", result))
+            model, answer = _serve_one(message, model, conn, cancel)
+            conn.send(answer)
         except (EOFError, OSError, BrokenPipeError):
             return
         except BaseException as exc:  # every failure goes back to the window as the engine raised it
             try:
-                conn.send(("error", _picklable(exc)))
+                conn.send(Failed(_picklable(exc)))
             except (EOFError, OSError, BrokenPipeError):
                 return
+
+
+def _serve_one(message: Any, model: Any, conn: Any, cancel: Any) -> tuple[Any, Any]:
+    """Do one request (a Load or Unload finds the old model gone); returns the model now held and the answer."""
+    match message:
+        case Check(source, options):
+            from aae_desktop.engine.models import check_source
+
+            check_source(source, options)
+            return model, Checked()
+        case Unload():
+            return model, Unloaded()
+        case Load(source, options):
+            model = _load(source, options)
+            return model, Loaded(_info(model, source, options))
+        case Generate(request, interval):
+            if model is None:
+                raise ModelLoadError("No model is loaded in the engine process.")
+            from aae_desktop.engine.generate import generate
+
+            steps = _ChildSteps(conn, interval)
+            result = generate(model, request, on_step=steps, cancel=cancel, preview_every=1,
+                              preview_wanted=steps.wants_preview, on_image=lambda image: conn.send(ImageDone(image)))
+            return model, Done(result)
+    raise ProtocolError(f"The engine process was sent {type(message).__name__}, which is no request.")
 
 
 def _no_named_semaphores() -> None:
@@ -288,7 +313,7 @@ def _unload(model: Any) -> None:
         return None
     from aae_desktop.engine.memory_advice import free_device_memory
 
-    device = str(getattr(model, "device", "cpu"))
+    device = str(model.device)
     del model
     free_device_memory(device)  # collects the modules' reference cycles first
     return None
@@ -314,16 +339,11 @@ def _leave_a_core_for_the_window() -> None:
         torch.set_num_threads(cores - 1)
 
 
-def _info(model: Any, source: str, options: LoadOptions) -> ModelInfo:
+def _info(model: Any, source: str, options: LoadOptions) -> ModelHandle:
     from aae_desktop.engine.tokens import tokenizer_for_window
 
-    scheduler = getattr(model.pipe, "scheduler", None)
-    return ModelInfo(source=source, options=options, name=model.name, device=str(model.device),
-                     dtype=str(model.dtype), family=getattr(model, "family", ""),
-                     scheduler_class=type(scheduler).__name__ if scheduler is not None else "",
-                     notes=tuple(str(note) for note in getattr(model, "notes", ())),
-                     # None when the window's own splits the same (unpickling one stalls its UI thread)
-                     tokenizer=tokenizer_for_window(getattr(model.pipe, "tokenizer", None)))
+    # The tokenizer only when the window's own splits words differently (unpickling one stalls its UI thread).
+    return handle_for(model, source, options, tokenizer_for_window(model.pipe.tokenizer))
 
 
 def _picklable(exc: BaseException) -> BaseException:

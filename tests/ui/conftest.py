@@ -10,22 +10,18 @@ from PIL import Image
 
 from aae_desktop.engine.errors import GenerationCancelled, ModelLoadError
 from aae_desktop.engine.events import GenerationResult, ImageResult, StepEvent
+from aae_desktop.engine.model_handle import ModelHandle
 from aae_desktop.settings import SettingsStore
 
 
-@dataclass
-class FakeModel:
-    source: str
-    name: str = "fake-model"
-    device: str = "cpu"
-    dtype: str = "float32"
+def fake_model(source, options) -> ModelHandle:
+    """The fake's model handle; its family is in its file name, so tests can switch families."""
+    from pathlib import Path
 
-    @property
-    def family(self) -> str:  # the fake's family is in its file name, so tests can switch families
-        from pathlib import Path
-
-        name = Path(self.source).name
-        return next((key for key in ("sdxl", "sd2v", "sd2") if key in name), "sd1")
+    name = Path(source).name
+    family = next((key for key in ("sdxl", "sd2v", "sd2") if key in name), "sd1")
+    return ModelHandle(source=source, options=options, name="fake-model", device="cpu", dtype="float32",
+                       family=family)
 
 
 @dataclass
@@ -34,7 +30,10 @@ class FakeEngine:
 
     step_seconds paces the steps (it waits on the cancel event, so cancel is instant);
     fail_with makes generate() raise; loads/runs record what the worker asked for.
+    It has every method of ui/run/engine_port.Engine (tests/ui/test_engine_port.py checks).
     """
+
+    can_stop_at_once = False  # as the in-process engine: kill() is never asked for
 
     step_seconds: float = 0.0
     fail_with: BaseException | None = None
@@ -47,11 +46,26 @@ class FakeEngine:
 
         return load_tokenizer()
 
+    def check(self, source, options):
+        pass  # every fake source passes; a broken one fails at load()
+
     def load(self, source, options):
         self.loads.append((source, options))
         if "broken" in source:
             raise ModelLoadError(f"{source} is not a diffusers model folder (model_index.json is missing).")
-        return FakeModel(source)
+        return fake_model(source, options)
+
+    def unload(self):
+        pass
+
+    def free_memory(self, options):
+        pass
+
+    def close(self):
+        pass
+
+    def kill(self):
+        pass
 
     def generate(self, model, request, on_step, cancel, on_image=None):
         self.runs.append(request)

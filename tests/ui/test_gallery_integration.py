@@ -123,24 +123,11 @@ def test_drop_png_on_window(qtbot, window_with_gallery, tmp_path):
         label.text() for label in window.banner.findChildren(type(window.model_status)))
 
 
-class TinyEngine:
+def TinyEngine(model):  # noqa: N802 (it was a class)
     """The real engine on the session's tiny random model (no weights on disk needed)."""
+    from aae_desktop.ui.run.engine_port import DiffusersEngine
 
-    def __init__(self, model):
-        self.model = model
-
-    def load_tokenizer(self):
-        from aae_desktop.engine.tokens import load_tokenizer
-
-        return load_tokenizer()
-
-    def load(self, source, options):
-        return self.model
-
-    def generate(self, model, request, on_step, cancel):
-        from aae_desktop.engine.generate import generate
-
-        return generate(model, request, on_step=on_step, cancel=cancel)
+    return DiffusersEngine(loader=lambda source, options: model)
 
 
 def test_ab_and_seed_sweep_end_to_end_on_tiny_model(qtbot, window_with_gallery, tiny_model):

@@ -287,6 +287,8 @@ def test_a_second_cancel_stops_an_engine_stuck_in_one_long_call(make_window, qtb
     from tests.ui.conftest import FakeEngine
 
     class StuckEngine(FakeEngine):
+        can_stop_at_once = True
+
         def __init__(self):
             super().__init__()
             self.killed = threading.Event()

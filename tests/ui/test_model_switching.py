@@ -30,9 +30,9 @@ def engine(fake_engine):
             self.loaded_now = 1
             return model
 
-        def generate(self, model, request, on_step, cancel):
+        def generate(self, model, request, on_step, cancel, on_image=None):
             self.used.append(model.source)
-            return super().generate(model, request, on_step, cancel)
+            return super().generate(model, request, on_step, cancel, on_image)
 
     return RecordingEngine()
 

@@ -119,9 +119,9 @@ def test_a_second_cancel_ends_the_engine_process_and_the_run_counts_as_cancelled
 
         loads = []
         real_send = engine._process._conn.send
-        engine._process._conn.send = lambda message: (loads.append(message[0]), real_send(message))
+        engine._process._conn.send = lambda message: (loads.append(type(message).__name__), real_send(message))
         with qtbot.waitSignal(controller.finished, timeout=TIMEOUT):
             controller.submit(_request(str(tiny_model_dir)), CPU)
-        assert "load" not in loads  # the new process keeps the model between runs
+        assert "Load" not in loads  # the new process keeps the model between runs
     finally:
         assert controller.shutdown(timeout_ms=60_000)

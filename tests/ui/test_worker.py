@@ -75,8 +75,9 @@ def test_real_engine_asks_the_step_consumer_before_making_previews(tiny_model):
             self.events.append(event)
 
     consumer = Consumer()
-    DiffusersEngine().generate(tiny_model, small_request(steps=3, excite={"enabled": False}), consumer,
-                               threading.Event())
+    engine = DiffusersEngine(loader=lambda source, options: tiny_model)
+    handle = engine.load(tiny_model.source, tiny_model.options)
+    engine.generate(handle, small_request(steps=3, excite={"enabled": False}), consumer, threading.Event())
     assert consumer.asked > 0 and all(e.preview is None for e in consumer.events)
 
 

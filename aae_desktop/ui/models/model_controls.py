@@ -36,7 +36,7 @@ class ModelControls(QObject):
         self._cache_dir, self._endpoint = cache_dir, endpoint
         self.pick_checkpoint = _pick_checkpoint  # replaceable in tests (native dialogs cannot be driven)
         self.active_dialog: QDialog | None = None
-        self.loaded: tuple[str, LoadOptions, Any] | None = None  # (source, options, ModelLoaded payload)
+        self.loaded: tuple[str, LoadOptions, Any] | None = None  # (source, options, ModelHandle)
         self.loaded_facts: dict[str, str] = {}
         self._cpu_noted = False  # the CPU note is said once per app start (one window, one set of controls)
         # A load the window started before these controls existed (launch with --model) still gets its

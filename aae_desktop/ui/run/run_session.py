@@ -39,7 +39,7 @@ class RunSession:
         self.worker = worker  # WorkerController: submit(request, options), load_model(source, options)
         self.model_source = model_source
         self.load_options = load_options or LoadOptions()
-        self.loaded: Any = None  # the worker's ModelLoaded, while it holds a model
+        self.loaded: Any = None  # the worker's ModelHandle, while it holds a model
         self.run_checks: list[RunCheck] = []
         self._slow_render = SlowRenderNotice()  # warns of hours on the CPU before a run starts
 

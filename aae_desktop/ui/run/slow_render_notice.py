@@ -18,7 +18,7 @@ class SlowRenderNotice:
 
     def at_submit(self, request: Any, loaded: Any, notes: list[str]) -> list[str]:
         """The banner's notes for a run just submitted: `notes`, plus the warning if `loaded` (the
-        worker's ModelLoaded, or None) is the request's model on the CPU and the render is long."""
+        worker's ModelHandle, or None) is the request's model on the CPU and the render is long."""
         self._waiting = None
         self._notes = list(notes)
         if loaded is not None and loaded.source == request.model:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import itertools
 import logging
 import threading
@@ -12,9 +11,10 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from aae_desktop.engine.errors import GenerationCancelled, ModelLoadError
+from aae_desktop.engine.model_handle import ModelHandle
 from aae_desktop.engine.models import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
-from aae_desktop.ui.run.engine_port import Engine, model_scheduler_class, model_tokenizer
+from aae_desktop.ui.run.engine_port import Engine
 from aae_desktop.ui.image_convert import pil_to_qimage
 from aae_desktop.ui.run.failure_text import describe_failure as _describe_failure
 from aae_desktop.ui.run.step_throttle import PREVIEW_INTERVAL_S, PROGRESS_INTERVAL_S  # noqa: F401 (re-exported)
@@ -22,7 +22,6 @@ from aae_desktop.ui.run.step_throttle import StepThrottle as _StepThrottle
 from aae_desktop.ui.run.step_throttle import progress_of as _progress  # noqa: F401 (tests read it here)
 from aae_desktop.ui.run.worker_events import (
     ImageFinished,
-    ModelLoaded,
     ModelLoadStarted,
     RunCancelled,
     RunFailed,
@@ -39,7 +38,7 @@ class GenerationWorker(QObject):
 
     started = Signal(object)  # RunStarted
     model_load_started = Signal(object)  # ModelLoadStarted
-    model_loaded = Signal(object)  # ModelLoaded
+    model_loaded = Signal(object)  # ModelHandle (engine/model_handle.py), its load's seconds filled in
     tokenizer_loaded = Signal(object)  # TokenizerLoaded
     progressed = Signal(object)  # Progress
     preview_ready = Signal(object)  # PreviewImage
@@ -51,7 +50,7 @@ class GenerationWorker(QObject):
     def __init__(self, engine: Engine):
         super().__init__()
         self._engine = engine
-        self._model: Any = None
+        self._model: ModelHandle | None = None
         self._model_key: tuple[str, LoadOptions] | None = None
 
     # -- slots (queued from the UI thread) ---------------------------------------------------------
@@ -99,7 +98,7 @@ class GenerationWorker(QObject):
             if job.cancel.is_set():
                 raise GenerationCancelled("Cancelled before the first step.")
             throttle = _StepThrottle(self, job.run_id)
-            result = _generate(self._engine, self._model, job.request, throttle, job.cancel, hand_out)
+            result = self._engine.generate(self._model, job.request, throttle, job.cancel, on_image=hand_out)
         except GenerationCancelled:
             self.cancelled.emit(RunCancelled(job.run_id, len(handed_out), job.request.num_images))
             return
@@ -117,17 +116,13 @@ class GenerationWorker(QObject):
         """Drop the model so its memory goes back (before the next load, or before the thread ends)."""
         self._model = None
         self._model_key = None
-        unload = getattr(self._engine, "unload", None)  # an engine in its own process frees it there
-        if unload is not None:
-            unload()
+        self._engine.unload()
 
     @Slot()
     def shut_down(self) -> None:
         """The window is closing: free the model and end an engine process."""
         self.release()
-        close = getattr(self._engine, "close", None)
-        if close is not None:
-            close()
+        self._engine.close()
 
     # -- helpers --------------------------------------------------------------------------------
     def _load_failure(self, run_id: int | None, exc: BaseException) -> RunFailed:
@@ -141,14 +136,13 @@ class GenerationWorker(QObject):
             return
         self.model_load_started.emit(ModelLoadStarted(source))
         began = time.monotonic()
-        check = getattr(self._engine, "check", None)
-        if check is not None:
-            check(source, options)  # a wrong file or family fails here, with the current model still loaded
+        self._engine.check(source, options)  # a wrong file or family fails here, with the current model still loaded
         previous = self._model_key if self._model is not None else None
         # Free the current model first, so a device that holds one model can switch to another.
         self.release()
         self._free_memory(previous[1] if previous is not None else options)
         failure: Exception | None = None
+        model: ModelHandle | None = None
         try:
             model = self._engine.load(source, options)
         except Exception as exc:
@@ -167,19 +161,7 @@ class GenerationWorker(QObject):
                 self._restore(previous)
             raise failure
         self._model, self._model_key = model, key
-        self.model_loaded.emit(
-            ModelLoaded(
-                source=source,
-                name=getattr(model, "name", source),
-                device=getattr(model, "device", "?"),
-                dtype=getattr(model, "dtype", "?"),
-                seconds=time.monotonic() - began,
-                family=getattr(model, "family", ""),
-                tokenizer=model_tokenizer(model),
-                notes=tuple(getattr(model, "notes", ())),
-                scheduler_class=model_scheduler_class(model),
-            )
-        )
+        self.model_loaded.emit(dataclasses.replace(model, seconds=time.monotonic() - began))
 
     def _restore(self, previous: tuple[str, LoadOptions]) -> None:
         """Reload the model that was freed for the one that failed (the window still shows it).
@@ -191,9 +173,7 @@ class GenerationWorker(QObject):
             log.error("the previous model could not be reloaded", exc_info=exc)
 
     def _free_memory(self, options: LoadOptions) -> None:
-        free = getattr(self._engine, "free_memory", None)
-        if free is not None:
-            free(options)
+        self._engine.free_memory(options)
 
 
 def _forget_frames(exc: BaseException) -> None:
@@ -202,15 +182,6 @@ def _forget_frames(exc: BaseException) -> None:
         seen.add(id(exc))
         exc.__traceback__ = None
         exc = exc.__cause__ or exc.__context__
-
-
-def _generate(engine: Engine, model: Any, request: GenerationRequest, on_step: Any, cancel: threading.Event,
-              on_image: Any) -> Any:
-    """engine.generate with on_image when the engine takes it (engines written before it still work:
-    their images are handed out when the run ends)."""
-    if "on_image" in inspect.signature(engine.generate).parameters:
-        return engine.generate(model, request, on_step, cancel, on_image=on_image)
-    return engine.generate(model, request, on_step, cancel)
 
 
 class _Job:
@@ -253,9 +224,14 @@ class WorkerController(QObject):
         self._worker.moveToThread(self._thread)
         self._ids = itertools.count(1)
         self._job: _Job | None = None
-        for name in ("started", "model_load_started", "model_loaded", "tokenizer_loaded", "progressed",
-                     "preview_ready", "image_finished"):
-            getattr(self._worker, name).connect(getattr(self, name))
+        w = self._worker
+        w.started.connect(self.started)
+        w.model_load_started.connect(self.model_load_started)
+        w.model_loaded.connect(self.model_loaded)
+        w.tokenizer_loaded.connect(self.tokenizer_loaded)
+        w.progressed.connect(self.progressed)
+        w.preview_ready.connect(self.preview_ready)
+        w.image_finished.connect(self.image_finished)
         # The end-of-run signals pass through the controller so that `busy` is already False
         # when anyone hears them (a listener may submit the next run straight away).
         self._worker.finished.connect(self._on_finished)
@@ -314,7 +290,7 @@ class WorkerController(QObject):
     @property
     def can_stop_at_once(self) -> bool:
         """Whether a second cancel can end the engine (one in its own process can be killed)."""
-        return callable(getattr(self._engine, "kill", None))
+        return self._engine.can_stop_at_once
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """Cancel any run, stop the thread and end an engine process. True when the thread has ended."""
@@ -325,11 +301,9 @@ class WorkerController(QObject):
         self._shutdown_wanted.emit()
         self._thread.quit()
         ended = self._thread.wait(timeout_ms)
-        if not ended:
-            kill = getattr(self._engine, "kill", None)  # an engine in its own process can be stopped mid-load
-            if kill is not None:
-                kill()
-                ended = self._thread.wait(timeout_ms)
+        if not ended and self._engine.can_stop_at_once:  # an engine in its own process can be stopped mid-load
+            self._engine.kill()
+            ended = self._thread.wait(timeout_ms)
         if not ended:
             # A model load cannot be interrupted; destroying a running QThread would abort the app.
             log.warning("worker still busy after %d ms; waiting for it to finish", timeout_ms)
@@ -340,9 +314,7 @@ class WorkerController(QObject):
     def _close_engine(self) -> None:
         # The thread's event loop may end before the queued shut_down slot runs; with the thread
         # stopped, nothing else uses the engine, so closing it from here is safe (and idempotent).
-        close = getattr(self._engine, "close", None)
-        if close is not None:
-            close()
+        self._engine.close()
 
     def is_running(self) -> bool:
         return self._thread.isRunning()

@@ -8,11 +8,11 @@ from pathlib import Path
 from aae_desktop.engine.errors import InvalidRequest, worded
 from aae_desktop.engine.events import GenerationResult
 from aae_desktop.engine.families import FAMILIES, family_label
+from aae_desktop.engine.model_handle import ModelHandle
 from aae_desktop.ui.iterate.result_strip import ResultStrip
 from aae_desktop.ui.run.run_status import image_caption
 from aae_desktop.ui.run.worker_events import (
     ImageFinished,
-    ModelLoaded,
     ModelLoadStarted,
     PreviewImage,
     Progress,
@@ -49,7 +49,7 @@ class WorkerEventBinding:
         self.run_status.busy(text)
         self.model_status.setText(text)
 
-    def _on_model_loaded(self, payload: ModelLoaded) -> None:
+    def _on_model_loaded(self, payload: ModelHandle) -> None:
         notes = self.session.model_loaded(payload)
         self._show_loaded_model()
         if payload.family in FAMILIES:

@@ -22,19 +22,6 @@ class ModelLoadStarted:
 
 
 @dataclass(frozen=True)
-class ModelLoaded:
-    source: str
-    name: str
-    device: str
-    dtype: str
-    seconds: float
-    family: str = ""  # a families.FAMILIES key ("" from an engine that does not say)
-    tokenizer: Any = None  # the model's own tokenizer, when it has one
-    notes: tuple[str, ...] = ()  # what the device does differently from the chosen options (shown once)
-    scheduler_class: str = ""  # the model's own scheduler (what the "Model default" sampler runs)
-
-
-@dataclass(frozen=True)
 class TokenizerLoaded:
     tokenizer: Any
 
