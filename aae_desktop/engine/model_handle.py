@@ -29,9 +29,6 @@ class ModelHandle:
     tokenizer: Any = field(default=None, compare=False, repr=False)
     seconds: float = field(default=0.0, compare=False)  # how long the load took, as the worker timed it
 
-    def is_for(self, source: str, options: LoadOptions) -> bool:
-        return (self.source, self.options) == (source, options)
-
 
 def handle_for(model: LoadedModel, source: str, options: LoadOptions, tokenizer: Any) -> ModelHandle:
     """The handle on a model loaded from `source` with `options`; `tokenizer` is what the window gets."""

@@ -91,6 +91,9 @@ def timing_application_class(base: type) -> type:
                     name = receiver.objectName() if isinstance(receiver, QObject) else ""
                 except RuntimeError:  # deleted while handling the event (deleteLater)
                     name = ""
+                # getattr kept: `kind` is Qt's event type, not the engine. The fallback is for a PySide6
+                # that gives a bare int for a type it has no name for (6.11 gives an enum member even
+                # then; 6.6, the oldest allowed, was not checked).
                 kind_name = getattr(kind, "name", str(kind))
                 meter.record_event(started, seconds, f"{kind_name} -> {receiver_class}" + (f" '{name}'" if name else ""))
             return handled
