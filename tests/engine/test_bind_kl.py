@@ -6,6 +6,8 @@ The maps are the public ones, ImageResult.attention_maps: those of the last obje
 the last binding step's (step 2 of 6, after the updates of steps 0 and 1). The run "without
 binding" binds at a negligible scale, so it records the same maps on the plain run's latents (its
 image is checked bit-equal to the plain one): scale 0 would switch binding off, maps included.
+The heat maps are text-softmaxed (x100 over the words) where bind.py reads the raw maps: what the
+artist sees, and a check that does not reuse the loss's own arithmetic.
 
 On the random tiny model the maps are nearly flat and the negative term (every bound word away from
 the prompt's other words) dominates the gradient, so the positive KL falls clearly only on some
