@@ -32,8 +32,8 @@ class SelfTestFailure(Exception):
 
 def tiny_model():
     """The tiny random model, built in memory on the CPU (nothing is downloaded or written)."""
-    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
-    from aae_desktop.engine.tiny_model import tiny_pipeline
+    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.models.tiny_model import tiny_pipeline
 
     return wrap_pipeline(tiny_pipeline(seed=0), "tiny-random", LoadOptions(device="cpu", precision="fp32"),
                          name="tiny-random")
@@ -105,7 +105,7 @@ def open_main_window(store, engine):
 
 def render_in_window(app, scratch: Path, window_factory: Callable[[Any, Any], Any]) -> str:
     """Open the window offscreen, render the tiny request the way Generate does, close the window."""
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loading import LoadOptions
     from aae_desktop.engine.tokens import load_tokenizer
     from aae_desktop.settings import SettingsStore
 

@@ -62,8 +62,8 @@ class Settings:
 
     def addon_folders(self) -> Any:
         """engine.addon_refs.AddonFolders for the chosen (or default) LoRA and embeddings folders."""
-        from aae_desktop.engine.addon_kinds import KINDS
-        from aae_desktop.engine.addon_refs import AddonFolders
+        from aae_desktop.engine.addons.addon_kinds import KINDS
+        from aae_desktop.engine.addons.addon_refs import AddonFolders
 
         folders = {}
         for kind in KINDS:

@@ -120,7 +120,7 @@ def child(side: str, args: argparse.Namespace, out_png: str) -> dict:
     warnings.filterwarnings("ignore")
     import torch
 
-    from aae_desktop.engine.tiny_model import tiny_components
+    from aae_desktop.engine.models.tiny_model import tiny_components
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     device = args.device
@@ -131,8 +131,8 @@ def child(side: str, args: argparse.Namespace, out_png: str) -> dict:
     if side == "ours":
         from diffusers import StableDiffusionPipeline
 
-        from aae_desktop.engine.generate import generate
-        from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+        from aae_desktop.engine.run.generate import generate
+        from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
         from aae_desktop.engine.request import ExciteSettings, GenerationRequest
 
         pipe = StableDiffusionPipeline(**comps, safety_checker=None, feature_extractor=None,

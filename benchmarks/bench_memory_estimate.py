@@ -51,11 +51,11 @@ def child(phase: str, px: int, device: str) -> dict:
     import torch
     from diffusers import AutoencoderKL, StableDiffusionPipeline
 
-    from aae_desktop.engine import generate as engine
-    from aae_desktop.engine.memory_estimate import unet_phase_bytes, vae_phase_bytes
-    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.run import generate as engine
+    from aae_desktop.engine.run.memory_estimate import unet_phase_bytes, vae_phase_bytes
+    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
     from aae_desktop.engine.request import ExciteSettings, GenerationRequest
-    from aae_desktop.engine.tiny_model import tiny_components
+    from aae_desktop.engine.models.tiny_model import tiny_components
 
     comps = tiny_components(seed=0, **SIZES["sd1"])
     comps["vae"] = AutoencoderKL.from_config(AutoencoderKL.load_config(str(ROOT / "resources/configs/sd1/vae")))

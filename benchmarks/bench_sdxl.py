@@ -51,14 +51,14 @@ def child(side: str, args: argparse.Namespace, out_png: str) -> dict:
     import torch
     from diffusers import StableDiffusionXLPipeline
 
-    from aae_desktop.engine.tiny_model import tiny_sdxl_components
+    from aae_desktop.engine.models.tiny_model import tiny_sdxl_components
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     device = args.device
     pipe = StableDiffusionXLPipeline(**tiny_sdxl_components(seed=0, **SIZES[args.size]), add_watermarker=False)
     if side == "ours":
-        from aae_desktop.engine.generate import generate
-        from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+        from aae_desktop.engine.run.generate import generate
+        from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
         from aae_desktop.engine.request import ExciteSettings, GenerationRequest
 
         model = wrap_pipeline(pipe, "bench", LoadOptions(device=device, precision="fp32"))

@@ -118,7 +118,7 @@ def request_for(size: int, steps: int, alter: int, thresholds: tuple, cap: int =
 
 
 def ours(model: Any, request: Any) -> Any:
-    from aae_desktop.engine.generate import generate
+    from aae_desktop.engine.run.generate import generate
 
     return generate(model, request, preview_every=0).images[0].image
 
@@ -189,7 +189,7 @@ def compare(report: Report, clock: Clock, label: str, our_model: Any, ref_fn: Ca
 def cancel_latency(report: Report, clock: Clock, model: Any, requests: dict[str, Any]) -> None:
     """Seconds from setting the cancel event to generate() returning, during refinement and denoising."""
     from aae_desktop.engine.errors import GenerationCancelled
-    from aae_desktop.engine.generate import generate
+    from aae_desktop.engine.run.generate import generate
 
     for phase, request in requests.items():
         if clock.over():
@@ -216,7 +216,7 @@ def same_image_on_cpu(report: Report, clock: Clock, components: dict[str, Any], 
     (With --smoke the device is the CPU too: that only checks this code path.)"""
     from diffusers import StableDiffusionPipeline
 
-    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
 
     if clock.over():
         report.notes.append("CPU vs device: skipped (time budget)")
@@ -240,7 +240,7 @@ def same_image_on_cpu(report: Report, clock: Clock, components: dict[str, Any], 
 def run_sd15(report: Report, clock: Clock, smoke: bool) -> None:
     import torch
 
-    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
 
     device = report.device
     label = "SD 1.x tiny" if smoke else "SD 1.5"
@@ -281,7 +281,7 @@ def run_sd15(report: Report, clock: Clock, smoke: bool) -> None:
 def run_sdxl(report: Report, clock: Clock, smoke: bool) -> None:
     import torch
 
-    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
 
     device = report.device
     if clock.over():

@@ -42,7 +42,7 @@ def sd15_components(device: str, dtype: Any) -> dict[str, Any]:
     from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    from aae_desktop.engine.single_file import family_tokenizer
+    from aae_desktop.engine.models.single_file import family_tokenizer
 
     folder = CONFIGS / "sd1"
     torch.manual_seed(0)
@@ -87,14 +87,14 @@ def sdxl_components(device: str, dtype: Any) -> tuple[dict[str, Any], str]:
 
 
 def tiny_sd_components(device: str, dtype: Any) -> dict[str, Any]:
-    from aae_desktop.engine.tiny_model import tiny_components
+    from aae_desktop.engine.models.tiny_model import tiny_components
 
     return _finish(_to(tiny_components(seed=0), device), dtype)
 
 
 def tiny_sdxl_components(device: str, dtype: Any) -> tuple[dict[str, Any], str] | None:
     """The tiny SDXL test model, once this checkout has one (None before)."""
-    from aae_desktop.engine import tiny_model
+    from aae_desktop.engine.models import tiny_model
 
     build = getattr(tiny_model, "tiny_sdxl_components", None)
     if build is None:

@@ -39,7 +39,7 @@ def measure(variant: str, model: str, steps: int, size: int, interval_ms: int, i
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loading import LoadOptions
     from aae_desktop.settings import SettingsStore
     from aae_desktop.ui.main_window import MainWindow
     from aae_desktop.ui.run.engine_port import DiffusersEngine
@@ -58,7 +58,7 @@ def measure(variant: str, model: str, steps: int, size: int, interval_ms: int, i
     window.show()
     # The window as the app ships it: the gallery saves each image and shows its heat maps, and the
     # model controls describe each loaded model (their files go to the scratch folder).
-    from aae_desktop.engine.model_library import ModelLibrary
+    from aae_desktop.engine.models.model_library import ModelLibrary
     from aae_desktop.ui.gallery.gallery_integration import install_gallery
     from aae_desktop.ui.models.model_controls import install_model_controls
 
@@ -199,7 +199,7 @@ def main() -> int:
     args = parser.parse_args()
     model = args.model
     if model is None:
-        from aae_desktop.engine.tiny_model import save_tiny_model
+        from aae_desktop.engine.models.tiny_model import save_tiny_model
 
         model = str(save_tiny_model(Path(tempfile.mkdtemp(prefix="aae-tiny-")) / "tiny-sd", seed=0))
     if args.run_one:

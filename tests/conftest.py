@@ -33,7 +33,7 @@ def pytest_runtest_protocol(item, nextitem):
 
 @pytest.fixture(scope="session")
 def tiny_components():
-    from aae_desktop.engine.tiny_model import tiny_components as build
+    from aae_desktop.engine.models.tiny_model import tiny_components as build
 
     return build(seed=0)
 
@@ -43,7 +43,7 @@ def tiny_model(tiny_components):
     """A LoadedModel around the tiny pipeline on CPU/fp32."""
     from diffusers import StableDiffusionPipeline
 
-    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
 
     pipe = StableDiffusionPipeline(
         **tiny_components, safety_checker=None, feature_extractor=None, requires_safety_checker=False
@@ -54,7 +54,7 @@ def tiny_model(tiny_components):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """The tiny model saved as a diffusers folder (for the CLI and the loader)."""
-    from aae_desktop.engine.tiny_model import save_tiny_model
+    from aae_desktop.engine.models.tiny_model import save_tiny_model
 
     return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny-sd", seed=0)
 
@@ -68,7 +68,7 @@ def tokenizer():
 
 @pytest.fixture(scope="session")
 def tiny_sdxl_components():
-    from aae_desktop.engine.tiny_model import tiny_sdxl_components as build
+    from aae_desktop.engine.models.tiny_model import tiny_sdxl_components as build
 
     return build(seed=0)
 
@@ -78,7 +78,7 @@ def tiny_sdxl_model(tiny_sdxl_components):
     """A LoadedModel around the tiny SDXL pipeline on CPU/fp32."""
     from diffusers import StableDiffusionXLPipeline
 
-    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
 
     pipe = StableDiffusionXLPipeline(**tiny_sdxl_components, add_watermarker=False)
     return wrap_pipeline(pipe, "tiny-sdxl", LoadOptions(device="cpu", precision="fp32"), name="tiny-sdxl")
@@ -87,7 +87,7 @@ def tiny_sdxl_model(tiny_sdxl_components):
 @pytest.fixture(scope="session")
 def tiny_sdxl_dir(tmp_path_factory):
     """The tiny SDXL model saved as a diffusers folder (for the CLI and the loader)."""
-    from aae_desktop.engine.tiny_model import save_tiny_sdxl_model
+    from aae_desktop.engine.models.tiny_model import save_tiny_sdxl_model
 
     return save_tiny_sdxl_model(tmp_path_factory.mktemp("models") / "tiny-sdxl", seed=0)
 

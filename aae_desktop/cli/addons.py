@@ -11,7 +11,7 @@ COMMANDS = ("loras", "embeddings")
 
 def add_folder_options(parser: argparse.ArgumentParser) -> None:
     """--lora-dir, --embeddings-dir."""
-    from aae_desktop.engine.addon_kinds import KINDS
+    from aae_desktop.engine.addons.addon_kinds import KINDS
 
     for kind in KINDS:
         parser.add_argument(kind.flag, help=f"{kind.flag_help} (default: the window's choice, else "
@@ -20,8 +20,8 @@ def add_folder_options(parser: argparse.ArgumentParser) -> None:
 
 def folders_from_args(args: argparse.Namespace) -> Any:
     """The folders the flags name, else the window's settings, else the defaults."""
-    from aae_desktop.engine.addon_kinds import KINDS
-    from aae_desktop.engine.addon_refs import AddonFolders
+    from aae_desktop.engine.addons.addon_kinds import KINDS
+    from aae_desktop.engine.addons.addon_refs import AddonFolders
     from aae_desktop.settings import Settings, SettingsStore
 
     try:
@@ -56,16 +56,16 @@ def register(sub: Any) -> None:
 
 
 def run_loras(args: argparse.Namespace) -> int:
-    from aae_desktop.engine.addon_kinds import LORA
-    from aae_desktop.engine.lora_files import inspect_lora
+    from aae_desktop.engine.addons.addon_kinds import LORA
+    from aae_desktop.engine.addons.lora_files import inspect_lora
 
     return _list(args, LORA, lambda path: {"family": inspect_lora(path).family_text},
                  {"family": "unusable"})
 
 
 def run_embeddings(args: argparse.Namespace) -> int:
-    from aae_desktop.engine.addon_kinds import EMBEDDING
-    from aae_desktop.engine.embedding_files import inspect_embedding
+    from aae_desktop.engine.addons.addon_kinds import EMBEDDING
+    from aae_desktop.engine.addons.embedding_files import inspect_embedding
 
     def describe(path: Path) -> dict[str, Any]:
         info = inspect_embedding(path)
@@ -77,7 +77,7 @@ def run_embeddings(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace, kind: Any, describe: Any, unusable: dict[str, Any]) -> int:
     """One row per file of `kind` in its folder: name, what `describe(path)` says (else `unusable` and
     the reason), A1111 hash, path."""
-    from aae_desktop.engine import addon_files
+    from aae_desktop.engine.addons import addon_files
     from aae_desktop.engine.errors import AddonError
 
     folder = getattr(folders_from_args(args), kind.key)

@@ -1,15 +1,15 @@
 """`render --bind`: which modifiers bind to which noun (SynGen, #22), by word, by token index or as suggested.
 
 --bind black+white:dog,red:hat   words, as --tokens names them (several modifiers of a noun joined by +)
---bind auto                      the pairs `tokens` suggests (engine/binding_words.py)
+--bind auto                      the pairs `tokens` suggests (engine/objectives/binding_words.py)
 --bind none                      no binding (the default)
 --bind-indices 2+3:5,7:8         token indices; a word split into several tokens is a range, 2-3:5
 """
 from __future__ import annotations
 
 import argparse
-from aae_desktop.engine.bind_settings import DEFAULT_BIND_SCALE, BindSettings, Word, bind_problem
-from aae_desktop.engine.binding_words import (
+from aae_desktop.engine.objectives.bind_settings import DEFAULT_BIND_SCALE, BindSettings, Word, bind_problem
+from aae_desktop.engine.objectives.binding_words import (
     bind_settings,
     groups_for_words,
     parse_bind_words,

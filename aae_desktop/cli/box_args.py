@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from aae_desktop.engine.box_settings import DEFAULT_BOX_SCALE, BoxSettings, box_grid_problem, box_problem
+from aae_desktop.engine.objectives.box_settings import DEFAULT_BOX_SCALE, BoxSettings, box_grid_problem, box_problem
 from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.tokens import PromptTokens
 from aae_desktop.gallery.box_words import EXAMPLE, boxes_for_words, parse_box_item
@@ -59,7 +59,7 @@ def check_box_grid(request: Any, model: Any) -> None:
     (the same grid and check as the engine's), naming the word and a box size and image size that work."""
     if not request.boxes.active:
         return
-    from aae_desktop.engine.attention import default_loss_grid
+    from aae_desktop.engine.run.attention import default_loss_grid
     from aae_desktop.engine.tokens import tokenize_request
 
     pipe, loss_level = model.pipe, model.family_spec.loss_level

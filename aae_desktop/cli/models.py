@@ -23,10 +23,10 @@ def register(sub: Any) -> None:
 def run_models(args: argparse.Namespace) -> int:
     if args.inspect:
         return _inspect(args.inspect, args.json)
-    from aae_desktop.engine.hf_cache import hf_cache_dir, list_cached_models
-    from aae_desktop.engine.model_info import format_size
-    from aae_desktop.engine.families import family_label
-    from aae_desktop.engine.model_library import ModelLibrary
+    from aae_desktop.engine.models.hf_cache import hf_cache_dir, list_cached_models
+    from aae_desktop.engine.models.model_info import format_size
+    from aae_desktop.engine.models.families import family_label
+    from aae_desktop.engine.models.model_library import ModelLibrary
 
     cache_dir = args.cache_dir or str(hf_cache_dir())
     found = list_cached_models(cache_dir, include_unsupported=True)
@@ -68,10 +68,10 @@ def run_models(args: argparse.Namespace) -> int:
 def _inspect(path: str, as_json: bool) -> int:
     from pathlib import Path
 
-    from aae_desktop.engine.families import family_label
-    from aae_desktop.engine.hf_cache import looks_like_repo_id, resolve_cached_repo
-    from aae_desktop.engine.model_info import format_size
-    from aae_desktop.engine.single_file import inspect_checkpoint, nonstandard_width
+    from aae_desktop.engine.models.families import family_label
+    from aae_desktop.engine.models.hf_cache import looks_like_repo_id, resolve_cached_repo
+    from aae_desktop.engine.models.model_info import format_size
+    from aae_desktop.engine.models.single_file import inspect_checkpoint, nonstandard_width
 
     folder = Path(path).expanduser()
     if folder.is_dir():
@@ -113,11 +113,11 @@ def _config_command(path: Any) -> str:
 def _inspect_folder(folder: Any, name: str, as_json: bool) -> int:
     """A diffusers folder (or cache snapshot): its family from its configs, as loading would decide."""
     from aae_desktop.engine.errors import ModelLoadError
-    from aae_desktop.engine.families import family_label
-    from aae_desktop.engine.hf_cache import folder_family
-    from aae_desktop.engine.model_info import format_size
+    from aae_desktop.engine.models.families import family_label
+    from aae_desktop.engine.models.hf_cache import folder_family
+    from aae_desktop.engine.models.model_info import format_size
 
-    from aae_desktop.engine.unsupported import check_folder_supported
+    from aae_desktop.engine.models.unsupported import check_folder_supported
 
     index = folder / "model_index.json"
     check_folder_supported(folder)  # a pipeline this app cannot run: one line on stderr, exit 2, as for a file
@@ -159,8 +159,8 @@ MEMORY_FLAGS = {
 
 def add_load_arguments(parser: argparse.ArgumentParser) -> None:
     """Model-loading options shared by commands that load a model (render): family, config, memory."""
-    from aae_desktop.engine.families import family_label
-    from aae_desktop.engine.single_file import single_file_families
+    from aae_desktop.engine.models.families import family_label
+    from aae_desktop.engine.models.single_file import single_file_families
 
     families = single_file_families()
     parser.add_argument("--family", default="auto", choices=["auto", *families],
@@ -179,7 +179,7 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_options_from_args(args: argparse.Namespace) -> Any:
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loading import LoadOptions
 
     return LoadOptions(
         device=getattr(args, "device", "auto"),

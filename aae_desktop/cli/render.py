@@ -128,11 +128,11 @@ def output_paths(out: str, count: int) -> list[Path]:
 def build_request(args: argparse.Namespace, tokenizer: Any,
                   family: str | None = None) -> tuple[GenerationRequest, list[str]]:
     """The request the flags describe; size and guidance the user left out come from `family`'s defaults."""
-    from aae_desktop.engine.families import DEFAULT_FAMILY, get_family
+    from aae_desktop.engine.models.families import DEFAULT_FAMILY, get_family
 
     spec = get_family(family or DEFAULT_FAMILY)
     from aae_desktop.cli.addons import folders_from_args
-    from aae_desktop.engine.addon_refs import resolve_addons
+    from aae_desktop.engine.addons.addon_refs import resolve_addons
     from aae_desktop.engine.tokens import tokenize_request
 
     # LoRA tags and embedding words are resolved first: the words to excite are counted with the
@@ -173,7 +173,7 @@ def build_request(args: argparse.Namespace, tokenizer: Any,
         excite=ExciteSettings(
             enabled=not args.no_excite,
             token_indices=indices,
-            max_iter_to_alter=args.max_iter_to_alter,  # None: follows --steps (engine/schedule.py)
+            max_iter_to_alter=args.max_iter_to_alter,  # None: follows --steps (engine/run/schedule.py)
             thresholds=None if args.thresholds is None else parse_thresholds(args.thresholds),
             scale_factor=args.scale_factor,
             smooth_attentions=not args.no_smoothing,
@@ -207,7 +207,7 @@ def parse_lora_flag(text: str) -> tuple[str, float]:
 
 def source_family(model: str) -> str | None:
     """The family a model's files say they are (folder configs, checkpoint keys, cache), without loading it."""
-    from aae_desktop.engine.model_info import describe_source
+    from aae_desktop.engine.models.model_info import describe_source
 
     return describe_source(model).family or None
 
@@ -216,8 +216,8 @@ def model_tokenizer(model: str) -> Any:
     """The tokenizer of what --model names (its folder's, its family's, its cache snapshot's), read
     without loading the model; ModelLoadError, as the load would give, for a source that is not there."""
     from aae_desktop.engine.errors import ModelLoadError
-    from aae_desktop.engine.hf_cache import looks_like_repo_id, resolve_cached_repo
-    from aae_desktop.engine.single_file import family_tokenizer, inspect_checkpoint, is_checkpoint_file
+    from aae_desktop.engine.models.hf_cache import looks_like_repo_id, resolve_cached_repo
+    from aae_desktop.engine.models.single_file import family_tokenizer, inspect_checkpoint, is_checkpoint_file
     from aae_desktop.engine.tokens import load_tokenizer
 
     text = str(model).strip()
@@ -225,7 +225,7 @@ def model_tokenizer(model: str) -> Any:
     if path.is_file() and path.name == "model_index.json":
         path = path.parent
     if path.is_dir():
-        from aae_desktop.engine.unsupported import check_folder_supported
+        from aae_desktop.engine.models.unsupported import check_folder_supported
 
         check_folder_supported(path)  # the same sentence the load would give, before anything runs
         if not (path / "model_index.json").is_file():
@@ -254,7 +254,7 @@ def run_render(args: argparse.Namespace) -> int:
     # family the model's files say it is; the loaded model has the last word (below).
     family = source_family(args.model)
     request, warnings = build_request(args, model_tokenizer(args.model), family)
-    from aae_desktop.engine.addon_refs import check_families
+    from aae_desktop.engine.addons.addon_refs import check_families
 
     check_families(request, family)  # a LoRA for another family is refused before the slow load
     from aae_desktop.cli.gallery import check_gallery_option
@@ -272,8 +272,8 @@ def run_render(args: argparse.Namespace) -> int:
     from aae_desktop.cli.models import load_options_from_args
     from aae_desktop.cli.render_output import RenderOutput
     from aae_desktop.engine.errors import GenerationCancelled
-    from aae_desktop.engine.generate import generate
-    from aae_desktop.engine.models import load_model
+    from aae_desktop.engine.run.generate import generate
+    from aae_desktop.engine.models.loading import load_model
 
     options = load_options_from_args(args)
     if options.vae_slicing:
@@ -287,7 +287,7 @@ def run_render(args: argparse.Namespace) -> int:
     from aae_desktop.cli.box_args import check_box_grid
 
     check_box_grid(request, model)  # the loss grid is the loaded UNet's: checked before the first step
-    from aae_desktop.engine.cpu_time_estimate import slow_cpu_render_note
+    from aae_desktop.engine.run.cpu_time_estimate import slow_cpu_render_note
 
     slow = slow_cpu_render_note(request, model.device, smaller="a smaller --width/--height")
     if slow:  # hours on the CPU: said before the first step, not discovered from a bar that barely moves

@@ -29,7 +29,7 @@ def run_tokens(args: argparse.Namespace) -> int:
         raise InvalidRequest("The prompt is empty.")
     tokenizer = model_tokenizer(args.model) if args.model else load_tokenizer()
     from aae_desktop.cli.addons import folders_from_args
-    from aae_desktop.engine.addon_refs import embedding_vocabulary
+    from aae_desktop.engine.addons.addon_refs import embedding_vocabulary
     from aae_desktop.engine.prompt_syntax import find_lora_tags
 
     # LoRA tags are left out and embedding words count every vector, as the engine will see them.

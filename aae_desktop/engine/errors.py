@@ -107,7 +107,7 @@ class OutOfMemory(EngineError):
     """The device ran out of memory. `suggestions` are keys of engine.memory_advice (options that help there)."""
 
     def __init__(self, device: str, detail: str = "", suggestions: tuple[str, ...] | None = None):
-        from aae_desktop.engine import memory_advice
+        from aae_desktop.engine.run import memory_advice
 
         self.device = device
         self.detail = detail
@@ -119,7 +119,7 @@ class OutOfMemory(EngineError):
 
     def describe(self, names: Mapping[str, str] | None = None) -> str:
         """The message with each suggestion named as the caller shows it (a window label, a CLI flag)."""
-        from aae_desktop.engine import memory_advice
+        from aae_desktop.engine.run import memory_advice
 
         return memory_advice.sentence(self.device, self.detail, self.suggestions, names or memory_advice.PLAIN_NAMES)
 

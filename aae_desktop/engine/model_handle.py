@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aae_desktop.engine.loaded_model import LoadedModel
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loaded_model import LoadedModel
+    from aae_desktop.engine.models.loading import LoadOptions
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from aae_desktop.engine.errors import EngineError
 if TYPE_CHECKING:
     from aae_desktop.engine.events import GenerationResult, ImageResult, StepEvent
     from aae_desktop.engine.model_handle import ModelHandle
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loading import LoadOptions
     from aae_desktop.engine.request import GenerationRequest
 
 # Raise it whenever a message changes shape or meaning (both sides are always the same code, except

@@ -6,10 +6,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from aae_desktop.engine.bind_settings import BindSettings, bind_problem
-from aae_desktop.engine.box_settings import BoxSettings, box_problem
+from aae_desktop.engine.objectives.bind_settings import BindSettings, bind_problem
+from aae_desktop.engine.objectives.box_settings import BoxSettings, box_problem
 from aae_desktop.engine.errors import FieldNote, InvalidRequest
-from aae_desktop.engine.sampler_catalogue import (  # noqa: F401 (re-exported)
+from aae_desktop.engine.run.sampler_catalogue import (  # noqa: F401 (re-exported)
     ETA_DEFAULTS,
     SCHEDULER_LABELS,
     SCHEDULERS,
@@ -17,11 +17,18 @@ from aae_desktop.engine.sampler_catalogue import (  # noqa: F401 (re-exported)
     sampler_class,
 )
 from aae_desktop.engine.tokens import MAX_PROMPT_TOKENS, tokenize_request
-from aae_desktop.engine.schedule import (
+from aae_desktop.engine.addons.file_refs import MAX_LORA_WEIGHT, EmbeddingRef, LoraRef  # noqa: F401 (re-exported)
+from aae_desktop.engine.objectives.excite_settings import (  # noqa: F401 (re-exported)
+    NO_THRESHOLDS,
+    ExciteSettings,
+    format_thresholds,
+    parse_thresholds,
+    require_finite as _require_finite,
+)
+from aae_desktop.engine.run.schedule import (
     PAPER_MAX_ITER_TO_ALTER,
     PAPER_THRESHOLDS,
     Schedule,
-    Thresholds,
     resolve_schedule,
 )
 from aae_desktop.engine.untrusted_values import (
@@ -48,65 +55,6 @@ MAX_SIDE = 4096  # pixels; SD 1.x/2.x were trained at 512/768 and repeat subject
 MAX_STEPS = 1000  # the number of noise levels every SD 1.x/2.x scheduler was trained with
 
 
-@dataclass(frozen=True)
-class ExciteSettings:
-    """Attend-and-Excite options; defaults are the paper's (and diffusers' reference) values.
-
-    `max_iter_to_alter` and `thresholds` left at None follow the step count (engine/schedule.py);
-    GenerationRequest.resolved() turns them into the numbers a run uses.
-    """
-
-    enabled: bool = True
-    token_indices: tuple[int, ...] = ()
-    max_iter_to_alter: int | None = None
-    thresholds: Thresholds | None = None
-    scale_factor: float = 20.0
-    # Step size is scale_factor * sqrt(linspace(start, end, num_timesteps)).
-    scale_range: tuple[float, float] = (1.0, 0.5)
-    smooth_attentions: bool = True
-    sigma: float = 0.5
-    kernel_size: int = 3
-    max_refinement_steps: int = 20
-    # (height, width) of the attention maps the loss reads; None derives it from the latent grid.
-    attn_res: tuple[int, int] | None = None
-    # Softmax over text tokens ends at the end-of-text token (original repo's SD 2.1 fix).
-    # None = the model family's default (families.py): on for SD 2.x and SDXL, off for SD 1.x.
-    softmax_stop_at_eot: bool | None = None
-
-    @property
-    def threshold_map(self) -> dict[int, float]:
-        if self.thresholds is None:
-            raise ValueError("thresholds follow the step count: read them from GenerationRequest.resolved()")
-        return dict(self.thresholds)
-
-
-@dataclass(frozen=True)
-class LoraRef:
-    """A LoRA the prompt names with `<lora:NAME:WEIGHT>` (or `<lora:NAME:TE:UNET>`), and which file that was."""
-
-    name: str
-    weight: float = 1.0  # the text encoders' multiplier, and the UNet's unless unet_weight is given
-    sha256: str = ""  # A1111's LoRA hash (engine.addon_files.lora_hash): finds the same file elsewhere
-    path: str = ""  # where it was when the request was made
-    unet_weight: float | None = None  # A1111's separate UNet multiplier; None = weight (older files lack it)
-
-    @property
-    def unet(self) -> float:
-        """The UNet's multiplier in effect."""
-        return self.weight if self.unet_weight is None else self.unet_weight
-
-
-@dataclass(frozen=True)
-class EmbeddingRef:
-    """A textual-inversion embedding a prompt word names, and which file that was."""
-
-    name: str
-    vectors: int = 1  # tokens the word becomes: token indices count them
-    sha256: str = ""  # sha256 of the file (A1111's embedding hash)
-    path: str = ""
-
-
-MAX_LORA_WEIGHT = 10.0  # A1111 accepts anything; past a few the image is noise, past this it is a typo
 
 
 @dataclass(frozen=True)
@@ -417,46 +365,3 @@ _EXCITE_READERS: dict[str, Any] = {
     "scale_range": read_pair(read_float),
     "attn_res": read_pair(read_int),
 }
-
-
-def _require_finite(field_name: str, value: float, what: str = "") -> None:
-    """nan/inf compare false with every bound, so each float is checked for being a number first."""
-    if not math.isfinite(value):
-        where = f"{{field}}: {what}" if what else "{field}"
-        raise InvalidRequest(f"{where} must be a finite number (got {value}).", field_name)
-
-
-NO_THRESHOLDS = "none"
-
-
-def parse_thresholds(value: Any) -> Thresholds:
-    """Accept {"0": 0.05}, [[0, 0.05]], "0:0.05,10:0.5" or "none"; return sorted ((step, value), ...)."""
-    if isinstance(value, str):
-        pairs = []
-        if value.strip().lower() == NO_THRESHOLDS:
-            return ()
-        for part in value.replace(";", ",").split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if ":" not in part:
-                raise InvalidRequest(f"{{field}}: '{part}' should look like STEP:VALUE, e.g. 10:0.5.",
-                                     "excite.thresholds")
-            step, _, val = part.partition(":")
-            try:
-                pairs.append((int(step), float(val)))
-            except ValueError:
-                raise InvalidRequest(f"{{field}}: '{part}' should look like STEP:VALUE, e.g. 10:0.5.",
-                                     "excite.thresholds") from None
-    elif isinstance(value, Mapping):
-        pairs = [(int(k), float(v)) for k, v in value.items()]
-    else:
-        pairs = [(int(k), float(v)) for k, v in value]
-    for step, val in pairs:
-        _require_finite("excite.thresholds", val, f"the value at step {step}")
-    return tuple(sorted(pairs))
-
-
-def format_thresholds(thresholds: Thresholds) -> str:
-    """'0:0.05,10:0.5' -- or 'none', which parse_thresholds reads back as no threshold steps."""
-    return ",".join(f"{step}:{value:g}" for step, value in thresholds) or NO_THRESHOLDS

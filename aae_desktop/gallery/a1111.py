@@ -21,7 +21,7 @@ from aae_desktop.engine.request import (
     format_thresholds,
     parse_thresholds,
 )
-from aae_desktop.engine.sampler_catalogue import (
+from aae_desktop.engine.run.sampler_catalogue import (
     A1111_NAMES,
     A1111_NAMES_BY_CLASS,
     ETA_DEFAULTS,
@@ -29,8 +29,8 @@ from aae_desktop.engine.sampler_catalogue import (
     sampler_class,
 )
 
-from aae_desktop.engine.addon_files import short_hash
-from aae_desktop.engine.bind_settings import DEFAULT_BIND_SCALE, BindSettings
+from aae_desktop.engine.addons.addon_files import short_hash
+from aae_desktop.engine.objectives.bind_settings import DEFAULT_BIND_SCALE, BindSettings
 from aae_desktop.gallery.box_words import box_fields, boxes_from_params
 
 NEGATIVE_PREFIX = "Negative prompt:"
@@ -291,7 +291,7 @@ def _bind_from(params: dict[str, str], prompt: str, tokenizer: Any | None) -> Bi
     text = params.get("AAE bind", "").strip()
     if not text:
         return BindSettings()
-    from aae_desktop.engine.binding_words import groups_for_words, parse_bind_words
+    from aae_desktop.engine.objectives.binding_words import groups_for_words, parse_bind_words
     from aae_desktop.engine.errors import InvalidRequest
     from aae_desktop.engine.tokens import load_tokenizer, tokenize_prompt
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aae_desktop.engine.box_settings import DEFAULT_BOX_SCALE, Box, BoxedWord, BoxSettings, box_problem
+from aae_desktop.engine.objectives.box_settings import DEFAULT_BOX_SCALE, Box, BoxedWord, BoxSettings, box_problem
 from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.tokens import PromptTokens
 

@@ -50,7 +50,7 @@ def bound_words(request: GenerationRequest, tokenizer: Any | None = None) -> str
     words alike), so every caller of png_info writes the field."""
     if not request.bind.active:
         return None
-    from aae_desktop.engine.binding_words import bind_text
+    from aae_desktop.engine.objectives.binding_words import bind_text
     from aae_desktop.engine.tokens import load_tokenizer, tokenize_request
 
     try:
@@ -93,7 +93,7 @@ def png_info(
     """
     if version is None:
         from aae_desktop import __version__ as version
-    # An image records the schedule it ran with, never "follow the step count" (see engine/schedule.py).
+    # An image records the schedule it ran with, never "follow the step count" (see engine/run/schedule.py).
     request = request.resolved()
     info = PngInfo()
     text = format_parameters(request, model_name=model_name, model_hash=model_hash, words=words, version=version,

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from aae_desktop.engine.errors import InvalidRequest
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.settings import Settings, SettingsStore
 from aae_desktop.ui.column_scroll import ColumnContent, ColumnScroll, frameless

@@ -16,7 +16,7 @@ QUICK = ["--steps", "2", "--width", "64", "--height", "64", "--max-iter-to-alter
 
 @pytest.fixture(scope="module")
 def addon_dirs(tmp_path_factory):
-    from aae_desktop.engine.tiny_model import tiny_pipeline, tiny_sdxl_pipeline
+    from aae_desktop.engine.models.tiny_model import tiny_pipeline, tiny_sdxl_pipeline
 
     root = tmp_path_factory.mktemp("addons")
     loras, embeddings = root / "loras", root / "embeddings"

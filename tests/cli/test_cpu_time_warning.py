@@ -17,7 +17,7 @@ def started(monkeypatch, capsys, tmp_path):
     def generate(model, request, **kwargs):  # what stderr held when the render would have started
         seen.append(capsys.readouterr().err)
 
-    monkeypatch.setattr("aae_desktop.engine.generate.generate", generate)
+    monkeypatch.setattr("aae_desktop.engine.run.generate.generate", generate)
     return seen
 
 

@@ -20,7 +20,7 @@ WORDS = "a cat and a frog"
 
 @pytest.fixture(scope="module")
 def lora_dir(tmp_path_factory):
-    from aae_desktop.engine.tiny_model import tiny_pipeline
+    from aae_desktop.engine.models.tiny_model import tiny_pipeline
 
     folder = tmp_path_factory.mktemp("loras")
     # The diffusers/PEFT key layout, as the LoRA the issue was found with.

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from aae_desktop.cli import run
-from aae_desktop.engine.models import LoadOptions, load_model
+from aae_desktop.engine.models.loading import LoadOptions, load_model
 from aae_desktop.engine.request import GenerationRequest
 
 QUICK = ["--steps", "2", "--max-iter-to-alter", "1", "--thresholds", "0:0.05", "--refinement-cap", "1",
@@ -26,7 +26,7 @@ def test_sdxl_folder_loads_as_sdxl_with_both_text_encoders(tiny_sdxl_dir):
 def test_render_uses_sdxl_defaults_and_says_so_in_the_png(tiny_sdxl_dir, tmp_path, capsys, monkeypatch):
     # 1024 px is the SDXL default; the tiny model would take a while there, so the test checks the
     # request that would run (built from the folder's family) and renders a small image for real.
-    from aae_desktop.engine import generate as engine
+    from aae_desktop.engine.run import generate as engine
 
     seen, real_generate = [], engine.generate
 

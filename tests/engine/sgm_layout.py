@@ -83,7 +83,7 @@ def sdxl_meta_shapes() -> dict[str, tuple[int, ...]]:
     from accelerate import init_empty_weights
     from diffusers import AutoencoderKL, UNet2DConditionModel
 
-    from aae_desktop.engine.single_file import bundled_config_dir
+    from aae_desktop.engine.models.single_file import bundled_config_dir
 
     folder = bundled_config_dir("sdxl")
     index = json.loads((folder / "model_index.json").read_text())

@@ -8,11 +8,11 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from aae_desktop.engine import addon_files
-from aae_desktop.engine.addon_refs import AddonFolders, localize_addons, missing_sentence, resolve_addons
-from aae_desktop.engine.embedding_files import inspect_embedding, read_vectors
+from aae_desktop.engine.addons import addon_files
+from aae_desktop.engine.addons.addon_refs import AddonFolders, localize_addons, missing_sentence, resolve_addons
+from aae_desktop.engine.addons.embedding_files import inspect_embedding, read_vectors
 from aae_desktop.engine.errors import AddonError, InvalidRequest
-from aae_desktop.engine.lora_files import inspect_lora
+from aae_desktop.engine.addons.lora_files import inspect_lora
 from aae_desktop.engine.prompt_syntax import find_lora_tags, remove_tag, set_tag_weight, strip_lora_tags
 from aae_desktop.engine.request import ExciteSettings, GenerationRequest, LoraRef
 from aae_desktop.engine.tokens import tokenize_prompt

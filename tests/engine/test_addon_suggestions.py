@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from aae_desktop.engine.addon_refs import AddonFolders, resolve_addons
+from aae_desktop.engine.addons.addon_refs import AddonFolders, resolve_addons
 from aae_desktop.engine.errors import AddonError
 from aae_desktop.engine.request import ExciteSettings, GenerationRequest
 

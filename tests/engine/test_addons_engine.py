@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from aae_desktop.engine import addon_files
-from aae_desktop.engine.addon_loading import loaded_adapter_count, prepare_addons
+from aae_desktop.engine.addons import addon_files
+from aae_desktop.engine.addons.addon_loading import loaded_adapter_count, prepare_addons
 from aae_desktop.engine.errors import AddonError
-from aae_desktop.engine.generate import generate
-from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+from aae_desktop.engine.run.generate import generate
+from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
 from aae_desktop.engine.request import EmbeddingRef, LoraRef
 from aae_desktop.engine.tokens import engine_prompt, tokenize_request
 from tests.engine.addon_fixtures import write_embedding, write_lora
@@ -20,7 +20,7 @@ from tests.engine.helpers import small_request
 
 
 def _fresh(family: str):
-    from aae_desktop.engine.tiny_model import tiny_pipeline, tiny_sdxl_pipeline
+    from aae_desktop.engine.models.tiny_model import tiny_pipeline, tiny_sdxl_pipeline
 
     pipe = tiny_sdxl_pipeline(0) if family == "sdxl" else tiny_pipeline(0)
     pipe.set_progress_bar_config(disable=True)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from aae_desktop.engine.bind_settings import BindSettings
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.objectives.bind_settings import BindSettings
+from aae_desktop.engine.run.generate import generate
 from tests.engine.helpers import small_request
 
 PROMPT = "a red cat and a blue frog"  # red 2, cat 3, blue 6, frog 7; end-of-text 8

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aae_desktop.engine.binding_words import (
+from aae_desktop.engine.objectives.binding_words import (
     bind_settings,
     bind_text,
     groups_for_words,
@@ -107,7 +107,7 @@ def test_bind_text_is_none_for_a_part_of_a_word(tokenizer):
     parsed = tokenize_prompt(tokenizer, "a photorealistic frog")
     settings = bind_settings([], parsed)
     assert bind_text(settings, parsed) is None
-    from aae_desktop.engine.bind_settings import BindSettings
+    from aae_desktop.engine.objectives.bind_settings import BindSettings
 
     assert bind_text(BindSettings(True, ((((2,),), (4,)),), prompt_length=5), parsed) is None
 

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from diffusers.utils.torch_utils import randn_tensor
 
-from aae_desktop.engine.box_settings import BoxSettings
+from aae_desktop.engine.objectives.box_settings import BoxSettings
 from aae_desktop.engine.errors import InvalidRequest
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.run.generate import generate
 from tests.engine.helpers import small_request
 from tests.engine.test_exactness import _grid, models, reference_maps  # noqa: F401 - models is a fixture
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aae_desktop.engine.box_settings import grid_cells
+from aae_desktop.engine.objectives.box_settings import grid_cells
 from aae_desktop.engine.objectives import AttentionMaps
 from aae_desktop.engine.objectives.boxes import BoxObjective, box_terms
 

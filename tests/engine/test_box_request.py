@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from aae_desktop.engine.box_settings import BoxSettings, box_grid_problem
+from aae_desktop.engine.objectives.box_settings import BoxSettings, box_grid_problem
 from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.request import GenerationRequest
 from tests.engine.helpers import small_request

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aae_desktop.engine.cpu_kernels import native_convolutions, prefers_native_convolutions
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.run.cpu_kernels import native_convolutions, prefers_native_convolutions
+from aae_desktop.engine.run.generate import generate
 from tests.engine.helpers import small_request
 
 needs_onednn = pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="this torch has no oneDNN")

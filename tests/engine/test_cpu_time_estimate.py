@@ -1,4 +1,4 @@
-"""A very large render on the CPU warns with an estimate before it starts (engine/cpu_time_estimate.py).
+"""A very large render on the CPU warns with an estimate before it starts (engine/run/cpu_time_estimate.py).
 
 No timing here: the estimate is arithmetic on declared per-pixel figures, so these tests check how it
 scales and when it speaks, not how fast this machine is."""
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from aae_desktop.engine.cpu_time_estimate import (
+from aae_desktop.engine.run.cpu_time_estimate import (
     GUIDED_STEP_SECONDS_PER_PIXEL,
     cpu_render_seconds,
     format_duration,

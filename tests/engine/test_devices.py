@@ -9,12 +9,12 @@ import pytest
 import torch
 from diffusers import StableDiffusionPipeline
 
-from aae_desktop.engine import devices
-from aae_desktop.engine import memory_advice as advice
+from aae_desktop.engine.models import devices
+from aae_desktop.engine.run import memory_advice as advice
 from aae_desktop.engine.errors import ModelLoadError, OutOfMemory
-from aae_desktop.engine.generate import generate
-from aae_desktop.engine.models import LoadOptions, load_model, wrap_pipeline
-from aae_desktop.engine.tiny_model import tiny_pipeline
+from aae_desktop.engine.run.generate import generate
+from aae_desktop.engine.models.loading import LoadOptions, load_model, wrap_pipeline
+from aae_desktop.engine.models.tiny_model import tiny_pipeline
 from tests.engine.helpers import small_request
 
 CPU = LoadOptions(device="cpu", precision="fp32")
@@ -188,7 +188,7 @@ def test_attention_slicing_keeps_the_capture_and_the_image(plain_result):
 
 
 def test_memory_estimate_counts_offload_only_where_it_is_used(tiny_model):
-    from aae_desktop.engine.memory_estimate import weights_on_device_bytes
+    from aae_desktop.engine.run.memory_estimate import weights_on_device_bytes
 
     offload = LoadOptions(cpu_offload=True)
     on_mac = weights_on_device_bytes(dataclasses.replace(tiny_model, device="mps", options=offload))

@@ -16,10 +16,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from aae_desktop.engine.attention import attention_capture
-from aae_desktop.engine.conditioning import encode_conditioning
-from aae_desktop.engine import excite as ae
-from aae_desktop.engine.excite_step import token_maps_at
+from aae_desktop.engine.run.attention import attention_capture
+from aae_desktop.engine.run.conditioning import encode_conditioning
+from aae_desktop.engine.run import excite_maths as ae
+from aae_desktop.engine.run.excite_step import token_maps_at
 from aae_desktop.engine.tokens import tokenize_prompt
 from tests.engine.helpers import small_request
 
@@ -33,7 +33,7 @@ def models(tiny_model, tiny_sdxl_model):
     per-level head counts, OpenCLIP-shaped text encoder with "!" padding; EOT softmax stop)."""
     from diffusers import StableDiffusionPipeline
 
-    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
     from tests.engine.sd2_model import tiny_sd2_components
 
     parts = tiny_sd2_components("sd2", seed=5)
@@ -110,11 +110,11 @@ def test_truncated_loss_and_gradient_equal_the_full_explicit_forward(models, fam
 @pytest.mark.parametrize("family", ["sd1", "sdxl"])
 def test_truncated_gradient_stays_exact_with_a_lora_loaded(family, tmp_path):
     """PEFT wraps the attention projections the capture reads; the shortcut must still be exact."""
-    from aae_desktop.engine import addon_files
-    from aae_desktop.engine.addon_loading import loaded_adapter_count, prepare_addons
-    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.addons import addon_files
+    from aae_desktop.engine.addons.addon_loading import loaded_adapter_count, prepare_addons
+    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
     from aae_desktop.engine.request import LoraRef
-    from aae_desktop.engine.tiny_model import tiny_pipeline, tiny_sdxl_pipeline
+    from aae_desktop.engine.models.tiny_model import tiny_pipeline, tiny_sdxl_pipeline
     from tests.engine.addon_fixtures import write_lora
 
     pipe = tiny_sdxl_pipeline(0) if family == "sdxl" else tiny_pipeline(0)

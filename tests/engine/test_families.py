@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aae_desktop.engine.attention import default_loss_grid
+from aae_desktop.engine.run.attention import default_loss_grid
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.families import FAMILIES, family_from_configs, family_label, get_family
-from aae_desktop.engine.models import LoadedModel
-from aae_desktop.engine.preview import latent_to_rgb
+from aae_desktop.engine.models.families import FAMILIES, family_from_configs, family_label, get_family
+from aae_desktop.engine.models.loading import LoadedModel
+from aae_desktop.engine.run.preview import latent_to_rgb
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """Structural guarantees behind the speed-up (counted, not timed)."""
 from __future__ import annotations
 
-from aae_desktop.engine.attention import CapturingCrossAttnProcessor, cross_attention_grids
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.run.attention import CapturingCrossAttnProcessor, cross_attention_grids
+from aae_desktop.engine.run.generate import generate
 from tests.engine.helpers import small_request
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from aae_desktop.engine.errors import GenerationCancelled, InvalidRequest, NaNLatents
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.run.generate import generate
 from aae_desktop.engine.request import SCHEDULERS
 from tests.engine.helpers import small_request
 from tests.engine.test_sampler_table import TABLE

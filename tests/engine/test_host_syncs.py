@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import aae_desktop
-from aae_desktop.engine.generate import NAN_CHECK_EVERY, generate
+from aae_desktop.engine.run.generate import NAN_CHECK_EVERY, generate
 from tests.engine.helpers import small_request
 
 READ_BACKS = ("item", "tolist", "cpu", "numpy", "__float__", "__int__", "__bool__", "__index__")

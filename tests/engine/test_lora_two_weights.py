@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from aae_desktop.engine.addon_refs import AddonFolders, localize_addons, resolve_addons
+from aae_desktop.engine.addons.addon_refs import AddonFolders, localize_addons, resolve_addons
 from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.prompt_syntax import find_lora_tags, set_tag_weight
 from aae_desktop.engine.request import ExciteSettings, GenerationRequest, LoraRef

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.models import LoadOptions, check_source
+from aae_desktop.engine.models.loading import LoadOptions, check_source
 from tests.engine.test_models_unsupported_folders import pipeline_files, write_folder
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from aae_desktop.cli import run
-from aae_desktop.engine.model_library import ModelLibrary
+from aae_desktop.engine.models.model_library import ModelLibrary
 from .test_models_family import _write_shapes, sd_keys
 from .test_models_hf_cache import SD1_UNET, SD2_UNET, add_repo, sd_files
 

@@ -6,8 +6,8 @@ import json
 import pytest
 import torch
 
-from aae_desktop.engine.families import get_family
-from aae_desktop.engine.single_file import bundled_config_dir, family_from_keys, family_tokenizer, single_file_families
+from aae_desktop.engine.models.families import get_family
+from aae_desktop.engine.models.single_file import bundled_config_dir, family_from_keys, family_tokenizer, single_file_families
 from .ldm_layout import clip_to_ldm, unet_to_ldm, vae_to_ldm
 
 # Published parameter counts (UNet, VAE, then each text encoder): SD 1.x UNet 859.52M, SD 2.x UNet 865.91M,

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from aae_desktop.engine.download import DownloadCancelled, DownloadError, download, plan_download
-from aae_desktop.engine.hf_cache import list_cached_models
+from aae_desktop.engine.models.download import DownloadCancelled, DownloadError, download, plan_download
+from aae_desktop.engine.models.hf_cache import list_cached_models
 
 REPO = "tester/tiny-sd"
 COMMIT = "c0ffee" + "0" * 34
@@ -243,6 +243,6 @@ def test_a_repo_without_the_first_text_encoder_is_refused_before_downloading(hub
 
 
 def test_sdxl_base_is_offered():
-    from aae_desktop.engine.download import SUGGESTED_DOWNLOADS
+    from aae_desktop.engine.models.download import SUGGESTED_DOWNLOADS
 
     assert "stabilityai/stable-diffusion-xl-base-1.0" in [repo for repo, _ in SUGGESTED_DOWNLOADS]

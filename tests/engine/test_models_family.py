@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.models import LoadOptions, load_model
-from aae_desktop.engine.single_file import FamilyUnknown, family_from_keys, inspect_checkpoint
+from aae_desktop.engine.models.loading import LoadOptions, load_model
+from aae_desktop.engine.models.single_file import FamilyUnknown, family_from_keys, inspect_checkpoint
 
 U = "model.diffusion_model."
 
@@ -151,7 +151,7 @@ def test_agrees_with_diffusers_model_type_inference():
 
 
 def test_the_answer_remembered_for_a_file_is_used(tmp_path, monkeypatch):
-    from aae_desktop.engine.model_library import ModelLibrary
+    from aae_desktop.engine.models.model_library import ModelLibrary
 
     monkeypatch.setenv("AAE_DESKTOP_CONFIG", str(tmp_path / "cfg" / "settings.json"))
     path = _write_shapes(tmp_path / "mystery.safetensors", sd_keys("open_clip", 1024))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.hf_cache import list_cached_models, looks_like_repo_id, resolve_cached_repo
-from aae_desktop.engine.models import LoadOptions, load_model
+from aae_desktop.engine.models.hf_cache import list_cached_models, looks_like_repo_id, resolve_cached_repo
+from aae_desktop.engine.models.loading import LoadOptions, load_model
 
 SD1_UNET = {"cross_attention_dim": 768}
 SD2_UNET = {"cross_attention_dim": 1024}

@@ -1,7 +1,7 @@
 """The model library: the recent list, per-file SD 2.x family answers and memory options persist."""
 from __future__ import annotations
 
-from aae_desktop.engine.model_library import MAX_RECENT, ModelLibrary
+from aae_desktop.engine.models.model_library import MAX_RECENT, ModelLibrary
 
 
 def test_library_persists_dedupes_and_caps(tmp_path):

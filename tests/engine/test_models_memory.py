@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aae_desktop.engine.generate import generate
-from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+from aae_desktop.engine.run.generate import generate
+from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
 from aae_desktop.engine.request import ExciteSettings, GenerationRequest
-from aae_desktop.engine.tiny_model import tiny_pipeline
+from aae_desktop.engine.models.tiny_model import tiny_pipeline
 
 # Short on purpose (the suite runs on 2 shared cores) but it still runs excite updates and refinement.
 REQUEST = GenerationRequest(

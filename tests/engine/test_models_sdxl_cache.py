@@ -4,7 +4,7 @@ from __future__ import annotations
 import socket
 
 from aae_desktop.cli import run
-from aae_desktop.engine.models import LoadOptions, load_model
+from aae_desktop.engine.models.loading import LoadOptions, load_model
 from .test_models_hf_cache import add_repo
 
 REPO = "stabilityai/stable-diffusion-xl-base-1.0"

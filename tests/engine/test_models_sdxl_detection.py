@@ -10,8 +10,8 @@ import torch
 
 from aae_desktop.cli import run
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.models import LoadOptions, load_model
-from aae_desktop.engine.single_file import family_from_keys, inspect_checkpoint
+from aae_desktop.engine.models.loading import LoadOptions, load_model
+from aae_desktop.engine.models.single_file import family_from_keys, inspect_checkpoint
 from .sgm_layout import sdxl_meta_shapes
 
 U = "model.diffusion_model."

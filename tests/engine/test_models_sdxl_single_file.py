@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from aae_desktop.cli import run
-from aae_desktop.engine.models import LoadOptions, load_model
+from aae_desktop.engine.models.loading import LoadOptions, load_model
 from .helpers import same_weights
 from .ldm_layout import save_config_folder
 from .sgm_layout import CLIP_L, OPEN_CLIP_G, TINY_SDXL_WIDTHS, save_sdxl_single_file, sdxl_pipeline_to_sgm
@@ -20,7 +20,7 @@ QUICK = ["--steps", "2", "--width", "64", "--height", "64", "--seed", "5", "--de
 
 @pytest.fixture(scope="module")
 def sdxl_pipe():
-    from aae_desktop.engine.tiny_model import tiny_sdxl_pipeline
+    from aae_desktop.engine.models.tiny_model import tiny_sdxl_pipeline
 
     return tiny_sdxl_pipeline(seed=0, **TINY_SDXL_WIDTHS)
 
@@ -63,8 +63,8 @@ def test_sgm_writer_is_the_inverse_of_diffusers_converters(sdxl_pipe):
 
 
 def test_sdxl_single_file_loads_offline_and_renders_what_the_pipeline_renders(sdxl_file, sdxl_pipe, no_network):
-    from aae_desktop.engine.generate import generate
-    from aae_desktop.engine.models import wrap_pipeline
+    from aae_desktop.engine.run.generate import generate
+    from aae_desktop.engine.models.loading import wrap_pipeline
     from aae_desktop.engine.request import ExciteSettings, GenerationRequest
 
     path, config = sdxl_file

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.models import LoadOptions, load_model
+from aae_desktop.engine.models.loading import LoadOptions, load_model
 from .helpers import same_weights
 from .ldm_layout import pipeline_to_ldm, save_config_folder, save_single_file
 

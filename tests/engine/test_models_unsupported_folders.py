@@ -7,7 +7,7 @@ import pytest
 
 from aae_desktop.cli import run
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.models import LoadOptions, load_model
+from aae_desktop.engine.models.loading import LoadOptions, load_model
 from .test_models_hf_cache import add_repo, sd_files
 
 SUPPORTED = "this app runs complete Stable Diffusion 1.x, 2.x and SDXL text-to-image models."
@@ -61,7 +61,7 @@ def test_folders_we_cannot_run_get_one_sentence(name, files, kind, tmp_path, cap
 
 
 def test_an_sdxl_base_saved_under_another_class_is_not_refused(tmp_path):
-    from aae_desktop.engine.unsupported import folder_refusal
+    from aae_desktop.engine.models.unsupported import folder_refusal
 
     components = {"text_encoder": ["transformers", "CLIPTextModel"],
                   "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"]}

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aae_desktop.engine.attention import attention_capture
-from aae_desktop.engine.conditioning import encode_conditioning
-from aae_desktop.engine.excite_step import attention_maps_at
+from aae_desktop.engine.run.attention import attention_capture
+from aae_desktop.engine.run.conditioning import encode_conditioning
+from aae_desktop.engine.run.excite_step import attention_maps_at
 from aae_desktop.engine.objectives import KINDS, AttentionMaps, BindObjective, BoxObjective, ExciteObjective
 from aae_desktop.engine.tokens import tokenize_prompt
 from tests.engine.helpers import small_request

@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from aae_desktop.engine import offline
-from aae_desktop.engine.models import LoadOptions, load_model
+from aae_desktop.engine.models import offline
+from aae_desktop.engine.models.loading import LoadOptions, load_model
 
 from .ldm_layout import save_config_folder, save_single_file
 from .test_models_memory import REQUEST
@@ -106,7 +106,7 @@ def test_hub_calls_fail_fast_without_touching_the_network(socket_log):
 def test_no_socket_during_single_file_load_and_render(tiny_components, tmp_path, socket_log):
     from diffusers import StableDiffusionPipeline
 
-    from aae_desktop.engine.generate import generate
+    from aae_desktop.engine.run.generate import generate
 
     pipe = StableDiffusionPipeline(
         **tiny_components, safety_checker=None, feature_extractor=None, requires_safety_checker=False

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.run.generate import generate
 from tests.engine.helpers import small_request
 
 reference_module = pytest.importorskip(

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from aae_desktop.engine.generate import generate
-from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+from aae_desktop.engine.run.generate import generate
+from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
 from tests.engine.helpers import small_request
 from tests.engine.sd2_model import tiny_sd2_components
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 from diffusers import PNDMScheduler
 
-from aae_desktop.engine.generate import generate
-from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+from aae_desktop.engine.run.generate import generate
+from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
 from diffusers import StableDiffusionPipeline
 from tests.engine.helpers import small_request
 
@@ -73,7 +73,7 @@ def test_fp16_backward_runs_on_a_scaled_loss_so_small_gradients_stay_representab
                                                                                     tiny_model):
     # Measured on the 32-64-128-128 random model at 256 px: unscaled, 0.4 % of the fp16 gradient's
     # entries flushed to zero (fp16's smallest subnormal is 6e-8); scaled by 2^12, none did.
-    from aae_desktop.engine import generate as engine
+    from aae_desktop.engine.run import generate as engine
 
     def conv_in_gradient(model):
         seen = []
@@ -90,7 +90,7 @@ def test_fp16_backward_runs_on_a_scaled_loss_so_small_gradients_stay_representab
 
 
 def test_fp16_overflow_lowers_the_scale_and_measures_again(monkeypatch, tiny_components, fp32_update):
-    from aae_desktop.engine import generate as engine
+    from aae_desktop.engine.run import generate as engine
 
     monkeypatch.setattr(engine, "FP16_LOSS_SCALE", 2.0 ** 40)  # far past fp16's 65504: the backward overflows
     model = _model(tiny_components, torch.float16)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.run.generate import generate
 from tests.engine.helpers import small_request
 
 

@@ -9,9 +9,9 @@ import threading
 import pytest
 
 from aae_desktop.engine import process_messages as messages
-from aae_desktop.engine.engine_process import EngineProcess
+from aae_desktop.engine.run.engine_process import EngineProcess
 from aae_desktop.engine.model_handle import ModelHandle
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.engine.process_messages import Checked, Failed, Generate, Hello, Load, Loaded, ProtocolError, Quit
 from aae_desktop.engine.request import GenerationRequest
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from aae_desktop.engine.errors import InvalidRequest
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.run.generate import generate
 from aae_desktop.engine.request import ExciteSettings, GenerationRequest
-from aae_desktop.engine.text_encoding import diffusers_clip_skip, encode_prompts
+from aae_desktop.engine.run.text_encoding import diffusers_clip_skip, encode_prompts
 from aae_desktop.gallery.a1111 import format_parameters, request_from_parameters
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")

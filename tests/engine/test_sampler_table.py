@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from aae_desktop.engine.request import SCHEDULER_LABELS, SCHEDULERS, GenerationRequest
-from aae_desktop.engine.schedulers import diffusers_class_name, make_scheduler
+from aae_desktop.engine.run.schedulers import diffusers_class_name, make_scheduler
 from aae_desktop.gallery.a1111 import format_parameters, request_from_parameters
 
 _PLAIN_SIGMAS = {"use_karras_sigmas": False, "use_exponential_sigmas": False, "use_beta_sigmas": False}

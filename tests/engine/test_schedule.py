@@ -7,7 +7,7 @@ import pytest
 
 from aae_desktop.engine.errors import FieldNote
 from aae_desktop.engine.request import SCHEMA_VERSION, ExciteSettings, GenerationRequest
-from aae_desktop.engine.schedule import PAPER_THRESHOLDS, automatic_thresholds, resolve_schedule
+from aae_desktop.engine.run.schedule import PAPER_THRESHOLDS, automatic_thresholds, resolve_schedule
 
 
 @pytest.mark.parametrize("steps, max_iter, thresholds", [

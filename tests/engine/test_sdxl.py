@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from aae_desktop.engine.attention import CapturingCrossAttnProcessor, cross_attention_grids
-from aae_desktop.engine.conditioning import encode_conditioning
+from aae_desktop.engine.run.attention import CapturingCrossAttnProcessor, cross_attention_grids
+from aae_desktop.engine.run.conditioning import encode_conditioning
 from aae_desktop.engine.errors import GenerationCancelled
-from aae_desktop.engine.generate import generate
-from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+from aae_desktop.engine.run.generate import generate
+from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
 from aae_desktop.engine.tokens import tokenize_prompt
 from tests.engine.helpers import small_request
 
@@ -165,7 +165,7 @@ def test_cancel_during_sdxl_refinement_restores_the_processors(tiny_sdxl_model):
 def test_fp16_sdxl_keeps_its_vae_in_fp32_and_renders_on_the_cpu(tiny_sdxl_components, monkeypatch):
     from diffusers import StableDiffusionXLPipeline
 
-    from aae_desktop.engine import loaded_model
+    from aae_desktop.engine.models import loaded_model
 
     # The loaders run fp16 as fp32 on the CPU; the fp16 path is what is tested here, so ask for it directly.
     monkeypatch.setattr(loaded_model, "resolve_dtype", lambda device, precision="auto": torch.float16)

@@ -12,8 +12,8 @@ import pytest
 import torch
 from diffusers import StableDiffusionXLPipeline
 
-from aae_desktop.engine import excite_step
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.run import excite_step
+from aae_desktop.engine.run.generate import generate
 from benchmarks.sdxl_baseline import sdxl_attend_and_excite
 from tests.engine.helpers import small_request
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 
-from aae_desktop.engine import download as download_module
-from aae_desktop.engine.download import DownloadError, DownloadPlan, plan_download
+from aae_desktop.engine.models import download as download_module
+from aae_desktop.engine.models.download import DownloadError, DownloadPlan, plan_download
 
 
 def _outcome_within(seconds: float, fn) -> list:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.run.generate import generate
 from aae_desktop.engine.request import SCHEDULERS
-from aae_desktop.engine.schedulers import make_scheduler
+from aae_desktop.engine.run.schedulers import make_scheduler
 from tests.engine.helpers import small_request
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.engine.tokens import tokenizer_for_window
 
 
@@ -30,7 +30,7 @@ def test_a_tokenizer_that_splits_like_the_bundled_one_stays_in_the_engine(tiny_m
 
 
 def test_the_loaded_message_carries_no_tokenizer_the_window_already_has(tiny_model_dir):
-    from aae_desktop.engine.engine_process import _info
+    from aae_desktop.engine.run.engine_process import _info
 
     options = LoadOptions(device="cpu", precision="fp32")
     info = _info(_model(_saved_tokenizer(tiny_model_dir)), str(tiny_model_dir), options)

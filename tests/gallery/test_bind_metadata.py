@@ -5,7 +5,7 @@ from __future__ import annotations
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from aae_desktop.engine.bind_settings import BindSettings
+from aae_desktop.engine.objectives.bind_settings import BindSettings
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.engine.tokens import load_tokenizer
 from aae_desktop.gallery.a1111 import format_parameters, parse_parameters, request_from_parameters

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aae_desktop.engine.bind_settings import BindSettings
+from aae_desktop.engine.objectives.bind_settings import BindSettings
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.gallery.bound_pairs import bound_pairs, map_overlap
 

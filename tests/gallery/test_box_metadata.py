@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from aae_desktop.engine.box_settings import BoxSettings
+from aae_desktop.engine.objectives.box_settings import BoxSettings
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.engine.tokens import load_tokenizer, tokenize_prompt
 from aae_desktop.gallery.a1111 import format_parameters, parse_parameters, request_from_parameters

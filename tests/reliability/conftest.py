@@ -120,4 +120,4 @@ def no_model_load(monkeypatch):
     def refuse(*_args, **_kwargs):
         raise AssertionError("the model was loaded although the input should have been refused first")
 
-    monkeypatch.setattr("aae_desktop.engine.models.load_model", refuse)
+    monkeypatch.setattr("aae_desktop.engine.models.loading.load_model", refuse)

@@ -59,8 +59,8 @@ def test_steps_beyond_the_schedulers_training_steps_are_refused(tiny_components)
     """The model's own limit (here 100 noise levels) applies before any UNet call."""
     from diffusers import PNDMScheduler, StableDiffusionPipeline
 
-    from aae_desktop.engine.generate import generate
-    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.run.generate import generate
+    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
 
     components = dict(tiny_components)
     components["scheduler"] = PNDMScheduler.from_config(tiny_components["scheduler"].config, num_train_timesteps=100)
@@ -81,8 +81,8 @@ def test_steps_beyond_the_schedulers_training_steps_are_refused(tiny_components)
 
 
 def test_a_size_the_device_cannot_hold_is_refused_before_any_work(tiny_model, monkeypatch):
-    from aae_desktop.engine import memory_estimate
-    from aae_desktop.engine.generate import generate
+    from aae_desktop.engine.run import memory_estimate
+    from aae_desktop.engine.run.generate import generate
 
     monkeypatch.setattr(memory_estimate, "device_memory_bytes", lambda device: 2 * 1024**3)
     request = GenerationRequest(model="tiny", prompt=PROMPT, width=4096, height=4096, steps=2,
@@ -96,7 +96,7 @@ def test_a_size_the_device_cannot_hold_is_refused_before_any_work(tiny_model, mo
 
 
 def test_cli_names_size_flags_when_the_device_is_too_small(tiny_model_dir, tmp_path, cli, monkeypatch):
-    from aae_desktop.engine import memory_estimate
+    from aae_desktop.engine.run import memory_estimate
 
     monkeypatch.setattr(memory_estimate, "device_memory_bytes", lambda device: 256 * 1024**2)
     result = cli(*render_args(tiny_model_dir, tmp_path, "--width", 2048, "--height", 2048, "--device", "cpu"))
@@ -105,7 +105,7 @@ def test_cli_names_size_flags_when_the_device_is_too_small(tiny_model_dir, tmp_p
 
 def test_a_cancel_before_the_start_does_no_work(tiny_model, monkeypatch):
     """Esc / Ctrl-C that arrives while the run waits (e.g. for the model load) costs nothing more."""
-    from aae_desktop.engine.generate import generate
+    from aae_desktop.engine.run.generate import generate
 
     cancel = threading.Event()
     cancel.set()
@@ -118,7 +118,7 @@ def test_a_cancel_before_the_start_does_no_work(tiny_model, monkeypatch):
 
 @pytest.mark.parametrize("excite", [True, False])
 def test_a_cancel_during_the_setup_acts_before_the_first_unet_call(tiny_model, monkeypatch, excite):
-    from aae_desktop.engine.generate import generate
+    from aae_desktop.engine.run.generate import generate
 
     cancel = threading.Event()
     original = tiny_model.pipe.encode_prompt

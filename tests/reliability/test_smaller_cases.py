@@ -17,7 +17,7 @@ def incomplete_checkpoint(tmp_path_factory):
     """A tiny SD 1.x single file lacking one UNet weight, with its config folder."""
     from safetensors.torch import save_file
 
-    from aae_desktop.engine.tiny_model import tiny_pipeline
+    from aae_desktop.engine.models.tiny_model import tiny_pipeline
     from tests.engine.ldm_layout import pipeline_to_ldm, save_config_folder
 
     folder = tmp_path_factory.mktemp("incomplete")

@@ -18,7 +18,7 @@ from .conftest import PROMPT, cli_process, pngs_under
 
 
 def test_the_engine_hands_out_each_image_as_it_finishes(tiny_model):
-    from aae_desktop.engine.generate import generate
+    from aae_desktop.engine.run.generate import generate
 
     cancel = threading.Event()
     seen = []

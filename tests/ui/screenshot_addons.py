@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from aae_desktop.engine.models import LoadOptions  # noqa: E402
+from aae_desktop.engine.models.loading import LoadOptions  # noqa: E402
 from aae_desktop.settings import SettingsStore  # noqa: E402
 from aae_desktop.ui.main_window import MainWindow  # noqa: E402
 from aae_desktop.ui.run.engine_port import DiffusersEngine  # noqa: E402
@@ -32,7 +32,7 @@ PROMPT = "a cat and a frog on a mossy rock, <lora:watercolor:0.8>, shinyzq, <lor
 
 
 def _folders(scratch: Path) -> None:
-    from aae_desktop.engine.tiny_model import tiny_pipeline, tiny_sdxl_pipeline
+    from aae_desktop.engine.models.tiny_model import tiny_pipeline, tiny_sdxl_pipeline
     from tests.engine.addon_fixtures import write_embedding, write_lora
 
     pipe = tiny_pipeline(0)
@@ -45,7 +45,7 @@ def _folders(scratch: Path) -> None:
 
 
 def main(out: Path) -> int:
-    from aae_desktop.engine.tiny_model import save_tiny_model
+    from aae_desktop.engine.models.tiny_model import save_tiny_model
 
     app = QApplication(sys.argv)
     apply_style(app)

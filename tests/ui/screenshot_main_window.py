@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from aae_desktop.engine.models import LoadOptions  # noqa: E402
+from aae_desktop.engine.models.loading import LoadOptions  # noqa: E402
 from aae_desktop.settings import SettingsStore  # noqa: E402
 from aae_desktop.ui.run.engine_port import DiffusersEngine  # noqa: E402
 from aae_desktop.ui.launch import app_icon  # noqa: E402
@@ -41,7 +41,7 @@ def _install_panels(window) -> None:
 
 
 def main(output: Path) -> int:
-    from aae_desktop.engine.tiny_model import save_tiny_model
+    from aae_desktop.engine.models.tiny_model import save_tiny_model
 
     app = QApplication(sys.argv)
     app.setWindowIcon(app_icon())

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.engine hel
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from aae_desktop.engine.models import LoadOptions  # noqa: E402
+from aae_desktop.engine.models.loading import LoadOptions  # noqa: E402
 from aae_desktop.settings import SettingsStore  # noqa: E402
 from aae_desktop.ui.launch import app_icon  # noqa: E402
 from aae_desktop.ui.main_window import MainWindow  # noqa: E402
@@ -32,7 +32,7 @@ PROMPT = "a red cat and a blue frog on a mossy rock, golden hour"
 
 
 def main(output: Path) -> int:
-    from aae_desktop.engine.tiny_model import tiny_sdxl_pipeline
+    from aae_desktop.engine.models.tiny_model import tiny_sdxl_pipeline
     from tests.engine.ldm_layout import save_config_folder
     from tests.engine.sgm_layout import TINY_SDXL_WIDTHS, save_sdxl_single_file
 

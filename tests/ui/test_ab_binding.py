@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 sys.path.insert(0, str(Path(__file__).parent))  # gallery_helpers, whether or not tests/ui is a package
 from gallery_helpers import isolate_dirs, sample_request
 
-from aae_desktop.engine.bind_settings import BindSettings
+from aae_desktop.engine.objectives.bind_settings import BindSettings
 from aae_desktop.ui.iterate.ab_view import ABView
 from aae_desktop.ui.iterate.iteration_runs import AB_BIND, AB_EXCITE
 
@@ -39,7 +39,7 @@ def _bound(request, enabled: bool = True):
 
 
 def test_excite_plus_bind_against_excite_differs_only_in_binding(qtbot, controller, fake_engine):
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loading import LoadOptions
     from aae_desktop.ui.iterate.iteration_runs import IterationRunner
 
     runner = IterationRunner(controller, LoadOptions)
@@ -55,7 +55,7 @@ def test_excite_plus_bind_against_excite_differs_only_in_binding(qtbot, controll
 
 
 def test_bind_comparison_refused_without_active_binding(qtbot, controller, fake_engine):
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loading import LoadOptions
     from aae_desktop.ui.iterate.iteration_runs import IterationRunner
 
     runner = IterationRunner(controller, LoadOptions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from aae_desktop.engine.bind_settings import BindSettings
+from aae_desktop.engine.objectives.bind_settings import BindSettings
 
 TIMEOUT = 15000
 PROMPT = "a red cat and a blue frog"  # red 2, cat 3, blue 6, frog 7; end of text 8

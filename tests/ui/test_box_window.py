@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from aae_desktop.engine.box_settings import BoxSettings
+from aae_desktop.engine.objectives.box_settings import BoxSettings
 
 TIMEOUT = 15000
 PROMPT = "a cat and a frog"  # cat 2, frog 5; end of text 6

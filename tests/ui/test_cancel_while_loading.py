@@ -72,8 +72,8 @@ def test_stopped_engine_processes_leave_no_semaphores(tiny_model_dir):
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
-        from aae_desktop.engine.engine_process import EngineProcess
-        from aae_desktop.engine.models import LoadOptions
+        from aae_desktop.engine.run.engine_process import EngineProcess
+        from aae_desktop.engine.models.loading import LoadOptions
 
         if __name__ == "__main__":
             engine = EngineProcess()

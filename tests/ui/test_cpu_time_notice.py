@@ -1,5 +1,5 @@
 """The window warns of a very long render on the CPU, with an estimate, before its first step: at
-Generate when the model is loaded, and as soon as it is when the run loads it (engine/cpu_time_estimate.py)."""
+Generate when the model is loaded, and as soon as it is when the run loads it (engine/run/cpu_time_estimate.py)."""
 from __future__ import annotations
 
 TIMEOUT = 15_000

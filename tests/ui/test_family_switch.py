@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from aae_desktop.engine.families import FAMILIES
+from aae_desktop.engine.models.families import FAMILIES
 from aae_desktop.ui.parameters.family_switch import switch_values
 
 SD1, SD2V, SDXL = FAMILIES["sd1"], FAMILIES["sd2v"], FAMILIES["sdxl"]

@@ -12,7 +12,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).parent))  # gallery_helpers, whether or not tests/ui is a package
 from gallery_helpers import isolate_dirs, make_store
 
-from aae_desktop.engine.bind_settings import BindSettings
+from aae_desktop.engine.objectives.bind_settings import BindSettings
 from aae_desktop.engine.events import GenerationResult, ImageResult, LossRecord
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.ui.iterate.heatmap_view import PAIRS, SIDE_BY_SIDE, HeatmapView

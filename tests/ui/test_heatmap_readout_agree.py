@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from aae_desktop.engine.events import ImageResult, LossRecord
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.run.generate import generate
 from aae_desktop.engine.request import ExciteSettings, GenerationRequest
 from aae_desktop.engine.tokens import tokenize_request
 from aae_desktop.ui.iterate.heatmap_view import HeatmapView

@@ -225,7 +225,7 @@ def controller(fake_engine):
 
 
 def test_runner_ab_on_fake_engine_and_clear_refusals(qtbot, controller, fake_engine):
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loading import LoadOptions
     from aae_desktop.ui.iterate.iteration_runs import IterationRunner
 
     runner = IterationRunner(controller, LoadOptions)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from aae_desktop.engine.model_library import ModelLibrary
+from aae_desktop.engine.models.model_library import ModelLibrary
 
 
 @pytest.fixture

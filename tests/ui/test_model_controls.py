@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from aae_desktop.engine.model_library import ModelLibrary
+from aae_desktop.engine.models.model_library import ModelLibrary
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_a_failed_load_keeps_and_shows_the_previous_model(controlled, qtbot, fak
 
 
 def test_sd2_family_is_asked_once_and_remembered(controlled, qtbot, fake_engine, library, tmp_path):
-    from aae_desktop.engine.single_file import FamilyUnknown
+    from aae_desktop.engine.models.single_file import FamilyUnknown
     from aae_desktop.ui.models.model_family_dialog import FamilyDialog
 
     checkpoint = tmp_path / "mystery.safetensors"
@@ -107,7 +107,7 @@ def test_sd2_family_is_asked_once_and_remembered(controlled, qtbot, fake_engine,
 
 
 def test_options_apply_persist_and_reload(controlled, qtbot, fake_engine, library, tiny_model_dir):
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loading import LoadOptions
 
     window, controls = controlled()
     _load(qtbot, window, controls, str(tiny_model_dir))

@@ -6,7 +6,7 @@ import threading
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 from tests.engine.test_models_download import REPO, FakeHub, repo_files, sdxl_repo_files
 from tests.engine.test_models_hf_cache import SD1_UNET, SD2_UNET, add_repo, sd_files
 

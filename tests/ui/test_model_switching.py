@@ -3,7 +3,7 @@ can switch); a model that fails to load brings the previous one back, and runs k
 from __future__ import annotations
 
 from aae_desktop.engine.errors import ModelLoadError, OutOfMemory
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 
 import pytest
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.engine.request import ExciteSettings, GenerationRequest
 from aae_desktop.ui.run.engine_port import ProcessEngine
 from aae_desktop.ui.run.worker import WorkerController
@@ -41,7 +41,7 @@ def test_check_runs_in_the_engine_process_and_keeps_the_model(engine, tiny_model
 
 
 def test_switching_models_reuses_the_engine_process(engine, tiny_model_dir, tmp_path, qtbot):
-    from aae_desktop.engine.tiny_model import save_tiny_model
+    from aae_desktop.engine.models.tiny_model import save_tiny_model
 
     other = save_tiny_model(tmp_path / "other-tiny", seed=1)
     broken = tmp_path / "broken.safetensors"
@@ -75,7 +75,7 @@ def test_a_failed_start_leaves_nothing_half_made(monkeypatch):
     at window close, nor keep the next request from starting a process."""
     import multiprocessing.context
 
-    from aae_desktop.engine.engine_process import EngineProcess
+    from aae_desktop.engine.run.engine_process import EngineProcess
 
     def refuse(self):
         raise RuntimeError("could not start")

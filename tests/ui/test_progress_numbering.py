@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from aae_desktop.engine.generate import generate
+from aae_desktop.engine.run.generate import generate
 from aae_desktop.engine.request import ExciteSettings, GenerationRequest
-from aae_desktop.engine.schedule import resolve_schedule
+from aae_desktop.engine.run.schedule import resolve_schedule
 from aae_desktop.ui.run.run_status import progress_text
 from aae_desktop.ui.run.worker import _progress
 

@@ -6,7 +6,7 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.ui.run.engine_port import DiffusersEngine
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")

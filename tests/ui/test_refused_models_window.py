@@ -6,12 +6,12 @@ import json
 import pytest
 import torch
 
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 
 
 @pytest.fixture
 def real_window(make_window, tmp_path, monkeypatch):
-    from aae_desktop.engine.model_library import ModelLibrary
+    from aae_desktop.engine.models.model_library import ModelLibrary
     from aae_desktop.ui.models.model_controls import ModelControls
     from aae_desktop.ui.run.engine_port import DiffusersEngine
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.ui.run.run_session import RunRefused, RunSession
 from tests.engine.helpers import small_request

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 
 
 @pytest.fixture(scope="module")
 def sdxl_checkpoint(tmp_path_factory):
     """A tiny SDXL written as a model-site single file, plus the config folder its tiny shapes need."""
-    from aae_desktop.engine.tiny_model import tiny_sdxl_pipeline
+    from aae_desktop.engine.models.tiny_model import tiny_sdxl_pipeline
     from tests.engine.ldm_layout import save_config_folder
     from tests.engine.sgm_layout import TINY_SDXL_WIDTHS, save_sdxl_single_file
 
@@ -20,7 +20,7 @@ def sdxl_checkpoint(tmp_path_factory):
 
 def test_window_loads_an_sdxl_checkpoint_and_renders_with_previews(make_window, qtbot, tmp_path, monkeypatch,
                                                                     sdxl_checkpoint):
-    from aae_desktop.engine.model_library import ModelLibrary
+    from aae_desktop.engine.models.model_library import ModelLibrary
     from aae_desktop.ui.models.model_controls import ModelControls
     from aae_desktop.ui.run.engine_port import DiffusersEngine
 

@@ -90,7 +90,7 @@ def test_the_download_dialog_opens_without_asking_torch_on_the_ui_thread(make_wi
     1.2-1.6 s on the UI thread before the dialog appeared: it is asked on a thread now."""
     import threading
 
-    from aae_desktop.engine.model_library import ModelLibrary
+    from aae_desktop.engine.models.model_library import ModelLibrary
     from aae_desktop.ui.models import model_options_dialog
     from aae_desktop.ui.models.model_controls import ModelControls
 

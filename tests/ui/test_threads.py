@@ -26,7 +26,7 @@ def test_controller_shutdown_stops_its_thread(fake_engine, qtbot):
 
 
 def test_submit_while_busy_is_refused(fake_engine, qtbot):
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loading import LoadOptions
     from aae_desktop.engine.request import GenerationRequest
 
     fake_engine.step_seconds = 0.05
@@ -42,7 +42,7 @@ def test_submit_while_busy_is_refused(fake_engine, qtbot):
 
 def test_controller_is_idle_when_end_signals_arrive(fake_engine, qtbot):
     """Whoever hears finished/cancelled may submit the next run at once: busy must already be off."""
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loading import LoadOptions
     from aae_desktop.engine.request import GenerationRequest
 
     # Steps that take a moment, so cancel() always lands before a two-step fake run could finish

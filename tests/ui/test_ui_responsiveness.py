@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.ui.main_window import MainWindow
 from aae_desktop.ui.run.engine_port import ProcessEngine
 from aae_desktop.ui.run.responsiveness import GapMeter

@@ -82,7 +82,7 @@ def test_real_engine_asks_the_step_consumer_before_making_previews(tiny_model):
 
 
 def test_out_of_memory_advice_on_a_mac_offers_attention_slicing_not_offload():
-    from aae_desktop.engine import memory_advice
+    from aae_desktop.engine.run import memory_advice
 
     failure = _describe_failure(1, OutOfMemory("mps", "while generating", memory_advice.suggestions("mps")))
     assert "Attention slicing" in failure.message and "offload" not in failure.message

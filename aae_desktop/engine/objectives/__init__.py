@@ -1,4 +1,4 @@
-"""Attention objectives: one module each, registered here, summed by the loop (engine/excite_step.py).
+"""Attention objectives: one module each, registered here, summed by the loop (engine/run/excite_step.py).
 
 A new way of steering attention is one new module with a kind (`name`, `from_request`) added to
 KINDS; the exactness test then covers it (tests/engine/test_objective_exactness.py).

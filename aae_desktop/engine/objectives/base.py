@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import torch
 
-from aae_desktop.engine import excite as maths
+from aae_desktop.engine.run import excite_maths as maths
 
 if TYPE_CHECKING:
     from aae_desktop.engine.request import GenerationRequest

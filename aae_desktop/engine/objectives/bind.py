@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from aae_desktop.engine.bind_settings import Group, Word
+from aae_desktop.engine.objectives.bind_settings import Group, Word
 from aae_desktop.engine.objectives.base import AttentionMaps, MapNeeds, ObjectiveLoss
 
 if TYPE_CHECKING:

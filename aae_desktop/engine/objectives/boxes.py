@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from aae_desktop.engine import excite as maths
-from aae_desktop.engine.box_settings import BoxedWord, grid_cells
+from aae_desktop.engine.run import excite_maths as maths
+from aae_desktop.engine.objectives.box_settings import BoxedWord, grid_cells
 from aae_desktop.engine.objectives.base import AttentionMaps, MapNeeds, ObjectiveLoss
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aae_desktop.engine import excite as maths
+from aae_desktop.engine.run import excite_maths as maths
 from aae_desktop.engine.objectives.base import AttentionMaps, MapNeeds, ObjectiveLoss
 
 if TYPE_CHECKING:

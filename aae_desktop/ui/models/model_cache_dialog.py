@@ -12,10 +12,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aae_desktop.engine.hf_cache import CachedModel, hf_cache_dir, list_cached_models
-from aae_desktop.engine.model_info import format_size
-from aae_desktop.engine.families import family_label
-from aae_desktop.engine.unsupported import refused_kind, supported_text
+from aae_desktop.engine.models.hf_cache import CachedModel, hf_cache_dir, list_cached_models
+from aae_desktop.engine.models.model_info import format_size
+from aae_desktop.engine.models.families import family_label
+from aae_desktop.engine.models.unsupported import refused_kind, supported_text
 from aae_desktop.ui.background import Background
 
 

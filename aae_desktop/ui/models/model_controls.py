@@ -14,9 +14,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QMenu
 
-from aae_desktop.engine.families import family_label
-from aae_desktop.engine.model_library import ModelLibrary
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.families import family_label
+from aae_desktop.engine.models.model_library import ModelLibrary
+from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.ui.background import Background
 
 # The dialogs (and the Hub helpers behind them) are imported when first opened: the window must
@@ -112,7 +112,7 @@ class ModelControls(QObject):
             self.window.request_model_load(source, options)
 
     def open_checkpoint(self) -> None:
-        from aae_desktop.engine.single_file import is_checkpoint_file
+        from aae_desktop.engine.models.single_file import is_checkpoint_file
 
         start = self.window.model_source if is_checkpoint_file(self.window.model_source or "x") else ""
         self.load(self.pick_checkpoint(self.window, str(Path(start).parent) if start else ""))
@@ -197,7 +197,7 @@ class ModelControls(QObject):
         self.window.model_status.setText(self._status_text(payload))
         notes = list(getattr(payload, "notes", ()))
         if payload.device == "cpu" and not self._cpu_noted:
-            from aae_desktop.engine.families import FAMILIES, get_family
+            from aae_desktop.engine.models.families import FAMILIES, get_family
             from aae_desktop.ui.models.model_options_dialog import cpu_warning
 
             family = FAMILIES.get(payload.family) or get_family(facts.family or "sd1")
@@ -216,7 +216,7 @@ class ModelControls(QObject):
             self.loaded = None
         if not (payload.kind == "model" or payload.while_loading) or self._pending is None:
             return
-        from aae_desktop.engine.single_file import FAMILY_UNKNOWN_HINT
+        from aae_desktop.engine.models.single_file import FAMILY_UNKNOWN_HINT
         from aae_desktop.ui.models.model_family_dialog import FamilyDialog
 
         source, options = self._pending
@@ -261,7 +261,7 @@ class ModelControls(QObject):
 
     def _restore_family(self) -> None:
         """Before the remembered model loads, show its family's size presets (its restored values are its own)."""
-        from aae_desktop.engine.families import FAMILIES
+        from aae_desktop.engine.models.families import FAMILIES
 
         family = next((r.family for r in self.library.recent() if r.source == self.window.model_source), "")
         if family in FAMILIES:
@@ -278,7 +278,7 @@ class ModelControls(QObject):
 
 def _describe(source: str, library: ModelLibrary) -> Any:
     # Imported here, on the pool thread: the first import costs tens of milliseconds of the UI thread.
-    from aae_desktop.engine.model_info import describe_source
+    from aae_desktop.engine.models.model_info import describe_source
 
     return describe_source(source, library)
 

@@ -6,8 +6,8 @@ from typing import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QFileDialog, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from aae_desktop.engine.hf_cache import CachedModel, list_cached_models
-from aae_desktop.engine.unsupported import supported_text
+from aae_desktop.engine.models.hf_cache import CachedModel, list_cached_models
+from aae_desktop.engine.models.unsupported import supported_text
 from aae_desktop.ui.background import Background
 
 CHECKPOINT_FILTER = "Stable Diffusion checkpoints (*.safetensors *.ckpt);;All files (*)"
@@ -22,7 +22,7 @@ def pick_checkpoint(parent: QWidget | None, start: str = "") -> str:
     return path
 
 
-# What people often have on disk beside their models (see engine/unsupported.py for the full list).
+# What people often have on disk beside their models (see engine/models/unsupported.py for the full list).
 _NOT_SUPPORTED = ("SDXL refiners, inpainting models, SD3, FLUX, video models, or add-ons such as LoRAs, "
                   "embeddings and VAEs")
 

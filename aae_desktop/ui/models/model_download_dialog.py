@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aae_desktop.engine.download import (
+from aae_desktop.engine.models.download import (
     SUGGESTED_DOWNLOADS,
     DownloadCancelled,
     DownloadPlan,
@@ -29,7 +29,7 @@ from aae_desktop.engine.download import (
     plan_download,
     recommended_variant,
 )
-from aae_desktop.engine.model_info import format_size
+from aae_desktop.engine.models.model_info import format_size
 from aae_desktop.ui.background import Background
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QRadioButton, QVBoxLayout, QWidget
 
-from aae_desktop.engine.families import family_label
+from aae_desktop.engine.models.families import family_label
 
 
 class FamilyDialog(QDialog):

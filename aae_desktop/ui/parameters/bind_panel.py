@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from aae_desktop.engine.bind_settings import DEFAULT_BIND_SCALE, BindSettings
+from aae_desktop.engine.objectives.bind_settings import DEFAULT_BIND_SCALE, BindSettings
 from aae_desktop.ui.parameters.objective_panel import ObjectivePanel, ObjectiveTexts
 
 TEXTS = ObjectiveTexts(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QPushButton, QWidget
 
-from aae_desktop.engine.box_settings import DEFAULT_BOX_SCALE, BoxSettings
+from aae_desktop.engine.objectives.box_settings import DEFAULT_BOX_SCALE, BoxSettings
 from aae_desktop.ui.parameters.objective_panel import ObjectivePanel, ObjectiveTexts
 
 TEXTS = ObjectiveTexts(

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from aae_desktop.engine.errors import InvalidRequest, worded
 from aae_desktop.engine.request import ExciteSettings, format_thresholds, parse_thresholds
-from aae_desktop.engine.schedule import Schedule, automatic_thresholds, resolve_schedule
+from aae_desktop.engine.run.schedule import Schedule, automatic_thresholds, resolve_schedule
 from aae_desktop.ui.parameters.auto_spin import AutoSpinBox
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aae_desktop.engine.families import ModelFamily
+from aae_desktop.engine.models.families import ModelFamily
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from aae_desktop.engine.errors import InvalidRequest
-from aae_desktop.engine.families import DEFAULT_FAMILY, ModelFamily, get_family
+from aae_desktop.engine.models.families import DEFAULT_FAMILY, ModelFamily, get_family
 from aae_desktop.engine.request import MAX_CLIP_SKIP, SCHEDULER_LABELS, GenerationRequest, eta_default
 from aae_desktop.ui.parameters.eta_spin import EtaSpinBox
 from aae_desktop.ui.parameters.bind_panel import BindPanel

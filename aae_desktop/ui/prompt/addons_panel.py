@@ -16,10 +16,10 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout,
                                QWidget)
 
-from aae_desktop.engine.addon_kinds import KINDS, AddonKind
-from aae_desktop.engine.addon_refs import (AddonFolders, MissingAddon, check_families, localize_addons,
+from aae_desktop.engine.addons.addon_kinds import KINDS, AddonKind
+from aae_desktop.engine.addons.addon_refs import (AddonFolders, MissingAddon, check_families, localize_addons,
                                            missing_sentence, resolve_addons)
-from aae_desktop.engine.lora_files import family_group_label
+from aae_desktop.engine.addons.lora_files import family_group_label
 from aae_desktop.engine.prompt_syntax import LoraTag, add_tag, find_lora_tags, format_weight, remove_tag, set_tag_weight
 from aae_desktop.engine.request import MAX_LORA_WEIGHT, GenerationRequest
 from aae_desktop.engine.tokens import split_embedding_words, strip_lora_tags
@@ -50,10 +50,10 @@ class FolderScan:
 
 def scan_folders(folders: AddonFolders) -> FolderScan:
     """Runs on a pool thread: headers only for LoRAs, each embedding's vector count."""
-    from aae_desktop.engine.addon_files import find_loras
-    from aae_desktop.engine.addon_refs import embedding_vocabulary
+    from aae_desktop.engine.addons.addon_files import find_loras
+    from aae_desktop.engine.addons.addon_refs import embedding_vocabulary
     from aae_desktop.engine.errors import AddonError
-    from aae_desktop.engine.lora_files import inspect_lora
+    from aae_desktop.engine.addons.lora_files import inspect_lora
 
     loras: dict[str, str] = {}
     notes: dict[str, str] = {}

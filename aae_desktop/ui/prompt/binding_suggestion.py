@@ -1,7 +1,7 @@
 """The automatic binding pairs of a prompt as the window's words: (modifier word, noun word)."""
 from __future__ import annotations
 
-from aae_desktop.engine.binding_words import suggest_from_words
+from aae_desktop.engine.objectives.binding_words import suggest_from_words
 from aae_desktop.engine.tokens import PromptTokens, Word
 
 

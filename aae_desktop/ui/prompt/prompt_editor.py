@@ -10,10 +10,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QTextEdit, QV
 from aae_desktop.engine.tokens import MAX_PROMPT_TOKENS
 from aae_desktop.engine.prompt_syntax import find_lora_tags
 from aae_desktop.engine.tokens import EMBEDDING_TOKEN_ID, PromptTokens, Word, tokenize_prompt
-from aae_desktop.engine.bind_settings import Group
+from aae_desktop.engine.objectives.bind_settings import Group
 from aae_desktop.ui.prompt.binding_suggestion import suggested_pairs
 from aae_desktop.ui.prompt.token_selector import TokenSelector
-from aae_desktop.engine.box_settings import BoxedWord
+from aae_desktop.engine.objectives.box_settings import BoxedWord
 from aae_desktop.ui.prompt.word_bindings import WordBindings
 from aae_desktop.ui.prompt.word_boxes import WordBoxes
 from aae_desktop.ui.prompt.word_marks import WordMarks

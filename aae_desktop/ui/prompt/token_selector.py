@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
-from aae_desktop.engine.binding_words import could_be_noun
+from aae_desktop.engine.objectives.binding_words import could_be_noun
 from aae_desktop.engine.tokens import EMBEDDING_TOKEN_ID, PromptTokens, Word
 from aae_desktop.ui.prompt.chip_scroll import ChipScroll
 from aae_desktop.ui.prompt.flow_layout import FlowContainer

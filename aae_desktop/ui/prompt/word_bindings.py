@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from aae_desktop.engine.bind_settings import BindSettings, Group
+from aae_desktop.engine.objectives.bind_settings import BindSettings, Group
 from aae_desktop.engine.tokens import PromptTokens, Word
 from aae_desktop.ui.prompt.word_selection import Edit, Span, find_edit, remap_spans
 

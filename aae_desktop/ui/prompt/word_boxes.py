@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from aae_desktop.engine.box_settings import Box, BoxedWord, BoxSettings
+from aae_desktop.engine.objectives.box_settings import Box, BoxedWord, BoxSettings
 from aae_desktop.engine.tokens import PromptTokens, Word
 from aae_desktop.ui.prompt.word_selection import Edit, Span, find_edit, remap_spans
 

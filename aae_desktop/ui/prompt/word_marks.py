@@ -6,8 +6,8 @@ kept apart so the editor stays about text, words and the excite selection.
 """
 from __future__ import annotations
 
-from aae_desktop.engine.bind_settings import BindSettings
-from aae_desktop.engine.box_settings import BoxSettings
+from aae_desktop.engine.objectives.bind_settings import BindSettings
+from aae_desktop.engine.objectives.box_settings import BoxSettings
 from aae_desktop.engine.tokens import Word
 from aae_desktop.ui.prompt.binding_suggestion import suggested_pairs
 from aae_desktop.ui.prompt.word_boxes import box_colour

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QFont, QPainter, QPen
 
-from aae_desktop.engine.box_settings import Box
+from aae_desktop.engine.objectives.box_settings import Box
 from aae_desktop.ui.prompt.word_boxes import clamp_box, moved_box
 
 GRIP = 7  # pixels from an edge that grab the edge instead of the box

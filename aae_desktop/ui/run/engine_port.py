@@ -7,7 +7,7 @@ from typing import Any, Callable, Protocol, runtime_checkable
 from aae_desktop.engine.errors import ModelLoadError
 from aae_desktop.engine.events import GenerationResult, ImageResult, StepEvent
 from aae_desktop.engine.model_handle import ModelHandle, handle_for
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.ui.run.step_throttle import PREVIEW_INTERVAL_S
 
@@ -87,13 +87,13 @@ class DiffusersEngine:
     def check(self, source: str, options: LoadOptions) -> None:
         if self._loader is not None:
             return  # a given loader knows its own models
-        from aae_desktop.engine.models import check_source
+        from aae_desktop.engine.models.loading import check_source
 
         check_source(source, options)
 
     def load(self, source: str, options: LoadOptions) -> ModelHandle:
         if self._loader is None:
-            from aae_desktop.engine.models import load_model as loader
+            from aae_desktop.engine.models.loading import load_model as loader
         else:
             loader = self._loader
         self.unload()  # the old model goes first, so a device that holds one model can switch
@@ -107,8 +107,8 @@ class DiffusersEngine:
         self._model = self._handle = None
 
     def free_memory(self, options: LoadOptions) -> None:
-        from aae_desktop.engine.devices import resolve_device
-        from aae_desktop.engine.memory_advice import free_device_memory
+        from aae_desktop.engine.models.devices import resolve_device
+        from aae_desktop.engine.run.memory_advice import free_device_memory
 
         try:
             device = resolve_device(options.device)
@@ -117,7 +117,7 @@ class DiffusersEngine:
         free_device_memory(device)
 
     def generate(self, model, request, on_step, cancel, on_image=None) -> GenerationResult:
-        from aae_desktop.engine.generate import generate
+        from aae_desktop.engine.run.generate import generate
 
         if model != self._handle:  # the worker passes the handle of the model it loaded last
             raise ModelLoadError(f"{model.name} is not the loaded model; load it again.")
@@ -134,14 +134,14 @@ class DiffusersEngine:
 
 
 class ProcessEngine:
-    """The real engine in a process of its own (engine/engine_process.py): the window's process then
+    """The real engine in a process of its own (engine/run/engine_process.py): the window's process then
     never waits for a render's Python lock, so it stays smooth however busy the render is. The model
     lives in that process; the window holds its ModelHandle."""
 
     can_stop_at_once = True  # the process can be ended mid-call
 
     def __init__(self) -> None:
-        from aae_desktop.engine.engine_process import EngineProcess
+        from aae_desktop.engine.run.engine_process import EngineProcess
 
         self._process = EngineProcess()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from aae_desktop.engine import memory_advice as advice
+from aae_desktop.engine.run import memory_advice as advice
 from aae_desktop.engine.errors import EngineError, InvalidRequest, ModelLoadError, NaNLatents, OutOfMemory
 from aae_desktop.ui.run.worker_events import RunFailed
 

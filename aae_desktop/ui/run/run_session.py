@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from aae_desktop.engine.errors import InvalidRequest, worded
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.ui.run.slow_render_notice import SlowRenderNotice
 

@@ -1,4 +1,4 @@
-"""The window's warning of a very long CPU render (engine/cpu_time_estimate.py), before it starts.
+"""The window's warning of a very long CPU render (engine/run/cpu_time_estimate.py), before it starts.
 
 The device is known once the model that runs the request is loaded: at Generate when it already
 is, otherwise as soon as the worker has loaded it (before the first step). Either way the warning
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aae_desktop.engine.cpu_time_estimate import slow_cpu_render_note
+from aae_desktop.engine.run.cpu_time_estimate import slow_cpu_render_note
 
 
 class SlowRenderNotice:

@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from aae_desktop.engine.errors import GenerationCancelled, ModelLoadError
 from aae_desktop.engine.model_handle import ModelHandle
-from aae_desktop.engine.models import LoadOptions
+from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.ui.run.engine_port import Engine
 from aae_desktop.ui.image_convert import pil_to_qimage

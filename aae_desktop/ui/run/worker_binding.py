@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aae_desktop.engine.errors import InvalidRequest, worded
 from aae_desktop.engine.events import GenerationResult
-from aae_desktop.engine.families import FAMILIES, family_label
+from aae_desktop.engine.models.families import FAMILIES, family_label
 from aae_desktop.engine.model_handle import ModelHandle
 from aae_desktop.ui.iterate.result_strip import ResultStrip
 from aae_desktop.ui.run.run_status import image_caption

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aae_desktop.engine.checkpoint_file import (  # noqa: F401  (re-exported: callers read files through here)
+from aae_desktop.engine.models.checkpoint_file import (  # noqa: F401  (re-exported: callers read files through here)
     CHECKPOINT_SUFFIXES,
     is_checkpoint_file,
     read_tensor_shapes,
 )
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.families import FAMILIES, ModelFamily, family_label, get_family
-from aae_desktop.engine.unsupported import UNET_PREFIX, checkpoint_refusal, supported_text
+from aae_desktop.engine.models.families import FAMILIES, ModelFamily, family_label, get_family
+from aae_desktop.engine.models.unsupported import UNET_PREFIX, checkpoint_refusal, supported_text
 
 VAE_PREFIX = "first_stage_model."
 
@@ -271,8 +271,8 @@ def load_single_file(path: str | Path, options: Any = None) -> Any:
     `options.family` ("auto" or a single_file_families() key) overrides detection; `options.config_dir` replaces
     the bundled config folder (a model with non-standard shapes, or the tiny test model).
     """
-    from aae_desktop.engine.devices import resolve_device, resolve_dtype
-    from aae_desktop.engine.loaded_model import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.models.devices import resolve_device, resolve_dtype
+    from aae_desktop.engine.models.loaded_model import LoadOptions, wrap_pipeline
 
     options = options or LoadOptions()
     info, family, config_dir = plan_single_file(path, options)
@@ -304,7 +304,7 @@ def _choose_family(info: CheckpointInfo, choice: str) -> str:
     if choice in (None, "", "auto"):
         if info.family is not None:
             return info.family
-        from aae_desktop.engine.model_library import ModelLibrary
+        from aae_desktop.engine.models.model_library import ModelLibrary
 
         # The answer the user gave for this very file before (the window asks once, the CLI reuses it).
         remembered = ModelLibrary().family_for(info.path)
@@ -331,7 +331,7 @@ def _from_single_file(path: Path, spec: ModelFamily, config_dir: Path, tokenizer
                       device: str, options: Any) -> Any:
     import diffusers
 
-    from aae_desktop.engine.loaded_model import load_failure
+    from aae_desktop.engine.models.loaded_model import load_failure
 
     pipeline_class = getattr(diffusers, spec.pipeline_class)
     try:
@@ -364,7 +364,7 @@ def _switched_off_extras(pipeline_class: type) -> dict[str, Any]:
 
 def _refuse_incomplete(info: CheckpointInfo, pipe: Any) -> None:
     """Refuse a file that lacks weights, whether or not accelerate is installed (checkpoint_keys)."""
-    from aae_desktop.engine.checkpoint_keys import missing_weights
+    from aae_desktop.engine.models.checkpoint_keys import missing_weights
 
     shapes, _metadata = read_tensor_shapes(info.path)
     lacking = missing_weights(shapes, pipe, info.text_encoder)

@@ -12,7 +12,7 @@ import torch
 
 from aae_desktop.engine.errors import InvalidRequest, ModelLoadError
 from aae_desktop.engine.request import GenerationRequest
-from aae_desktop.engine.text_encoding import encode_prompts
+from aae_desktop.engine.run.text_encoding import encode_prompts
 from aae_desktop.engine.tokens import engine_prompt
 
 
@@ -51,7 +51,7 @@ def encode_conditioning(model: Any, request: GenerationRequest,
 def _encode_single(pipe: Any, request: GenerationRequest) -> Conditioning:
     """SD 1.x/2.x: one text encoder's last hidden state; an empty negative prompt encodes ""."""
     guided = request.guidance_scale > 1.0
-    # Clip skip reads an earlier layer for both prompts (engine/text_encoding.py); 1 is encode_prompt itself.
+    # Clip skip reads an earlier layer for both prompts (engine/run/text_encoding.py); 1 is encode_prompt itself.
     positive, negative = encode_prompts(pipe, request.prompt, request.negative_prompt, execution_device(pipe),
                                         guided, request.clip_skip)
     both = torch.cat([negative, positive]) if guided else positive

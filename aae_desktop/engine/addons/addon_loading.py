@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from aae_desktop.engine import addon_files, embedding_files, lora_files
-from aae_desktop.engine.addon_kinds import EMBEDDING, LORA, AddonKind
+from aae_desktop.engine.addons import addon_files, embedding_files, lora_files
+from aae_desktop.engine.addons.addon_kinds import EMBEDDING, LORA, AddonKind
 from aae_desktop.engine.errors import AddonError
 from aae_desktop.engine.request import EmbeddingRef, GenerationRequest, LoraRef
 

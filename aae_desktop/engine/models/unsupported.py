@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.families import FAMILIES, supported_pipeline_classes
+from aae_desktop.engine.models.families import FAMILIES, supported_pipeline_classes
 
 UNET_PREFIX = "model.diffusion_model."
 UNET_CONV_IN = UNET_PREFIX + "input_blocks.0.0.weight"

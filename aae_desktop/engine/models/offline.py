@@ -5,7 +5,7 @@ import time, into module constants. `enforce_offline()` therefore runs from
 `aae_desktop/engine/__init__.py` (before any engine module imports diffusers) and, for the case
 where a library was imported first anyway, also flips the constants it already cached.
 
-The one sanctioned network path is engine/download.py, which opens a short window with
+The one sanctioned network path is engine/models/download.py, which opens a short window with
 `network_allowed()` while the user has clicked "Download".
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from aae_desktop.engine.schedule import automatic_max_iter_to_alter
+from aae_desktop.engine.run.schedule import automatic_max_iter_to_alter
 
 Word = tuple[int, ...]
 Box = tuple[float, float, float, float]

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from aae_desktop.engine.bind_settings import DEFAULT_BIND_SCALE, BindSettings, Group
+from aae_desktop.engine.objectives.bind_settings import DEFAULT_BIND_SCALE, BindSettings, Group
 from aae_desktop.engine.errors import InvalidRequest
 from aae_desktop.engine.tokens import PromptTokens, Word, tokenize_prompt
 

@@ -10,7 +10,7 @@ from diffusers.schedulers.scheduling_euler_ancestral_discrete import EulerAncest
 from diffusers.utils.torch_utils import randn_tensor
 
 from aae_desktop.engine.errors import InvalidRequest
-from aae_desktop.engine.sampler_catalogue import SCHEDULERS
+from aae_desktop.engine.run.sampler_catalogue import SCHEDULERS
 
 
 class EulerAncestralWithEta(EulerAncestralDiscreteScheduler):

@@ -4,11 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aae_desktop.engine.devices import DEVICES, PRECISIONS, resolve_device, resolve_dtype  # noqa: F401 (re-exported)
+from aae_desktop.engine.models.devices import DEVICES, PRECISIONS, resolve_device, resolve_dtype  # noqa: F401 (re-exported)
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.families import get_family
+from aae_desktop.engine.models.families import get_family
 # The handle and its builders live below the loaders (single_file uses them too); re-exported here.
-from aae_desktop.engine.loaded_model import (  # noqa: F401
+from aae_desktop.engine.models.loaded_model import (  # noqa: F401
     LoadedModel,
     LoadOptions,
     detect_family,
@@ -22,8 +22,8 @@ def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None, 
     """Load a diffusers-format folder with local files only (never the network), as its family's pipeline."""
     import inspect
 
-    from aae_desktop.engine.hf_cache import folder_family
-    from aae_desktop.engine.unsupported import check_folder_supported
+    from aae_desktop.engine.models.hf_cache import folder_family
+    from aae_desktop.engine.models.unsupported import check_folder_supported
 
     options = options or LoadOptions()
     folder = Path(path).expanduser()
@@ -59,7 +59,7 @@ def load_diffusers_folder(path: str | Path, options: LoadOptions | None = None, 
 
 def load_cached_repo(repo_id: str, options: LoadOptions | None = None) -> LoadedModel:
     """Load a model from the local Hugging Face cache by repo id, local files only."""
-    from aae_desktop.engine.hf_cache import resolve_cached_repo
+    from aae_desktop.engine.models.hf_cache import resolve_cached_repo
 
     cached = resolve_cached_repo(repo_id)
     model = load_diffusers_folder(cached.snapshot, options, name=cached.repo_id, source=cached.repo_id)
@@ -69,7 +69,7 @@ def load_cached_repo(repo_id: str, options: LoadOptions | None = None) -> Loaded
 
 def load_model(source: str | Path, options: LoadOptions | None = None) -> LoadedModel:
     """Load what the user pointed at: a diffusers folder, a .safetensors/.ckpt file, or a cached repo id."""
-    from aae_desktop.engine.single_file import load_single_file
+    from aae_desktop.engine.models.single_file import load_single_file
 
     kind, where = _locate(source)
     if kind == "folder":
@@ -83,9 +83,9 @@ def check_source(source: str | Path, options: LoadOptions | None = None) -> None
     """The checks load_model makes before it reads any weights, for a caller that frees the current
     model before loading the next one: a missing or wrong file, an unknown family or an unavailable
     device is reported without that cost. Cheap: paths, a .safetensors header, the cache index."""
-    from aae_desktop.engine.hf_cache import resolve_cached_repo
-    from aae_desktop.engine.single_file import plan_single_file
-    from aae_desktop.engine.unsupported import check_folder_supported
+    from aae_desktop.engine.models.hf_cache import resolve_cached_repo
+    from aae_desktop.engine.models.single_file import plan_single_file
+    from aae_desktop.engine.models.unsupported import check_folder_supported
 
     options = options or LoadOptions()
     resolve_dtype(resolve_device(options.device), options.precision)
@@ -102,8 +102,8 @@ def check_source(source: str | Path, options: LoadOptions | None = None) -> None
 
 def _locate(source: str | Path) -> tuple[str, Any]:
     """("folder", Path), ("file", Path) or ("repo", id) for what the user pointed at."""
-    from aae_desktop.engine.hf_cache import looks_like_repo_id
-    from aae_desktop.engine.single_file import is_checkpoint_file
+    from aae_desktop.engine.models.hf_cache import looks_like_repo_id
+    from aae_desktop.engine.models.single_file import is_checkpoint_file
 
     text = str(source).strip()
     if not text:

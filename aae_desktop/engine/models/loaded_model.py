@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aae_desktop.engine.devices import resolve_device, resolve_dtype
+from aae_desktop.engine.models.devices import resolve_device, resolve_dtype
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.families import DEFAULT_FAMILY, ModelFamily, family_from_configs, get_family
+from aae_desktop.engine.models.families import DEFAULT_FAMILY, ModelFamily, family_from_configs, get_family
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def wrap_pipeline(pipe: Any, source: str, options: LoadOptions | None = None, na
     """
     import torch
 
-    from aae_desktop.engine.devices import place_pipeline, placement_notes
+    from aae_desktop.engine.models.devices import place_pipeline, placement_notes
 
     options = options or LoadOptions()
     device = resolve_device(options.device)
@@ -94,7 +94,7 @@ def load_failure(exc: BaseException, device: str, what: str, options: LoadOption
     Loaders read weights into the computer's memory (RAM) before placing them on the device, so an
     out-of-memory here is the computer's; half precision halves it where the device runs it.
     """
-    from aae_desktop.engine import memory_advice
+    from aae_desktop.engine.run import memory_advice
     from aae_desktop.engine.errors import OutOfMemory
 
     if memory_advice.is_out_of_memory(exc):

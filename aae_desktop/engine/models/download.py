@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from aae_desktop.engine.errors import EngineError
-from aae_desktop.engine.hf_cache import hf_cache_dir
-from aae_desktop.engine.offline import network_allowed
+from aae_desktop.engine.models.hf_cache import hf_cache_dir
+from aae_desktop.engine.models.offline import network_allowed
 
 # The paper's model first. (The SD 2.x repos diffusers used to name were removed from the Hub in 2025.)
 SUGGESTED_DOWNLOADS = (

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from aae_desktop.engine.families import DEFAULT_FAMILY, ModelFamily, get_family
+from aae_desktop.engine.models.families import DEFAULT_FAMILY, ModelFamily, get_family
 
 
 def latent_to_rgb(latent: torch.Tensor, family: ModelFamily | None = None) -> Image.Image:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from aae_desktop.engine.errors import AddonError
-from aae_desktop.engine.families import FAMILIES, ModelFamily, family_label
+from aae_desktop.engine.models.families import FAMILIES, ModelFamily, family_label
 
 # kohya / A1111: lora_unet_<module>.lora_down.weight, lora_te[12]_<module>.lora_up.weight, .alpha;
 # diffusers / PEFT: unet.<module>.lora_A.weight, text_encoder[_2].<module>.lora_B.weight (or the
@@ -55,7 +55,7 @@ def family_group_label(key: str | None) -> str:
 
 def inspect_lora(path: str | Path) -> LoraInfo:
     """Read a LoRA file's header; AddonError (one sentence) if it is unreadable or not a LoRA."""
-    from aae_desktop.engine.addon_files import read_safetensors_header
+    from aae_desktop.engine.addons.addon_files import read_safetensors_header
 
     path = Path(path)
     name = path.stem

@@ -19,11 +19,11 @@ from typing import Any
 
 import torch
 
-from aae_desktop.engine.attention import CaptureState, StopForward
+from aae_desktop.engine.run.attention import CaptureState, StopForward
 from aae_desktop.engine.errors import EngineError, NaNLatents
 from aae_desktop.engine.events import LossRecord
 from aae_desktop.engine.objectives import AttentionMaps, ExciteObjective
-from aae_desktop.engine.run_state import RunState
+from aae_desktop.engine.run.run_state import RunState
 
 # fp16 loss scaling: start where the excite gradients of SD-sized UNets stay clear of fp16's
 # subnormals, and divide on an overflow (rare; that forward is measured again).

@@ -11,23 +11,23 @@ import torch
 from diffusers.utils.torch_utils import randn_tensor
 from PIL import Image
 
-from aae_desktop.engine import excite as ae
-from aae_desktop.engine import memory_advice
-from aae_desktop.engine.addon_loading import prepare_addons
-from aae_desktop.engine.attention import CaptureState, attention_capture, default_loss_grid
-from aae_desktop.engine.box_settings import box_grid_problem
-from aae_desktop.engine.conditioning import encode_conditioning, execution_device
-from aae_desktop.engine.cpu_kernels import native_convolutions, prefers_native_convolutions
+from aae_desktop.engine.run import excite_maths as ae
+from aae_desktop.engine.run import memory_advice
+from aae_desktop.engine.addons.addon_loading import prepare_addons
+from aae_desktop.engine.run.attention import CaptureState, attention_capture, default_loss_grid
+from aae_desktop.engine.objectives.box_settings import box_grid_problem
+from aae_desktop.engine.run.conditioning import encode_conditioning, execution_device
+from aae_desktop.engine.run.cpu_kernels import native_convolutions, prefers_native_convolutions
 from aae_desktop.engine.errors import EngineError, GenerationCancelled, InvalidRequest, NaNLatents, OutOfMemory
 from aae_desktop.engine.events import GenerationResult, ImageCallback, ImageResult, StepCallback
-from aae_desktop.engine.excite_step import FP16_LOSS_SCALE, bind_step, excite_step
-from aae_desktop.engine.memory_estimate import check_fits
-from aae_desktop.engine.models import LoadedModel
+from aae_desktop.engine.run.excite_step import FP16_LOSS_SCALE, bind_step, excite_step
+from aae_desktop.engine.run.memory_estimate import check_fits
+from aae_desktop.engine.models.loading import LoadedModel
 from aae_desktop.engine.objectives import active_objectives
-from aae_desktop.engine.preview import latent_to_rgb, predicted_clean_latent
+from aae_desktop.engine.run.preview import latent_to_rgb, predicted_clean_latent
 from aae_desktop.engine.request import GenerationRequest
-from aae_desktop.engine.run_state import RunState, check_cancel
-from aae_desktop.engine.schedulers import diffusers_class_name, make_scheduler
+from aae_desktop.engine.run.run_state import RunState, check_cancel
+from aae_desktop.engine.run.schedulers import diffusers_class_name, make_scheduler
 from aae_desktop.engine.tokens import tokenize_request
 
 # Checking the latents for NaN makes the host wait for the device; every few steps is enough to stop

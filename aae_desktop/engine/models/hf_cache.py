@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.families import family_from_configs, get_family
+from aae_desktop.engine.models.families import family_from_configs, get_family
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -57,7 +57,7 @@ def list_cached_models(cache_dir: str | Path | None = None, include_unsupported:
     from huggingface_hub import scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
 
-    from aae_desktop.engine.unsupported import folder_refusal
+    from aae_desktop.engine.models.unsupported import folder_refusal
 
     folder = Path(cache_dir) if cache_dir else hf_cache_dir()
     try:
@@ -139,7 +139,7 @@ def _preferred_revision(revisions):
 
 
 def _pipeline_class(snapshot: Path) -> str:
-    from aae_desktop.engine.unsupported import pipeline_class_of
+    from aae_desktop.engine.models.unsupported import pipeline_class_of
 
     return pipeline_class_of(snapshot)
 

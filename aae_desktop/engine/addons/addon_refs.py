@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
-from aae_desktop.engine import addon_files
-from aae_desktop.engine.addon_kinds import EMBEDDING, LORA, AddonKind
+from aae_desktop.engine.addons import addon_files
+from aae_desktop.engine.addons.addon_kinds import EMBEDDING, LORA, AddonKind
 from aae_desktop.engine.errors import AddonError
 from aae_desktop.engine.prompt_syntax import find_lora_tags, set_tag_weight
 from aae_desktop.engine.request import EmbeddingRef, GenerationRequest, LoraRef
@@ -32,7 +32,7 @@ def embedding_vocabulary(folder: str | Path | None) -> dict[str, int]:
 
     A damaged file is left out here (the embeddings list shows why); results are cached per file.
     """
-    from aae_desktop.engine.embedding_files import inspect_embedding
+    from aae_desktop.engine.addons.embedding_files import inspect_embedding
 
     vocabulary: dict[str, int] = {}
     for file in addon_files.find_embeddings(folder):
@@ -57,7 +57,7 @@ def embedding_vocabulary(folder: str | Path | None) -> dict[str, int]:
 
 
 def embedding_vocabulary_of(path: Path) -> int | None:
-    from aae_desktop.engine.embedding_files import inspect_embedding
+    from aae_desktop.engine.addons.embedding_files import inspect_embedding
 
     try:
         return inspect_embedding(path).vectors
@@ -69,8 +69,8 @@ def check_families(request: GenerationRequest, family: str | None) -> None:
     """AddonError naming both families for a LoRA or embedding made for another one than `family`
     (what a model's files say it is): the CLI asks before the slow model load. The engine checks
     again, with the loaded model's own widths."""
-    from aae_desktop.engine.embedding_files import inspect_embedding
-    from aae_desktop.engine.lora_files import family_group_label, inspect_lora
+    from aae_desktop.engine.addons.embedding_files import inspect_embedding
+    from aae_desktop.engine.addons.lora_files import family_group_label, inspect_lora
 
     if not family:
         return
@@ -94,7 +94,7 @@ def resolve_addons(request: GenerationRequest, folders: AddonFolders,
 
     AddonError names a tag whose file is not in the LoRA folder or cannot be read as a LoRA.
     """
-    from aae_desktop.engine.lora_files import inspect_lora
+    from aae_desktop.engine.addons.lora_files import inspect_lora
 
     prompt = request.prompt
     for name, weight in extra_loras:
@@ -127,7 +127,7 @@ def resolve_addons(request: GenerationRequest, folders: AddonFolders,
 def _refuse_unusable_words(request: GenerationRequest, unusable: dict[str, addon_files.AddonFile]) -> None:
     """A word equal to an embedding file's name means that embedding: if the file cannot be used, say
     why instead of rendering the word as plain text (an image made without what was asked for)."""
-    from aae_desktop.engine.embedding_files import inspect_embedding
+    from aae_desktop.engine.addons.embedding_files import inspect_embedding
 
     if not unusable:
         return

@@ -77,7 +77,7 @@ def weights_on_device_bytes(model: Any) -> int:
         module = getattr(model.pipe, name, None)
         if module is not None:
             sizes.append(sum(p.numel() * p.element_size() for p in module.parameters()))
-    from aae_desktop.engine.devices import uses_offload
+    from aae_desktop.engine.models.devices import uses_offload
 
     if uses_offload(model.device, model.options):  # CUDA only: elsewhere the option is not used
         return max(sizes, default=0)

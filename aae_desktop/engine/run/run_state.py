@@ -8,11 +8,11 @@ from typing import Any, Callable
 
 import torch
 
-from aae_desktop.engine.attention import CaptureState
-from aae_desktop.engine.conditioning import Conditioning
+from aae_desktop.engine.run.attention import CaptureState
+from aae_desktop.engine.run.conditioning import Conditioning
 from aae_desktop.engine.errors import GenerationCancelled
 from aae_desktop.engine.events import LossRecord, StepCallback, StepEvent
-from aae_desktop.engine.models import LoadedModel
+from aae_desktop.engine.models.loading import LoadedModel
 from aae_desktop.engine.objectives import AttentionObjective
 from aae_desktop.engine.request import GenerationRequest
 

@@ -44,7 +44,7 @@ from aae_desktop.engine.process_messages import (
 
 if TYPE_CHECKING:  # the window imports this module at start-up: keep it light
     from aae_desktop.engine.events import GenerationResult, StepEvent
-    from aae_desktop.engine.models import LoadOptions
+    from aae_desktop.engine.models.loading import LoadOptions
     from aae_desktop.engine.request import GenerationRequest
 
 # How often the waiting parent looks at its cancel event while no message arrives.
@@ -272,7 +272,7 @@ def _serve_one(message: Any, model: Any, conn: Any, cancel: Any) -> tuple[Any, A
     """Do one request (a Load or Unload finds the old model gone); returns the model now held and the answer."""
     match message:
         case Check(source, options):
-            from aae_desktop.engine.models import check_source
+            from aae_desktop.engine.models.loading import check_source
 
             check_source(source, options)
             return model, Checked()
@@ -284,7 +284,7 @@ def _serve_one(message: Any, model: Any, conn: Any, cancel: Any) -> tuple[Any, A
         case Generate(request, interval):
             if model is None:
                 raise ModelLoadError("No model is loaded in the engine process.")
-            from aae_desktop.engine.generate import generate
+            from aae_desktop.engine.run.generate import generate
 
             steps = _ChildSteps(conn, interval)
             result = generate(model, request, on_step=steps, cancel=cancel, preview_every=1,
@@ -311,7 +311,7 @@ def _unload(model: Any) -> None:
     """Let a model's tensors go and return the device's cached memory; always returns None."""
     if model is None:
         return None
-    from aae_desktop.engine.memory_advice import free_device_memory
+    from aae_desktop.engine.run.memory_advice import free_device_memory
 
     device = str(model.device)
     del model
@@ -320,7 +320,7 @@ def _unload(model: Any) -> None:
 
 
 def _load(source: str, options: LoadOptions) -> Any:
-    from aae_desktop.engine.models import load_model
+    from aae_desktop.engine.models.loading import load_model
 
     model = load_model(source, options)
     if model.device == "cpu":

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from aae_desktop.engine.errors import AddonError
-from aae_desktop.engine.families import FAMILIES, ModelFamily
-from aae_desktop.engine.lora_files import family_group_label
+from aae_desktop.engine.models.families import FAMILIES, ModelFamily
+from aae_desktop.engine.addons.lora_files import family_group_label
 
 # The text encoder each part of an SDXL embedding belongs to, in the family's encoder order.
 SDXL_PARTS = ("clip_l", "clip_g")
@@ -71,7 +71,7 @@ def inspect_embedding(path: str | Path) -> EmbeddingInfo:
     """Number of vectors and widths; reads only the header of a .safetensors file."""
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
-        from aae_desktop.engine.addon_files import read_safetensors_header
+        from aae_desktop.engine.addons.addon_files import read_safetensors_header
 
         try:
             shapes, _ = read_safetensors_header(path)

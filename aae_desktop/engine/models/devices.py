@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aae_desktop.engine import memory_advice
+from aae_desktop.engine.run import memory_advice
 from aae_desktop.engine.errors import ModelLoadError, OutOfMemory
 
 DEVICES = ("auto", "cuda", "mps", "cpu")

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aae_desktop.engine.errors import ModelLoadError
-from aae_desktop.engine.hf_cache import folder_family, list_cached_models, looks_like_repo_id
-from aae_desktop.engine.model_library import ModelLibrary
-from aae_desktop.engine.families import family_label
-from aae_desktop.engine.single_file import inspect_checkpoint, is_checkpoint_file
+from aae_desktop.engine.models.hf_cache import folder_family, list_cached_models, looks_like_repo_id
+from aae_desktop.engine.models.model_library import ModelLibrary
+from aae_desktop.engine.models.families import family_label
+from aae_desktop.engine.models.single_file import inspect_checkpoint, is_checkpoint_file
 
 
 def format_size(size: int | None) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from aae_desktop.engine.addon_kinds import EMBEDDING, LORA, AddonKind
+from aae_desktop.engine.addons.addon_kinds import EMBEDDING, LORA, AddonKind
 
 LORA_SUFFIXES = LORA.suffixes
 EMBEDDING_SUFFIXES = EMBEDDING.suffixes
