@@ -11,16 +11,12 @@ from typing import Iterable
 
 from aae_desktop.engine.objectives.bind_settings import BindSettings, Group
 from aae_desktop.engine.tokens import PromptTokens, Word
-from aae_desktop.ui.prompt.word_selection import Edit, Span, find_edit, remap_spans
+from aae_desktop.ui.prompt.word_selection import Edit, Span, find_edit, remap_spans, word_at
 
 
 def _span(word: Word) -> Span:
     return word.start, word.end
 
-
-def _word_at(parsed: PromptTokens, span: Span) -> Word | None:
-    start, end = span
-    return next((w for w in parsed.words if w.start <= start and end <= w.end and w.token_indices), None)
 
 
 class WordBindings:
@@ -34,7 +30,7 @@ class WordBindings:
         """(modifier, noun) for each link whose two words are still in the prompt, in prompt order."""
         found = []
         for modifier_span, noun_span in self._links.items():
-            modifier, noun = _word_at(parsed, modifier_span), _word_at(parsed, noun_span)
+            modifier, noun = word_at(parsed, modifier_span), word_at(parsed, noun_span)
             if modifier is not None and noun is not None and modifier != noun:
                 found.append((modifier, noun))
         return sorted(found, key=lambda pair: pair[0].start)

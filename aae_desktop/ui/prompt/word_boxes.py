@@ -10,7 +10,7 @@ from typing import Iterable
 
 from aae_desktop.engine.objectives.box_settings import Box, BoxedWord, BoxSettings
 from aae_desktop.engine.tokens import PromptTokens, Word
-from aae_desktop.ui.prompt.word_selection import Edit, Span, find_edit, remap_spans
+from aae_desktop.ui.prompt.word_selection import Edit, Span, find_edit, remap_spans, word_at
 
 # The smallest side a box can be dragged or nudged to: 2% of the image, so a box is always grabbable.
 MIN_SIDE = 0.02
@@ -36,10 +36,6 @@ def moved_box(box: Box, dx: float, dy: float) -> Box:
     return x0 + dx, y0 + dy, x1 + dx, y1 + dy
 
 
-def _word_at(parsed: PromptTokens, span: Span) -> Word | None:
-    start, end = span
-    return next((w for w in parsed.words if w.start <= start and end <= w.end and w.token_indices), None)
-
 
 class WordBoxes:
     def __init__(self) -> None:
@@ -48,7 +44,7 @@ class WordBoxes:
 
     def placed(self, parsed: PromptTokens) -> list[tuple[Word, Box]]:
         """(word, box) for each box whose word is still in the prompt, in prompt order."""
-        found = [(word, box) for span, box in self._boxes.items() if (word := _word_at(parsed, span)) is not None]
+        found = [(word, box) for span, box in self._boxes.items() if (word := word_at(parsed, span)) is not None]
         return sorted(found, key=lambda item: item[0].start)
 
     def box_of(self, parsed: PromptTokens, word: Word) -> Box | None:

@@ -102,3 +102,10 @@ class WordSelection:
     def token_indices(self, parsed: PromptTokens) -> tuple[int, ...]:
         """Every token of every chosen word, in prompt order: what the engine excites."""
         return tuple(i for w in self.selected_words(parsed) for i in w.token_indices)
+
+
+def word_at(parsed: PromptTokens, span: Span) -> Word | None:
+    """The prompt word (one the model reads) holding the characters `span`, if any: where a word kept
+    by its characters (a chosen word, a bound pair, a placed word) is now."""
+    start, end = span
+    return next((w for w in parsed.words if w.start <= start and end <= w.end and w.token_indices), None)
