@@ -38,7 +38,7 @@ PHASES = ("grad_forward", "backward", "guidance_forward")
 
 
 def build_requests(args: argparse.Namespace) -> dict:
-    from aae_desktop.engine.box_settings import BoxSettings
+    from aae_desktop.engine.objectives.box_settings import BoxSettings
     from aae_desktop.engine.request import ExciteSettings, GenerationRequest
 
     excite = ExciteSettings(token_indices=EXCITED, max_iter_to_alter=args.max_iter,
@@ -59,9 +59,9 @@ def measure(args: argparse.Namespace) -> dict:
     import torch
     from diffusers import StableDiffusionPipeline
 
-    from aae_desktop.engine.generate import generate
-    from aae_desktop.engine.models import LoadOptions, wrap_pipeline
-    from aae_desktop.engine.tiny_model import tiny_components
+    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
+    from aae_desktop.engine.models.tiny_model import tiny_components
+    from aae_desktop.engine.run.generate import generate
 
     torch.set_num_threads(args.threads or torch.get_num_threads())
     comps = tiny_components(seed=0, scheduler=args.scheduler, **SIZES[args.size])
