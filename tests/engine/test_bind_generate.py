@@ -73,3 +73,12 @@ def test_exciting_on_with_no_word_chosen_binds_alone_when_pairs_are_bound(tiny_m
         assert "Choose at least one word" in str(exc)
     else:
         raise AssertionError("no word and no binding was accepted")
+
+
+def test_binding_alone_counts_the_steps_asked_for_as_boxes_do(tiny_model):
+    """PNDM runs one timestep more than the steps asked for: at 7 steps binding ran 4 (7 + 1 halved)
+    while boxes ran 3. Both take the first half of the steps asked for."""
+    events = []
+    generate(tiny_model, small_request(prompt=PROMPT, steps=7, excite={"enabled": False},
+                                       bind=BindSettings(True, GROUPS, 20.0, 8)), on_step=events.append)
+    assert sorted({e.step for e in events if e.phase == "binding"}) == [0, 1, 2]

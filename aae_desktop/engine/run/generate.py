@@ -155,7 +155,7 @@ def _render_one(run: RunState, image_index: int) -> ImageResult:
         if boxes_lead and i < request.boxes.steps_for(request.steps):
             with native_convolutions(run.native_convs):
                 latents = bind_step(run, scheduler, latents, i, t, float(box_sizes[i]), phase="boxes")
-        elif bind_only and i < request.bind.steps_for(len(timesteps)):
+        elif bind_only and i < request.bind.steps_for(request.steps):  # the steps asked for, as boxes and exciting count them
             with native_convolutions(run.native_convs):
                 latents = bind_step(run, scheduler, latents, i, t, float(request.bind.scale))
         elif "excite" in names and (i < ex.max_iter_to_alter or i in thresholds):
