@@ -93,7 +93,7 @@ class LossTimer:
     UNet forward and the backward), per objective class; synchronised on CUDA as PhaseTimer is."""
 
     def __init__(self, device: str):
-        from aae_desktop.engine.objectives import BindObjective, ExciteObjective
+        from aae_desktop.engine.objectives.registry import BindObjective, ExciteObjective
 
         self.device = device
         self.classes = {"excite_loss": ExciteObjective, "bind_loss": BindObjective}

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from aae_desktop.engine.objectives.bind_settings import BindSettings, bind_problem
-from aae_desktop.engine.objectives import KINDS
+from aae_desktop.engine.objectives.registry import KINDS
 from aae_desktop.engine.objectives.base import AttentionMaps
 from aae_desktop.engine.objectives.bind import BindObjective
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from aae_desktop.engine.objectives.box_settings import grid_cells
-from aae_desktop.engine.objectives import AttentionMaps
+from aae_desktop.engine.objectives.registry import AttentionMaps
 from aae_desktop.engine.objectives.boxes import BoxObjective, box_terms
 
 

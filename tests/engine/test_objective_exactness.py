@@ -12,7 +12,7 @@ import torch
 from aae_desktop.engine.run.attention import attention_capture
 from aae_desktop.engine.run.conditioning import encode_conditioning
 from aae_desktop.engine.run.excite_step import attention_maps_at
-from aae_desktop.engine.objectives import KINDS, AttentionMaps, BindObjective, BoxObjective, ExciteObjective
+from aae_desktop.engine.objectives.registry import KINDS, AttentionMaps, BindObjective, BoxObjective, ExciteObjective
 from aae_desktop.engine.tokens import tokenize_prompt
 from tests.engine.helpers import small_request
 from tests.engine.test_exactness import PROMPT, _grid, reference_maps
@@ -73,7 +73,7 @@ def test_objective_loss_and_gradient_equal_the_full_explicit_forward(tiny_model,
 
 
 def test_a_request_turns_on_the_excite_objective_only_when_exciting():
-    from aae_desktop.engine.objectives import active_objectives
+    from aae_desktop.engine.objectives.registry import active_objectives
 
     on = active_objectives(small_request(excite={"token_indices": (2, 5), "smooth_attentions": False}))
     assert on == [ExciteObjective((2, 5), smoothed=False)]

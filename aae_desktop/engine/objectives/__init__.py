@@ -1,29 +1,7 @@
-"""Attention objectives: one module each, registered here, summed by the loop (engine/run/excite_step.py).
+"""Attention objectives: one module each, registered in registry.py, summed by the loop
+(engine/run/excite_step.py); their settings (excite_settings.py, bind_settings.py, box_settings.py)
+are plain values the request holds, importable without torch.
 
 A new way of steering attention is one new module with a kind (`name`, `from_request`) added to
-KINDS; the exactness test then covers it (tests/engine/test_objective_exactness.py).
+registry.KINDS; the exactness test then covers it (tests/engine/test_objective_exactness.py).
 """
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from aae_desktop.engine.objectives.base import AttentionMaps, AttentionObjective, MapNeeds, ObjectiveKind, ObjectiveLoss
-from aae_desktop.engine.objectives.bind import BindKind, BindObjective
-from aae_desktop.engine.objectives.boxes import BoxKind, BoxObjective
-from aae_desktop.engine.objectives.excite import ExciteKind, ExciteObjective
-
-if TYPE_CHECKING:
-    from aae_desktop.engine.request import GenerationRequest
-
-# In the order their losses are summed and their readouts reported.
-KINDS: tuple[ObjectiveKind, ...] = (ExciteKind(), BindKind(), BoxKind())
-
-
-def active_objectives(request: "GenerationRequest") -> list[AttentionObjective]:
-    """The objectives this request turns on, in KINDS order."""
-    found = (kind.from_request(request) for kind in KINDS)
-    return [objective for objective in found if objective is not None]
-
-
-__all__ = ["AttentionMaps", "AttentionObjective", "BindObjective", "BoxObjective", "ExciteObjective", "KINDS", "MapNeeds",
-           "ObjectiveKind", "ObjectiveLoss", "active_objectives"]

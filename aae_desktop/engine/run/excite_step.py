@@ -22,7 +22,7 @@ import torch
 from aae_desktop.engine.run.attention import CaptureState, StopForward
 from aae_desktop.engine.errors import EngineError, NaNLatents
 from aae_desktop.engine.events import LossRecord
-from aae_desktop.engine.objectives import AttentionMaps, ExciteObjective
+from aae_desktop.engine.objectives.registry import AttentionMaps, ExciteObjective
 from aae_desktop.engine.run.run_state import RunState
 
 # fp16 loss scaling: start where the excite gradients of SD-sized UNets stay clear of fp16's

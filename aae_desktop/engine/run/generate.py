@@ -23,7 +23,7 @@ from aae_desktop.engine.events import GenerationResult, ImageCallback, ImageResu
 from aae_desktop.engine.run.excite_step import FP16_LOSS_SCALE, bind_step, excite_step
 from aae_desktop.engine.run.memory_estimate import check_fits
 from aae_desktop.engine.models.loading import LoadedModel
-from aae_desktop.engine.objectives import active_objectives
+from aae_desktop.engine.objectives.registry import active_objectives
 from aae_desktop.engine.run.preview import latent_to_rgb, predicted_clean_latent
 from aae_desktop.engine.request import GenerationRequest
 from aae_desktop.engine.run.run_state import RunState, check_cancel

@@ -13,7 +13,7 @@ from aae_desktop.engine.run.conditioning import Conditioning
 from aae_desktop.engine.errors import GenerationCancelled
 from aae_desktop.engine.events import LossRecord, StepCallback, StepEvent
 from aae_desktop.engine.models.loading import LoadedModel
-from aae_desktop.engine.objectives import AttentionObjective
+from aae_desktop.engine.objectives.registry import AttentionObjective
 from aae_desktop.engine.request import GenerationRequest
 
 
