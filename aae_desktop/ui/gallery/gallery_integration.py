@@ -6,7 +6,7 @@ on the window restore what they carry.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QTabWidget, QVBoxLayout, QWidget
@@ -26,11 +26,14 @@ from aae_desktop.ui.gallery.png_drop import PngDropHandler
 from aae_desktop.ui.iterate.seed_grid import SeedGridView
 from aae_desktop.ui.run.run_session import RunRefused
 
+if TYPE_CHECKING:  # the window these panels live in (typed, not imported at run time)
+    from aae_desktop.ui.main_window import MainWindow
+
 
 class GalleryIntegration:
     """Owns the gallery-side widgets of one main window (kept alive as window.gallery)."""
 
-    def __init__(self, window: Any, store: GalleryStore | None = None):
+    def __init__(self, window: "MainWindow", store: GalleryStore | None = None):
         self.window = window
         settings = window.settings
         self.store = store or GalleryStore(getattr(settings, "gallery_dir", "") or None)
@@ -58,7 +61,7 @@ class GalleryIntegration:
         self.menu = GalleryMenu(window, self.gallery)
         self.menu.prune_thumbnails()
 
-    def _default_split(self, window: Any) -> None:
+    def _default_split(self, window: "MainWindow") -> None:
         """First launch: the preview keeps about 70% of the height; sizes the artist dragged are kept."""
         saved = getattr(window.settings, "splitter_sizes", {}).get(window.main_splitter.objectName())
         sizes = window.main_splitter.sizes()
@@ -224,5 +227,5 @@ class GalleryIntegration:
                                      lambda exc: self.window.banner.show_error("Grid not saved", str(exc)))
 
 
-def install_gallery(window: Any, store: GalleryStore | None = None) -> GalleryIntegration:
+def install_gallery(window: "MainWindow", store: GalleryStore | None = None) -> GalleryIntegration:
     return GalleryIntegration(window, store)

@@ -6,16 +6,19 @@ thread.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction
 
 from aae_desktop.gallery.thumbnail_cache import DEFAULT_MAX_BYTES, PruneReport, keys_for, prune
 from aae_desktop.ui.gallery.gallery_view import GalleryView
 
+if TYPE_CHECKING:  # the window these panels live in (typed, not imported at run time)
+    from aae_desktop.ui.main_window import MainWindow
+
 
 class GalleryMenu:
-    def __init__(self, window: Any, gallery: GalleryView, max_thumbnail_bytes: int = DEFAULT_MAX_BYTES):
+    def __init__(self, window: "MainWindow", gallery: GalleryView, max_thumbnail_bytes: int = DEFAULT_MAX_BYTES):
         self.window = window
         self.gallery = gallery
         self.max_thumbnail_bytes = max_thumbnail_bytes

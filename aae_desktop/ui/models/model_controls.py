@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
@@ -19,6 +19,9 @@ from aae_desktop.engine.models.model_library import ModelLibrary
 from aae_desktop.engine.models.loading import LoadOptions
 from aae_desktop.ui.background import Background
 
+if TYPE_CHECKING:  # the window these panels live in (typed, not imported at run time)
+    from aae_desktop.ui.main_window import MainWindow
+
 # The dialogs (and the Hub helpers behind them) are imported when first opened: the window must
 # appear before anything slow happens on the UI thread.
 
@@ -28,7 +31,7 @@ KEPT_NOTE = " (kept: the new model failed)"
 class ModelControls(QObject):
     described = Signal(dict)  # the loaded model's kind/family/size, once known (tests wait on it)
 
-    def __init__(self, window: Any, library: ModelLibrary | None = None, cache_dir: str | None = None,
+    def __init__(self, window: "MainWindow", library: ModelLibrary | None = None, cache_dir: str | None = None,
                  endpoint: str | None = None):
         super().__init__(window)
         self.window = window
@@ -289,13 +292,13 @@ def _pick_checkpoint(parent: Any, start: str = "") -> str:
     return pick_checkpoint(parent, start)
 
 
-def install_model_controls(window: Any, library: ModelLibrary | None = None) -> ModelControls:
+def install_model_controls(window: "MainWindow", library: ModelLibrary | None = None) -> ModelControls:
     controls = ModelControls(window, library)
     window.model_controls = controls  # keeps it alive with the window
     return controls
 
 
-def install_model_controls_soon(window: Any, offer_first_run: bool = True) -> None:
+def install_model_controls_soon(window: "MainWindow", offer_first_run: bool = True) -> None:
     """Install right after the window is on screen (the first paint comes before anything else)."""
     from PySide6.QtCore import QTimer
 
