@@ -69,7 +69,7 @@ def test_place_draws_a_box_for_the_word_and_the_run_carries_it(window, qtbot):
     assert request.boxes.active and request.boxes.prompt_length == 6
     request.validate()
     state = window.prompt_editor.token_selector._state.text()
-    assert "Nothing excited — boxes alone" in state  # not "click at least one word": boxes alone can run
+    assert "Nothing excited: boxes alone" in state  # not "click at least one word": boxes alone can run
     labels = [item.label for item in window.preview.boxes.items]
     assert labels == ["cat", "frog"]
     menu = window.prompt_editor.token_selector.binding_menu(_index(window, "cat"))

@@ -149,7 +149,7 @@ class TokenSelector(QWidget):
             self._state.setText("Click a describing word, then its noun.")
         elif chosen == 0 and (self._noun_of or self._placed):
             alone = " and ".join(name for name, on in (("binding", self._noun_of), ("boxes", self._placed)) if on)
-            self._state.setText(f"Nothing excited — {alone} alone. Click words the image must show to excite them.")
+            self._state.setText(f"Nothing excited: {alone} alone.")  # short: the chips keep their rows
         elif chosen == 0:
             self._state.setText("<b>Nothing selected</b> — click at least one word the image must show.")
         else:
