@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_engine import SIZES, PhaseTimer, _cuda  # noqa: E402
+from benchmarks.bench_engine import PhaseTimer  # noqa: E402
+from benchmarks.objective_bench import bench_model, run_arguments  # noqa: E402
 
 PROMPT = "a red cat and a blue frog"  # red 2, cat 3, blue 6, frog 7; end-of-text 8
 EXCITED = (3, 7)
@@ -51,20 +52,11 @@ def build_requests(args: argparse.Namespace) -> dict:
 
 
 def measure(args: argparse.Namespace) -> dict:
-    import warnings
-
-    warnings.filterwarnings("ignore")
     import torch
-    from diffusers import StableDiffusionPipeline
 
     from aae_desktop.engine.run.generate import generate
-    from aae_desktop.engine.models.loading import LoadOptions, wrap_pipeline
-    from aae_desktop.engine.models.tiny_model import tiny_components
 
-    torch.set_num_threads(args.threads or torch.get_num_threads())
-    comps = tiny_components(seed=0, scheduler=args.scheduler, **SIZES[args.size])
-    pipe = StableDiffusionPipeline(**comps, safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-    model = wrap_pipeline(pipe, "bench", LoadOptions(device=args.device, precision="fp32"))
+    pipe, model = bench_model(args)
     requests = build_requests(args)
     for request in requests.values():
         request.validate()
@@ -140,18 +132,7 @@ def summarise(runs: dict[str, list[dict]]) -> dict[str, dict]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=sorted(SIZES), default="sd1")
-    parser.add_argument("--px", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--max-iter", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=6141)
-    parser.add_argument("--repeat", type=int, default=5, help="runs of each config; the median is printed")
-    parser.add_argument("--scheduler", default="pndm", choices=["pndm", "ddim"])
-    parser.add_argument("--device", default="cuda" if _cuda() else "cpu")
-    parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument("--json", help="also write the figures to this file")
-    args = parser.parse_args()
+    args = run_arguments(__doc__.splitlines()[0])
 
     summary = summarise(measure(args))
     excite = summary["excite"]["seconds"]
